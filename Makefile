@@ -1,0 +1,60 @@
+# Everything a fresh machine needs, from nothing: uv (bootstrapped if missing), ./.venv, the pinned packages.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint format lock demo bench clean install install-dev
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(BIN)/python: | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+
+$(VENV)/.installed-run: requirements.lock pyproject.toml | $(BIN)/python
+	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-dev
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(UV) pip sync --quiet --python $(BIN)/python requirements-dev.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-run
+	@touch $@
+
+# `run` needs only the runtime set; if the dev set is installed it is a superset, so keep it.
+install:
+	@if [ ! -f $(VENV)/.installed-dev ] || [ requirements-dev.lock -nt $(VENV)/.installed-dev ]; then \
+		$(MAKE) --no-print-directory $(VENV)/.installed-run; fi
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/jobmatch db upgrade
+	$(BIN)/jobmatch demo load --if-empty
+	$(BIN)/jobmatch serve
+
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-pin every version (run after editing dependencies in pyproject.toml).
+lock: | $(UV)
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml --extra test -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,145 @@
+"""Typed dependencies: the request's session (commit or rollback), tenant, and record lookups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Query, Request
+from pydantic import AfterValidator
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import BadRequest, ValidationFailed
+from app.schemas.common import MAX_PAGE_SIZE, Education, normalize_text
+from app.services import graduates as graduate_service
+from app.services import jobs as job_service
+from app.settings import Settings
+from app.tables import DEFAULT_TENANT, Graduate, Job
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: committed when the route returns, rolled back on error."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        try:
+            yield session
+            # Commit before the response is sent, so an acknowledged write is durable.
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_settings_from_app(request: Request) -> Settings:
+    """The settings the application was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_tenant(
+    x_tenant: Annotated[
+        str,
+        Header(
+            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+            description="Owning agency (tenant). Access control by agency comes later; "
+            "until then every request may name its tenant.",
+        ),
+    ] = DEFAULT_TENANT,
+) -> str:
+    """The tenant the request acts for."""
+    return x_tenant
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
+TenantDep = Annotated[str, Depends(get_tenant)]
+
+
+def valid_job(
+    session: SessionDep, tenant: TenantDep, job_id: Annotated[int, Path(ge=1)]
+) -> Job:
+    """The addressed job, or 404."""
+    return job_service.get_job(session, tenant=tenant, job_id=job_id)
+
+
+def valid_graduate(
+    session: SessionDep, tenant: TenantDep, graduate_id: Annotated[int, Path(ge=1)]
+) -> Graduate:
+    """The addressed graduate, or 404."""
+    return graduate_service.get_graduate(session, tenant=tenant, graduate_id=graduate_id)
+
+
+JobDep = Annotated[Job, Depends(valid_job)]
+GraduateDep = Annotated[Graduate, Depends(valid_graduate)]
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """Offset pagination."""
+
+    limit: int
+    offset: int
+
+
+def get_page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (≤ {MAX_PAGE_SIZE}).")
+    ] = 50,
+    offset: Annotated[int, Query(ge=0, description="Records to skip.")] = 0,
+) -> PageParams:
+    """Pagination parameters of a list request."""
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(get_page_params)]
+
+CityQuery = Annotated[
+    str | None, Query(max_length=64, description="Only this city, e.g. 宁波."), AfterValidator(normalize_text)
+]
+EducationQuery = Annotated[Education | None, Query(description="Only this education level.")]
+TextQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, description="Substring of the searched text fields."),
+    AfterValidator(normalize_text),
+]
+
+
+async def read_json_array(request: Request) -> list[Any]:
+    """The request body as a JSON array of at most the configured number of records."""
+    settings: Settings = request.app.state.settings
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, list):
+        raise ValidationFailed(
+            "body must be a JSON array of records",
+            details=[{"field": "body", "message": "expected a JSON array"}],
+        )
+    if len(body) > settings.max_bulk_records:
+        message = f"at most {settings.max_bulk_records} records per request, got {len(body)}"
+        raise ValidationFailed(message, details=[{"field": "body", "message": message}])
+    return body
+
+
+JsonArrayDep = Annotated[list[Any], Depends(read_json_array)]
+
+
+def bulk_request_body(schema_name: str) -> dict[str, Any]:
+    """OpenAPI for a bulk body: the raw array is validated per record in the service."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": 1000,
+                        "items": {"$ref": f"#/components/schemas/{schema_name}"},
+                    }
+                }
+            },
+        }
+    }

@@ -1,0 +1,84 @@
+"""/v1/graduates: create, read, update, delete, list and bulk-upsert graduate profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import (
+    CityQuery,
+    EducationQuery,
+    GraduateDep,
+    JsonArrayDep,
+    PageDep,
+    SessionDep,
+    TenantDep,
+    TextQuery,
+    bulk_request_body,
+)
+from app.schemas.common import BulkResponse, Page
+from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
+from app.services import graduates as graduate_service
+from app.services.bulk import bulk_upsert
+from app.services.records import RecordFilters
+from app.tables import Graduate
+
+router = APIRouter(prefix="/v1/graduates", tags=["graduates"])
+
+
+@router.get("", summary="List graduate profiles")
+def list_graduates(
+    session: SessionDep,
+    tenant: TenantDep,
+    page: PageDep,
+    city: CityQuery = None,
+    education: EducationQuery = None,
+    status: Annotated[GraduateStatus | None, Query(description="seeking, placed or withdrawn.")] = None,
+    q: Annotated[TextQuery, Query(description="Substring of major or school.")] = None,
+) -> Page[GraduatePublic]:
+    """Graduate profiles matching every filter given, ordered by id."""
+    filters = RecordFilters(city=city, education=education, status=status, q=q)
+    items, total = graduate_service.list_graduates(
+        session, tenant=tenant, filters=filters, limit=page.limit, offset=page.offset
+    )
+    return Page[GraduatePublic](
+        items=[GraduatePublic.model_validate(graduate) for graduate in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a graduate profile")
+def create_graduate(session: SessionDep, tenant: TenantDep, data: GraduateCreate) -> GraduatePublic:
+    """Store a new profile; its external_id must be new for the tenant (409 otherwise)."""
+    return GraduatePublic.model_validate(graduate_service.create_graduate(session, tenant=tenant, data=data))
+
+
+@router.post(
+    "/bulk",
+    summary="Upsert up to 1,000 graduate profiles by external_id",
+    openapi_extra=bulk_request_body("GraduateCreate"),
+)
+def bulk_upsert_graduates(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) -> BulkResponse:
+    """Create or update each profile; invalid ones fail alone with the field named."""
+    return bulk_upsert(session, Graduate, GraduateCreate, tenant=tenant, raw_records=raw)
+
+
+@router.get("/{graduate_id}", summary="Read a graduate profile")
+def read_graduate(graduate: GraduateDep) -> GraduatePublic:
+    """One profile by id."""
+    return GraduatePublic.model_validate(graduate)
+
+
+@router.patch("/{graduate_id}", summary="Update a graduate profile")
+def update_graduate(session: SessionDep, graduate: GraduateDep, data: GraduateUpdate) -> GraduatePublic:
+    """Change the fields sent; the others stay as they are."""
+    return GraduatePublic.model_validate(graduate_service.update_graduate(session, graduate=graduate, data=data))
+
+
+@router.delete("/{graduate_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a graduate profile")
+def delete_graduate(session: SessionDep, graduate: GraduateDep) -> None:
+    """Remove a profile."""
+    graduate_service.delete_graduate(session, graduate=graduate)

@@ -1,0 +1,84 @@
+"""/v1/jobs: create, read, update, delete, list and bulk-upsert job postings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import (
+    CityQuery,
+    EducationQuery,
+    JobDep,
+    JsonArrayDep,
+    PageDep,
+    SessionDep,
+    TenantDep,
+    TextQuery,
+    bulk_request_body,
+)
+from app.schemas.common import BulkResponse, Page
+from app.schemas.jobs import JobCreate, JobPublic, JobStatus, JobUpdate
+from app.services import jobs as job_service
+from app.services.bulk import bulk_upsert
+from app.services.records import RecordFilters
+from app.tables import Job
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+@router.get("", summary="List job postings")
+def list_jobs(
+    session: SessionDep,
+    tenant: TenantDep,
+    page: PageDep,
+    city: CityQuery = None,
+    education: EducationQuery = None,
+    status: Annotated[JobStatus | None, Query(description="open or closed.")] = None,
+    q: Annotated[TextQuery, Query(description="Substring of title or company.")] = None,
+) -> Page[JobPublic]:
+    """Job postings matching every filter given, ordered by id."""
+    filters = RecordFilters(city=city, education=education, status=status, q=q)
+    items, total = job_service.list_jobs(
+        session, tenant=tenant, filters=filters, limit=page.limit, offset=page.offset
+    )
+    return Page[JobPublic](
+        items=[JobPublic.model_validate(job) for job in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a job posting")
+def create_job(session: SessionDep, tenant: TenantDep, data: JobCreate) -> JobPublic:
+    """Store a new posting; its external_id must be new for the tenant (409 otherwise)."""
+    return JobPublic.model_validate(job_service.create_job(session, tenant=tenant, data=data))
+
+
+@router.post(
+    "/bulk",
+    summary="Upsert up to 1,000 job postings by external_id",
+    openapi_extra=bulk_request_body("JobCreate"),
+)
+def bulk_upsert_jobs(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) -> BulkResponse:
+    """Create or update each posting; invalid ones fail alone with the field named."""
+    return bulk_upsert(session, Job, JobCreate, tenant=tenant, raw_records=raw)
+
+
+@router.get("/{job_id}", summary="Read a job posting")
+def read_job(job: JobDep) -> JobPublic:
+    """One posting by id."""
+    return JobPublic.model_validate(job)
+
+
+@router.patch("/{job_id}", summary="Update a job posting")
+def update_job(session: SessionDep, job: JobDep, data: JobUpdate) -> JobPublic:
+    """Change the fields sent; the others stay as they are."""
+    return JobPublic.model_validate(job_service.update_job(session, job=job, data=data))
+
+
+@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting")
+def delete_job(session: SessionDep, job: JobDep) -> None:
+    """Remove a posting."""
+    job_service.delete_job(session, job=job)

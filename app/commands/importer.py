@@ -1,0 +1,105 @@
+"""`jobmatch import jobs|graduates FILE`: upsert JSONL, CSV or XLSX records by external_id."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from app.db import create_db_engine, create_session_factory
+from app.importing.load import load_records
+from app.importing.readers import count_lines, iter_raw_records
+from app.schemas.graduates import GraduateCreate
+from app.schemas.jobs import JobCreate
+from app.settings import get_settings
+from app.tables import DEFAULT_TENANT, Graduate, Job
+
+KINDS: dict[str, tuple[type[Job] | type[Graduate], type[BaseModel]]] = {
+    "jobs": (Job, JobCreate),
+    "graduates": (Graduate, GraduateCreate),
+}
+FAILURES_SHOWN = 20
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `import` command."""
+    parser = subparsers.add_parser(
+        "import",
+        help="upsert job postings or graduate profiles from a JSONL, CSV or XLSX file",
+        description="Records are upserted by external_id in batches, one transaction each; "
+        "bad rows are reported with their line numbers and never stop the good ones.",
+    )
+    parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
+    parser.add_argument("file", type=Path, help=".jsonl, .csv or .xlsx (optionally .gz)")
+    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="owning agency (%(default)s)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="records per transaction (default 1000)"
+    )
+    parser.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
+    parser.add_argument("--failures", type=Path, help="write every failure to this JSONL file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import the file and print a summary; exit 1 when any record failed."""
+    settings = get_settings()
+    if not args.file.is_file():
+        print(f"error: {args.file} does not exist")
+        return 2
+    table, schema = KINDS[args.kind]
+    engine = create_db_engine(args.database_url or settings.database_url)
+    started = time.perf_counter()
+    try:
+        with tqdm(total=count_lines(args.file), unit="rec", desc=f"import {args.kind}") as bar:
+            summary = load_records(
+                create_session_factory(engine),
+                table,
+                schema,
+                tenant=args.tenant,
+                records=iter_raw_records(args.file),
+                batch_size=args.batch_size or settings.import_batch_size,
+                on_progress=bar.update,
+            )
+    finally:
+        engine.dispose()
+    elapsed = time.perf_counter() - started
+
+    if summary.ignored_fields:
+        print(
+            f"notice: ignored fields not in the {args.kind} model: "
+            f"{', '.join(sorted(summary.ignored_fields))}"
+        )
+    failed = len(summary.failures)
+    print(
+        f"{args.file}: {summary.created} created, {summary.updated} updated, {failed} failed "
+        f"in {elapsed:.1f} s"
+    )
+    for failure in summary.failures[:FAILURES_SHOWN]:
+        reasons = "; ".join(
+            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in failure.errors
+        )
+        print(f"  line {failure.line} ({failure.external_id or '-'}): {reasons}")
+    if failed > FAILURES_SHOWN:
+        print(
+            f"  … and {failed - FAILURES_SHOWN} more"
+            + ("" if args.failures else " (use --failures FILE for all)")
+        )
+    if args.failures:
+        with args.failures.open("w", encoding="utf-8") as out:
+            for failure in summary.failures:
+                out.write(
+                    json.dumps(
+                        {
+                            "line": failure.line,
+                            "external_id": failure.external_id,
+                            "errors": failure.errors,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+    return 1 if failed else 0

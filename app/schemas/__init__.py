@@ -1,0 +1,1 @@
+"""Pydantic request/response shapes, kept apart from the database tables."""

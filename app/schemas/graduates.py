@@ -1,0 +1,156 @@
+"""Graduate profile shapes: GraduateCreate, GraduateUpdate, GraduatePublic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.schemas.common import (
+    MAX_GRADUATE_SKILLS,
+    MAX_LIST_ITEMS,
+    MAX_TEXT_CHARS,
+    Education,
+    EducationLevel,
+    ExternalId,
+    InputModel,
+    ItemList,
+    OptionalShort,
+    OutputModel,
+    Salary,
+    Text,
+)
+
+GraduateStatus = Literal["seeking", "placed", "withdrawn"]
+
+Phone = Annotated[
+    OptionalShort,
+    Field(
+        pattern=r"^\+?[0-9][0-9 \-]{5,30}$",
+        description="Mobile phone (personal data under PIPL).",
+        examples=["13800000000"],
+    ),
+]
+Email = Annotated[
+    OptionalShort,
+    Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="E-mail address (personal data under PIPL).",
+        examples=["zhang.san@example.com"],
+    ),
+]
+DesiredCities = Annotated[
+    ItemList,
+    Field(
+        max_length=MAX_LIST_ITEMS,
+        description="Cities the graduate would work in.",
+        examples=[["宁波", "杭州"]],
+    ),
+]
+DesiredRoles = Annotated[
+    ItemList,
+    Field(
+        max_length=MAX_LIST_ITEMS,
+        description="Roles the graduate is after.",
+        examples=[["电气工程师", "PLC工程师"]],
+    ),
+]
+GraduateSkills = Annotated[
+    ItemList,
+    Field(
+        max_length=MAX_GRADUATE_SKILLS,
+        description=f"Skills and keyword tags (≤ {MAX_GRADUATE_SKILLS}).",
+        examples=[["PLC", "AutoCAD", "电气设计", "英语四级"]],
+    ),
+]
+Summary = Annotated[
+    Text,
+    Field(
+        max_length=MAX_TEXT_CHARS,
+        description="Internships, projects and self-introduction as free text.",
+        examples=[
+            "在宁波某自动化企业实习三个月，参与产线PLC程序调试；毕业设计为基于S7-1200的恒压供水系统。"
+        ],
+    ),
+]
+
+
+class GraduateFields(InputModel):
+    """Fields shared by create and update."""
+
+    name: OptionalShort = Field(
+        None, description="Full name (personal data under PIPL).", examples=["张伟"]
+    )
+    phone: Phone = None
+    email: Email = None
+    school: OptionalShort = Field(
+        None, description="School or university.", examples=["宁波工程学院"]
+    )
+    major: OptionalShort = Field(
+        None, description="Major studied.", examples=["电气工程及其自动化"]
+    )
+    graduation_year: int | None = Field(
+        None, ge=1950, le=2100, description="Year of graduation.", examples=[2026]
+    )
+    city: OptionalShort = Field(
+        None, description="Where the graduate lives now.", examples=["宁波"]
+    )
+    expected_salary: Salary | None = Field(
+        None, description="Expected monthly salary in CNY.", examples=[7000]
+    )
+
+
+class GraduateCreate(GraduateFields):
+    """A new graduate profile, or one to upsert by external_id."""
+
+    external_id: ExternalId = Field(
+        description="Your identifier of the profile; unique within the tenant.",
+        examples=["nb-2026-0001"],
+    )
+    education: Education = Field(
+        "不限",
+        description="Highest education: 大专, 本科, 硕士, 博士 (不限 = unknown).",
+        examples=["本科"],
+    )
+    desired_cities: DesiredCities = Field(default_factory=list)
+    desired_roles: DesiredRoles = Field(default_factory=list)
+    skills: GraduateSkills = Field(default_factory=list)
+    summary: Summary = ""
+    status: GraduateStatus = Field("seeking", description="seeking, placed or withdrawn.")
+
+
+class GraduateUpdate(GraduateFields):
+    """A partial update: only the fields sent are changed."""
+
+    external_id: ExternalId | None = Field(None, description="New external identifier.")
+    education: Education | None = Field(None, description="Highest education.")
+    desired_cities: DesiredCities | None = None
+    desired_roles: DesiredRoles | None = None
+    skills: GraduateSkills | None = None
+    summary: Summary | None = None
+    status: GraduateStatus | None = Field(None, description="seeking, placed or withdrawn.")
+
+
+class GraduatePublic(OutputModel):
+    """A stored graduate profile."""
+
+    id: int
+    tenant: str
+    external_id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    school: str | None
+    major: str | None
+    education: EducationLevel
+    graduation_year: int | None
+    city: str | None
+    desired_cities: list[str]
+    desired_roles: list[str]
+    skills: list[str]
+    summary: str
+    expected_salary: int | None
+    status: GraduateStatus
+    created_at: datetime
+    updated_at: datetime

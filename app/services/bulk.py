@@ -1,0 +1,102 @@
+"""Validate raw records one by one, then upsert the valid ones: one bad record sinks no other."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from app.errors import ValidationFailed, describe_validation_errors
+from app.schemas.common import BulkResponse, UpsertResult, normalize_text
+from app.services.records import RecordT, upsert_records
+
+
+@dataclass(slots=True)
+class ValidatedBatch:
+    """Records that passed validation (with their positions) and those that did not."""
+
+    valid: list[tuple[int, BaseModel]] = field(default_factory=list)
+    failed: list[UpsertResult] = field(default_factory=list)
+
+
+def validate_records(
+    schema: type[BaseModel], raw_records: Sequence[tuple[int, Any]]
+) -> ValidatedBatch:
+    """Validate (position, raw) pairs against the schema; failures keep their field messages."""
+    batch = ValidatedBatch()
+    for position, raw in raw_records:
+        try:
+            batch.valid.append((position, schema.model_validate(raw)))
+        except ValidationError as exc:
+            external_id = raw.get("external_id") if isinstance(raw, dict) else None
+            batch.failed.append(
+                UpsertResult(
+                    index=position,
+                    external_id=str(external_id) if external_id is not None else None,
+                    status="failed",
+                    errors=describe_validation_errors(exc.errors(), strip=()),
+                )
+            )
+    return batch
+
+
+def upsert_validated(
+    session: Session, table: type[RecordT], *, tenant: str, batch: ValidatedBatch
+) -> list[UpsertResult]:
+    """Upsert the batch's valid records; return every record's result in position order."""
+    outcomes = upsert_records(session, table, tenant=tenant, records=[r for _, r in batch.valid])
+    results = [
+        UpsertResult(index=position, external_id=o.external_id, status=o.status, id=o.id)
+        for (position, _), o in zip(batch.valid, outcomes, strict=True)
+    ]
+    return sorted(results + batch.failed, key=lambda result: result.index)
+
+
+def reject_duplicate_external_ids(raw_records: Sequence[Any]) -> None:
+    """A bulk request naming one external_id twice is ambiguous: refuse it whole, naming both."""
+    first_seen: dict[str, int] = {}
+    details = []
+    for position, raw in enumerate(raw_records):
+        external_id = raw.get("external_id") if isinstance(raw, dict) else None
+        if not isinstance(external_id, str):
+            continue
+        key = normalize_text(external_id)
+        if key in first_seen:
+            details.append(
+                {
+                    "field": f"[{position}].external_id",
+                    "message": f"duplicate of record [{first_seen[key]}] ({key!r})",
+                }
+            )
+        else:
+            first_seen[key] = position
+    if details:
+        raise ValidationFailed(
+            f"{len(details)} duplicate external_id(s) in one request; send each record once",
+            details=details,
+        )
+
+
+def bulk_upsert(
+    session: Session,
+    table: type[RecordT],
+    schema: type[BaseModel],
+    *,
+    tenant: str,
+    raw_records: Sequence[Any],
+) -> BulkResponse:
+    """Validate each record, upsert the valid ones by external_id, report every record."""
+    reject_duplicate_external_ids(raw_records)
+    batch = validate_records(schema, list(enumerate(raw_records)))
+    results = upsert_validated(session, table, tenant=tenant, batch=batch)
+    counts = Counter(result.status for result in results)
+    return BulkResponse(
+        created=counts["created"],
+        updated=counts["updated"],
+        failed=counts["failed"],
+        results=results,
+    )

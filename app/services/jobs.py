@@ -1,0 +1,48 @@
+"""Job posting services."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.schemas.jobs import JobCreate, JobUpdate, check_salary_range
+from app.services import records
+from app.tables import Job
+
+
+def list_jobs(
+    session: Session, *, tenant: str, filters: records.RecordFilters, limit: int, offset: int
+) -> tuple[list[Job], int]:
+    """A page of the tenant's jobs matching the filters, and the total count."""
+    return records.list_records(
+        session,
+        Job,
+        tenant=tenant,
+        filters=filters,
+        text_columns=(Job.title, Job.company),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def get_job(session: Session, *, tenant: str, job_id: int) -> Job:
+    """The tenant's job, else NotFoundError."""
+    return records.get_record(session, Job, tenant=tenant, record_id=job_id)
+
+
+def create_job(session: Session, *, tenant: str, data: JobCreate) -> Job:
+    """Create a job posting."""
+    return records.create_record(session, Job, tenant=tenant, data=data)
+
+
+def update_job(session: Session, *, job: Job, data: JobUpdate) -> Job:
+    """Apply a partial update, keeping the salary range ordered across old and new values."""
+    changes = data.model_dump(exclude_unset=True)
+    check_salary_range(
+        changes.get("salary_min", job.salary_min), changes.get("salary_max", job.salary_max)
+    )
+    return records.update_record(session, job, changes=changes)
+
+
+def delete_job(session: Session, *, job: Job) -> None:
+    """Delete a job posting."""
+    records.delete_record(session, job)

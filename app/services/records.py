@@ -1,0 +1,168 @@
+"""Operations shared by every tenant-owned table: get, list page, update, delete, bulk upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.errors import ConflictError, NotFoundError
+from app.tables import Graduate, Job, utcnow
+
+RecordT = TypeVar("RecordT", Job, Graduate)
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertOutcome:
+    """What an upsert did with one valid record."""
+
+    external_id: str
+    status: Literal["created", "updated"]
+    id: int
+
+
+def get_record(session: Session, table: type[RecordT], *, tenant: str, record_id: int) -> RecordT:
+    """The tenant's record with this id, else NotFoundError."""
+    record = session.get(table, record_id)
+    if record is None or record.tenant != tenant:
+        raise NotFoundError(f"{table.__tablename__[:-1]} {record_id} not found")
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilters:
+    """List filters shared by jobs and graduates; None means no filter."""
+
+    city: str | None = None
+    education: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+def list_records(
+    session: Session,
+    table: type[RecordT],
+    *,
+    tenant: str,
+    filters: RecordFilters,
+    text_columns: Sequence[InstrumentedAttribute[Any]],
+    limit: int,
+    offset: int,
+) -> tuple[list[RecordT], int]:
+    """One page of the tenant's records matching the filters (`q` searches text_columns)."""
+    conditions: list[ColumnElement[bool]] = [table.tenant == tenant]
+    if filters.city:
+        conditions.append(table.city == filters.city)
+    if filters.education:
+        conditions.append(table.education == filters.education)
+    if filters.status:
+        conditions.append(table.status == filters.status)
+    if filters.q:
+        pattern = f"%{filters.q}%"
+        conditions.append(or_(*(column.ilike(pattern) for column in text_columns)))
+    query: Select[tuple[RecordT]] = select(table).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(query.order_by(table.id).limit(limit).offset(offset)).all()
+    return list(items), total
+
+
+def _check_external_id_free(
+    session: Session, table: type[RecordT], *, tenant: str, external_id: str
+) -> None:
+    taken = session.scalar(
+        select(table.id).where(table.tenant == tenant, table.external_id == external_id)
+    )
+    if taken is not None:
+        raise ConflictError(
+            f"external_id {external_id!r} is already used by {table.__tablename__[:-1]} {taken}",
+            details=[{"field": "external_id", "message": "already exists"}],
+        )
+
+
+def create_record(
+    session: Session, table: type[RecordT], *, tenant: str, data: BaseModel
+) -> RecordT:
+    """Insert a record from a validated create schema; a taken external_id is a conflict."""
+    values = data.model_dump()
+    _check_external_id_free(session, table, tenant=tenant, external_id=values["external_id"])
+    record = table(tenant=tenant, **values)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def update_record(session: Session, record: RecordT, *, changes: Mapping[str, Any]) -> RecordT:
+    """Apply the given field changes to a record."""
+    new_external_id = changes.get("external_id")
+    if new_external_id is not None and new_external_id != record.external_id:
+        _check_external_id_free(
+            session, type(record), tenant=record.tenant, external_id=new_external_id
+        )
+    for field, value in changes.items():
+        setattr(record, field, value)
+    record.updated_at = utcnow()
+    session.flush()
+    return record
+
+
+def delete_record(session: Session, record: Job | Graduate) -> None:
+    """Delete a record."""
+    session.delete(record)
+    session.flush()
+
+
+def upsert_records(
+    session: Session, table: type[RecordT], *, tenant: str, records: Sequence[BaseModel]
+) -> list[UpsertOutcome]:
+    """Insert or update valid records by external_id, in bulk; external_ids must be distinct."""
+    if not records:
+        return []
+    rows = [record.model_dump() for record in records]
+    external_ids = [row["external_id"] for row in rows]
+    existing = dict(
+        session.execute(
+            select(table.external_id, table.id).where(
+                table.tenant == tenant, table.external_id.in_(external_ids)
+            )
+        ).tuples()
+    )
+    now = utcnow()
+    inserts = [
+        {**row, "tenant": tenant, "created_at": now, "updated_at": now}
+        for row in rows
+        if row["external_id"] not in existing
+    ]
+    updates = [
+        {**row, "id": existing[row["external_id"]], "updated_at": now}
+        for row in rows
+        if row["external_id"] in existing
+    ]
+    try:
+        # A savepoint, so a lost race leaves the caller's transaction usable.
+        with session.begin_nested():
+            created_ids = (
+                list(
+                    session.scalars(
+                        insert(table).returning(table.id, sort_by_parameter_order=True), inserts
+                    )
+                )
+                if inserts
+                else []
+            )
+            if updates:
+                session.execute(update(table), updates)
+    except IntegrityError as exc:
+        # Another writer inserted one of these external_ids meanwhile: safe to retry.
+        raise ConflictError("a concurrent write took one of these external_ids; retry") from exc
+    created = dict(zip((row["external_id"] for row in inserts), created_ids, strict=True))
+    return [
+        UpsertOutcome(eid, "updated", existing[eid])
+        if eid in existing
+        else UpsertOutcome(eid, "created", created[eid])
+        for eid in external_ids
+    ]

@@ -1,0 +1,149 @@
+"""Database tables (SQLAlchemy 2.0 typed mappings). Not to be confused with models/, which
+holds fitted ranking artifacts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+EDUCATION_LEVELS = ("不限", "大专", "本科", "硕士", "博士")
+JOB_STATUSES = ("open", "closed")
+GRADUATE_STATUSES = ("seeking", "placed", "withdrawn")
+DEFAULT_TENANT = "default"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON on SQLite, JSONB on PostgreSQL: lists behave the same on both.
+StringList = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints stably."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Job(Base):
+    """A job posting owned by a tenant (the agency)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant", "external_id", name="uq_jobs_tenant_external_id"),
+        CheckConstraint(_in("education", EDUCATION_LEVELS), name="education"),
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        CheckConstraint("headcount >= 1", name="headcount"),
+        CheckConstraint(
+            "salary_min IS NULL OR salary_max IS NULL OR salary_min <= salary_max",
+            name="salary_range",
+        ),
+        Index("ix_jobs_tenant_city", "tenant", "city"),
+        Index("ix_jobs_tenant_status", "tenant", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    external_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    education: Mapped[str] = mapped_column(String(8), default="不限")
+    experience: Mapped[str | None] = mapped_column(String(50))
+    majors: Mapped[list[str]] = mapped_column(StringList, default=list)
+    skills: Mapped[list[str]] = mapped_column(StringList, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    salary_min: Mapped[int | None] = mapped_column(Integer)
+    salary_max: Mapped[int | None] = mapped_column(Integer)
+    headcount: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    posted_at: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Graduate(Base):
+    """A graduate profile owned by a tenant. name, phone and email are personal data (PIPL)."""
+
+    __tablename__ = "graduates"
+    __table_args__ = (
+        UniqueConstraint("tenant", "external_id", name="uq_graduates_tenant_external_id"),
+        CheckConstraint(_in("education", EDUCATION_LEVELS), name="education"),
+        CheckConstraint(_in("status", GRADUATE_STATUSES), name="status"),
+        Index("ix_graduates_tenant_city", "tenant", "city"),
+        Index("ix_graduates_tenant_status", "tenant", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    school: Mapped[str | None] = mapped_column(String(200))
+    major: Mapped[str | None] = mapped_column(String(100))
+    education: Mapped[str] = mapped_column(String(8), default="不限")
+    graduation_year: Mapped[int | None] = mapped_column(Integer)
+    city: Mapped[str | None] = mapped_column(String(64))
+    desired_cities: Mapped[list[str]] = mapped_column(StringList, default=list)
+    desired_roles: Mapped[list[str]] = mapped_column(StringList, default=list)
+    skills: Mapped[list[str]] = mapped_column(StringList, default=list)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    expected_salary: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="seeking")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

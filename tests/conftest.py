@@ -1,0 +1,99 @@
+"""Fixtures: a migrated database per backend (SQLite file, PostgreSQL schema) and an app whose
+every test runs inside a transaction that is rolled back afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from app.db import create_db_engine, normalize_database_url
+from app.main import create_app
+from app.migrations import upgrade_database
+from app.settings import Settings
+
+POSTGRES_ENV = "JOBMATCH_TEST_DATABASE_URL"
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _postgres_url_with_schema(base_url: str, schema: str) -> str:
+    url = make_url(normalize_database_url(base_url))
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated by Alembic: a SQLite file, or a private schema in PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'jobmatch.db'}"
+        upgrade_database(url=url)
+        yield url
+        return
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests skipped")
+    # A schema of our own: runs never see each other's tables or a stale migration.
+    schema = f"jobmatch_test_{uuid.uuid4().hex[:12]}"
+    admin = create_db_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_url_with_schema(base_url, schema)
+    try:
+        upgrade_database(url=url)
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """One engine per backend for the whole run."""
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for the app under test."""
+    return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024)
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker]:  # type: ignore[type-arg]
+    """Sessions bound to one connection whose outer transaction is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    yield factory
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session_factory: sessionmaker) -> FastAPI:  # type: ignore[type-arg]
+    """The application, its sessions inside the test's transaction."""
+    application = create_app(settings, engine=engine)
+    application.state.session_factory = session_factory
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app."""
+    with TestClient(app) as test_client:
+        yield test_client

@@ -57,9 +57,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 
 
-def valid_job(
-    session: SessionDep, tenant: TenantDep, job_id: Annotated[int, Path(ge=1)]
-) -> Job:
+def valid_job(session: SessionDep, tenant: TenantDep, job_id: Annotated[int, Path(ge=1)]) -> Job:
     """The addressed job, or 404."""
     return job_service.get_job(session, tenant=tenant, job_id=job_id)
 
@@ -96,7 +94,9 @@ def get_page_params(
 PageDep = Annotated[PageParams, Depends(get_page_params)]
 
 CityQuery = Annotated[
-    str | None, Query(max_length=64, description="Only this city, e.g. 宁波."), AfterValidator(normalize_text)
+    str | None,
+    Query(max_length=64, description="Only this city, e.g. 宁波."),
+    AfterValidator(normalize_text),
 ]
 EducationQuery = Annotated[Education | None, Query(description="Only this education level.")]
 TextQuery = Annotated[

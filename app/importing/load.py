@@ -67,7 +67,9 @@ def load_records(
             elif result.status == "updated":
                 summary.updated += 1
             else:
-                summary.failures.append(LoadFailure(result.index, result.external_id, result.errors))
+                summary.failures.append(
+                    LoadFailure(result.index, result.external_id, result.errors)
+                )
         if on_progress is not None:
             on_progress(len(batch))
         batch.clear()

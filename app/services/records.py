@@ -65,7 +65,7 @@ def list_records(
     if filters.q:
         pattern = f"%{filters.q}%"
         conditions.append(or_(*(column.ilike(pattern) for column in text_columns)))
-    query: Select[tuple[RecordT]] = select(table).where(*conditions)
+    query: Select[RecordT] = select(table).where(*conditions)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(query.order_by(table.id).limit(limit).offset(offset)).all()
     return list(items), total
@@ -124,13 +124,14 @@ def upsert_records(
         return []
     rows = [record.model_dump() for record in records]
     external_ids = [row["external_id"] for row in rows]
-    existing = dict(
-        session.execute(
+    existing: dict[str, int] = {
+        row.external_id: row.id
+        for row in session.execute(
             select(table.external_id, table.id).where(
                 table.tenant == tenant, table.external_id.in_(external_ids)
             )
-        ).tuples()
-    )
+        )
+    }
     now = utcnow()
     inserts = [
         {**row, "tenant": tenant, "created_at": now, "updated_at": now}

@@ -34,7 +34,9 @@ def list_graduates(
     page: PageDep,
     city: CityQuery = None,
     education: EducationQuery = None,
-    status: Annotated[GraduateStatus | None, Query(description="seeking, placed or withdrawn.")] = None,
+    status: Annotated[
+        GraduateStatus | None, Query(description="seeking, placed or withdrawn.")
+    ] = None,
     q: Annotated[TextQuery, Query(description="Substring of major or school.")] = None,
 ) -> Page[GraduatePublic]:
     """Graduate profiles matching every filter given, ordered by id."""
@@ -53,7 +55,9 @@ def list_graduates(
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a graduate profile")
 def create_graduate(session: SessionDep, tenant: TenantDep, data: GraduateCreate) -> GraduatePublic:
     """Store a new profile; its external_id must be new for the tenant (409 otherwise)."""
-    return GraduatePublic.model_validate(graduate_service.create_graduate(session, tenant=tenant, data=data))
+    return GraduatePublic.model_validate(
+        graduate_service.create_graduate(session, tenant=tenant, data=data)
+    )
 
 
 @router.post(
@@ -61,7 +65,9 @@ def create_graduate(session: SessionDep, tenant: TenantDep, data: GraduateCreate
     summary="Upsert up to 1,000 graduate profiles by external_id",
     openapi_extra=bulk_request_body("GraduateCreate"),
 )
-def bulk_upsert_graduates(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) -> BulkResponse:
+def bulk_upsert_graduates(
+    session: SessionDep, tenant: TenantDep, raw: JsonArrayDep
+) -> BulkResponse:
     """Create or update each profile; invalid ones fail alone with the field named."""
     return bulk_upsert(session, Graduate, GraduateCreate, tenant=tenant, raw_records=raw)
 
@@ -73,12 +79,18 @@ def read_graduate(graduate: GraduateDep) -> GraduatePublic:
 
 
 @router.patch("/{graduate_id}", summary="Update a graduate profile")
-def update_graduate(session: SessionDep, graduate: GraduateDep, data: GraduateUpdate) -> GraduatePublic:
+def update_graduate(
+    session: SessionDep, graduate: GraduateDep, data: GraduateUpdate
+) -> GraduatePublic:
     """Change the fields sent; the others stay as they are."""
-    return GraduatePublic.model_validate(graduate_service.update_graduate(session, graduate=graduate, data=data))
+    return GraduatePublic.model_validate(
+        graduate_service.update_graduate(session, graduate=graduate, data=data)
+    )
 
 
-@router.delete("/{graduate_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a graduate profile")
+@router.delete(
+    "/{graduate_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a graduate profile"
+)
 def delete_graduate(session: SessionDep, graduate: GraduateDep) -> None:
     """Remove a profile."""
     graduate_service.delete_graduate(session, graduate=graduate)

@@ -1,0 +1,75 @@
+"""An acknowledged write survives the server being killed (SIGKILL) and restarted, on SQLite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+
+from app.migrations import upgrade_database
+from tests.api.test_jobs import make_job
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_server(database_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "JOBMATCH_DATABASE_URL": database_url, "JOBMATCH_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'durable.db'}"
+    upgrade_database(url=url)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running_server(url, port) as server:
+        created = httpx.post(f"{base}/v1/jobs", json=make_job("durable-1"), timeout=10)
+        assert created.status_code == 201
+        bulk = httpx.post(
+            f"{base}/v1/jobs/bulk", json=[make_job(f"durable-b{i}") for i in range(50)], timeout=10
+        )
+        assert bulk.json()["created"] == 50
+        server.send_signal(signal.SIGKILL)  # no shutdown hooks, no chance to flush anything
+        server.wait(timeout=10)
+
+    with running_server(url, port):
+        listed = httpx.get(f"{base}/v1/jobs", params={"limit": 200}, timeout=10).json()
+        assert listed["total"] == 51
+        job = httpx.get(f"{base}/v1/jobs/{created.json()['id']}", timeout=10).json()
+        assert job["external_id"] == "durable-1"
+        assert job["title"] == make_job()["title"]

@@ -1,0 +1,169 @@
+"""Fitted ranking artifacts: one folder per version with vocabulary, idf, parameters, the
+lexicon the tokens came from, and a manifest."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.ranking import lexicon
+from app.ranking.documents import (
+    GraduateDocument,
+    GraduateTextFields,
+    JobDocument,
+    JobTextFields,
+    TextFields,
+)
+from app.ranking.ranker import Ranker, RankerParams
+from app.ranking.structured import MajorFitLevels, MajorTable, StructuredFitWeights
+from app.ranking.text import Tokenizer
+from app.ranking.vectorize import TextModel
+
+FORMAT = 1
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "jieba", "rjieba")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a score depends on."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def make_version(created_at: datetime, data_hash: str) -> str:
+    """Folder name of a version: creation time, then the start of the data hash."""
+    return f"{created_at:%Y%m%dT%H%M%SZ}-{data_hash[:8] or 'empty'}"
+
+
+def params_to_dict(params: RankerParams) -> dict[str, Any]:
+    """Parameters as plain JSON values."""
+    return asdict(params)
+
+
+def params_from_dict(data: dict[str, Any]) -> RankerParams:
+    """Parameters back from params_to_dict."""
+    fields = data["fields"]
+    return RankerParams(
+        fields=TextFields(
+            job=JobTextFields(**fields["job"]), graduate=GraduateTextFields(**fields["graduate"])
+        ),
+        weights=StructuredFitWeights(**data["weights"]),
+        major_levels=MajorFitLevels(**data["major_levels"]),
+        max_df=data["max_df"],
+        min_df=data["min_df"],
+        sublinear_tf=data["sublinear_tf"],
+        backend=data["backend"],
+        explain_terms=data["explain_terms"],
+    )
+
+
+def save_ranker(ranker: Ranker, root: str | Path, *, version: str | None = None) -> Path:
+    """Write the fitted model to root/<version>/ and return that folder."""
+    model = ranker.text_model_
+    tokenizer = model.tokenizer_
+    created_at = datetime.now(UTC).replace(microsecond=0)
+    version = version or make_version(created_at, ranker.data_hash_)
+    folder = Path(root) / version
+    folder.mkdir(parents=True, exist_ok=False)
+    (folder / "vocabulary.txt").write_text(
+        "".join(f"{term}\n" for term in model.terms_.tolist()), encoding="utf-8"
+    )
+    np.save(folder / "idf.npy", model.idf_)
+    _write_json(folder / "params.json", params_to_dict(ranker.params_))
+    majors = ranker.encoder_.majors_
+    _write_json(
+        folder / "lexicon.json",
+        {
+            "user_words": list(tokenizer.dictionary_words()),
+            "stopwords": sorted(
+                lexicon.default_stopwords() if tokenizer.stopwords is None else tokenizer.stopwords
+            ),
+            "synonym_groups": _synonym_groups(tokenizer.synonym_map()),
+            "drop_protected": tokenizer.drop_protected,
+            "hmm": tokenizer.hmm,
+            "major_classes": majors.classes_,
+            "related_classes": sorted(list(pair) for pair in majors.related_),
+        },
+    )
+    _write_json(
+        folder / "manifest.json",
+        {
+            "format": FORMAT,
+            "version": version,
+            "created_at": created_at.isoformat(),
+            "data_hash": ranker.data_hash_,
+            "n_terms": len(model.terms_),
+            "n_fit_documents": model.n_fit_documents_,
+            "tokenizer_backend": tokenizer.backend_in_use,
+            "libraries": library_versions(),
+        },
+    )
+    return folder
+
+
+def load_ranker(
+    folder: str | Path,
+    *,
+    jobs: Sequence[JobDocument] = (),
+    graduates: Sequence[GraduateDocument] = (),
+) -> Ranker:
+    """A ranker from a version folder, indexing the given documents with the saved vocabulary."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"unsupported artifact format {manifest.get('format')!r} in {folder}")
+    params = params_from_dict(json.loads((folder / "params.json").read_text("utf-8")))
+    saved = json.loads((folder / "lexicon.json").read_text("utf-8"))
+    tokenizer = Tokenizer(
+        backend=params.backend,
+        user_words=tuple(saved["user_words"]),
+        stopwords=frozenset(saved["stopwords"]),
+        synonym_groups=[tuple(group) for group in saved["synonym_groups"]],
+        drop_protected=saved["drop_protected"],
+        hmm=saved["hmm"],
+    )
+    terms = (folder / "vocabulary.txt").read_text("utf-8").split("\n")[:-1]
+    model = TextModel.from_vocabulary(
+        terms,
+        np.load(folder / "idf.npy"),
+        tokenizer=tokenizer,
+        fields=params.fields,
+        max_df=params.max_df,
+        min_df=params.min_df,
+        sublinear_tf=params.sublinear_tf,
+    )
+    majors = MajorTable(
+        major_classes=saved["major_classes"],
+        related_classes=[(a, b) for a, b in saved["related_classes"]],
+        synonyms=tokenizer.synonym_map(),
+    )
+    ranker = Ranker(params, tokenizer=tokenizer, majors=majors)
+    ranker.data_hash_ = manifest["data_hash"]
+    ranker.version_ = manifest["version"]
+    ranker._start(model)
+    ranker.upsert_jobs(jobs)
+    ranker.upsert_graduates(graduates)
+    return ranker
+
+
+def _synonym_groups(mapping: dict[str, str]) -> list[list[str]]:
+    groups: dict[str, list[str]] = {}
+    for variant, canonical in sorted(mapping.items()):
+        groups.setdefault(canonical, [canonical]).append(variant)
+    return [groups[key] for key in sorted(groups)]
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")

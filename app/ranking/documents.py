@@ -1,0 +1,107 @@
+"""Plain-value documents for the two sides of a match, and which fields make up their text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+EDUCATION_LEVELS: dict[str, int] = {"不限": 0, "大专": 1, "本科": 2, "硕士": 3, "博士": 4}
+
+JobStatus = Literal["open", "closed"]
+GraduateStatus = Literal["seeking", "placed", "withdrawn"]
+
+
+def education_level(education: str | None) -> int:
+    """Rank of an education label; unknown labels count as 不限 (0)."""
+    return EDUCATION_LEVELS.get((education or "").strip(), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class JobDocument:
+    """A job posting as the ranking core sees it (field names follow the database model)."""
+
+    id: int
+    title: str = ""
+    company: str = ""
+    city: str | None = None
+    district: str | None = None
+    industry: str | None = None
+    education: str = "不限"
+    experience: str | None = None
+    majors: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    description: str = ""
+    salary_min: int | None = None
+    salary_max: int | None = None
+    headcount: int | None = None
+    status: JobStatus = "open"
+
+
+# Name, phone, email, gender, age, ethnicity, household registration and marital status are
+# deliberately absent: nothing outside this dataclass can reach a score.
+@dataclass(frozen=True, slots=True)
+class GraduateDocument:
+    """A graduate profile as the ranking core sees it: no personal or protected attributes."""
+
+    id: int
+    school: str | None = None
+    major: str | None = None
+    education: str = "不限"
+    graduation_year: int | None = None
+    city: str | None = None
+    desired_cities: tuple[str, ...] = ()
+    desired_roles: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    summary: str = ""
+    expected_salary: int | None = None
+    status: GraduateStatus = "seeking"
+
+
+@dataclass(frozen=True, slots=True)
+class JobTextFields:
+    """Integer weight of each job field in its text (a weight repeats the field's tokens)."""
+
+    title: int = 3
+    skills: int = 2
+    majors: int = 1
+    description: int = 1
+    industry: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GraduateTextFields:
+    """Integer weight of each graduate field in its text (a weight repeats the field's tokens)."""
+
+    major: int = 1
+    skills: int = 2
+    desired_roles: int = 3
+    summary: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TextFields:
+    """Field weights for both sides."""
+
+    job: JobTextFields = field(default_factory=JobTextFields)
+    graduate: GraduateTextFields = field(default_factory=GraduateTextFields)
+
+
+def job_field_texts(job: JobDocument) -> dict[str, str]:
+    """The text of each weighted job field."""
+    return {
+        "title": job.title or "",
+        "skills": " ".join(job.skills),
+        "majors": " ".join(job.majors),
+        "description": job.description or "",
+        "industry": job.industry or "",
+    }
+
+
+def graduate_field_texts(graduate: GraduateDocument) -> dict[str, str]:
+    """The text of each weighted graduate field."""
+    return {
+        "major": graduate.major or "",
+        "skills": " ".join(graduate.skills),
+        "desired_roles": " ".join(graduate.desired_roles),
+        "summary": graduate.summary or "",
+    }

@@ -1,0 +1,501 @@
+"""The ranker: a fitted text model plus one index per side, exact top-k in both directions with
+structured fit, hard filters and explanations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from app.ranking.documents import GraduateDocument, JobDocument, TextFields
+from app.ranking.index import FloatArray, SparseIndex, topk_rows
+from app.ranking.structured import (
+    Components,
+    FeatureEncoder,
+    FilterSpec,
+    GraduateFeatures,
+    JobFeatures,
+    MajorFitLevels,
+    MajorTable,
+    StructuredFitWeights,
+    combine,
+    filter_mask,
+    score_components,
+)
+from app.ranking.text import Backend, Tokenizer
+from app.ranking.vectorize import TextModel
+
+Direction = Literal["jobs", "graduates"]
+# Query rows per sparse product in batch ranking: bounds the dense (chunk × N) score block.
+BATCH_CHUNK = 64
+
+
+@dataclass(frozen=True, slots=True)
+class RankerParams:
+    """Every choice that shapes a score; saved with the artifacts."""
+
+    fields: TextFields = field(default_factory=TextFields)
+    weights: StructuredFitWeights = field(default_factory=StructuredFitWeights)
+    major_levels: MajorFitLevels = field(default_factory=MajorFitLevels)
+    max_df: float = 0.3
+    min_df: int = 1
+    sublinear_tf: bool = True
+    backend: Backend = "auto"
+    explain_terms: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreParts:
+    """Unweighted sub-scores of one match, each in [0, 1]."""
+
+    text: float
+    major: float
+    education: float
+    city: float
+    salary: float
+
+
+@dataclass(frozen=True, slots=True)
+class TermContribution:
+    """One shared term: its weight in the query and the document vectors, and their product."""
+
+    term: str
+    query_weight: float
+    document_weight: float
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a candidate ranks where it does."""
+
+    parts: ScoreParts
+    weights: StructuredFitWeights
+    terms: tuple[TermContribution, ...]
+    filters_passed: tuple[str, ...]
+    missing_skills: tuple[str, ...]
+
+
+class Ranked(NamedTuple):
+    """Top rows of one query with the full score rows they were picked from."""
+
+    rows: np.ndarray[Any, np.dtype[np.intp]]
+    scores: FloatArray
+    text: FloatArray
+    parts: Components
+    query: sp.csr_matrix
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One ranked candidate."""
+
+    id: int
+    score: float
+    parts: ScoreParts
+    explanation: Explanation | None = None
+
+
+class Ranker:
+    """Fit on jobs and graduates, then rank either side for the other; documents can be
+    added, replaced and removed afterwards with the fitted vocabulary (no refit)."""
+
+    def __init__(
+        self,
+        params: RankerParams | None = None,
+        *,
+        tokenizer: Tokenizer | None = None,
+        majors: MajorTable | None = None,
+    ) -> None:
+        self.params = params
+        self.tokenizer = tokenizer
+        self.majors = majors
+
+    @property
+    def params_(self) -> RankerParams:
+        """Parameters in use."""
+        return self.params if self.params is not None else RankerParams()
+
+    def _text_model(self) -> TextModel:
+        params = self.params_
+        return TextModel(
+            tokenizer=self.tokenizer or Tokenizer(backend=params.backend),
+            fields=params.fields,
+            max_df=params.max_df,
+            min_df=params.min_df,
+            sublinear_tf=params.sublinear_tf,
+        )
+
+    def fit(self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()) -> Self:
+        """Fit vocabulary and idf over both sides and index every document."""
+        model = self._text_model()
+        job_tokens = [model.job_tokens(job) for job in jobs]
+        graduate_tokens = [model.graduate_tokens(graduate) for graduate in graduates]
+        model.fit_tokens(job_tokens + graduate_tokens)
+        self._start(model)
+        self.data_hash_ = hash_tokens(
+            [(job.id, tokens) for job, tokens in zip(jobs, job_tokens, strict=True)],
+            [(g.id, tokens) for g, tokens in zip(graduates, graduate_tokens, strict=True)],
+        )
+        self._upsert_jobs(jobs, model.transform_tokens(job_tokens))
+        self._upsert_graduates(graduates, model.transform_tokens(graduate_tokens))
+        self.jobs_index_.compact()
+        self.graduates_index_.compact()
+        return self
+
+    def _start(self, model: TextModel) -> None:
+        """Set up empty indexes around a fitted text model."""
+        self.text_model_ = model
+        majors = self.majors or MajorTable(synonyms=model.tokenizer_.synonym_map())
+        self.encoder_ = FeatureEncoder(majors=majors).fit()
+        n_features = len(model.terms_)
+        self.jobs_index_: SparseIndex[JobFeatures] = SparseIndex(
+            n_features=n_features, concat=JobFeatures.concat
+        )
+        self.graduates_index_: SparseIndex[GraduateFeatures] = SparseIndex(
+            n_features=n_features, concat=GraduateFeatures.concat
+        )
+        self.jobs_: dict[int, JobDocument] = {}
+        self.graduates_: dict[int, GraduateDocument] = {}
+        self._related: tuple[int, Any] | None = None
+        if not hasattr(self, "data_hash_"):
+            self.data_hash_ = ""
+        if not hasattr(self, "version_"):
+            self.version_ = ""
+
+    def refit(self) -> Ranker:
+        """A new ranker (a new version) fitted on the documents currently indexed."""
+        return Ranker(self.params, tokenizer=self.tokenizer, majors=self.majors).fit(
+            list(self.jobs_.values()), list(self.graduates_.values())
+        )
+
+    def save(self, root: str | Path, *, version: str | None = None) -> Path:
+        """Write the fitted model to root/<version>/ (see app.ranking.artifacts)."""
+        from app.ranking.artifacts import save_ranker
+
+        return save_ranker(self, root, version=version)
+
+    @classmethod
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        jobs: Sequence[JobDocument] = (),
+        graduates: Sequence[GraduateDocument] = (),
+    ) -> Ranker:
+        """A ranker from a saved version folder, indexing the given documents."""
+        from app.ranking.artifacts import load_ranker
+
+        return load_ranker(folder, jobs=jobs, graduates=graduates)
+
+    # --- writes -------------------------------------------------------------------------
+
+    def upsert_jobs(self, jobs: Sequence[JobDocument]) -> None:
+        """Add or replace jobs (vectors from the fitted vocabulary)."""
+        self._upsert_jobs(jobs, self.text_model_.transform_jobs(jobs))
+
+    def upsert_graduates(self, graduates: Sequence[GraduateDocument]) -> None:
+        """Add or replace graduates (vectors from the fitted vocabulary)."""
+        self._upsert_graduates(graduates, self.text_model_.transform_graduates(graduates))
+
+    def remove_jobs(self, ids: Sequence[int]) -> int:
+        """Remove jobs by id; returns how many were indexed."""
+        for doc_id in ids:
+            self.jobs_.pop(doc_id, None)
+        return self.jobs_index_.remove(ids)
+
+    def remove_graduates(self, ids: Sequence[int]) -> int:
+        """Remove graduates by id; returns how many were indexed."""
+        for doc_id in ids:
+            self.graduates_.pop(doc_id, None)
+        return self.graduates_index_.remove(ids)
+
+    def _upsert_jobs(self, jobs: Sequence[JobDocument], vectors: sp.csr_matrix) -> None:
+        self.jobs_index_.upsert([j.id for j in jobs], vectors, self.encoder_.encode_jobs(jobs))
+        self.jobs_.update((j.id, j) for j in jobs)
+
+    def _upsert_graduates(
+        self, graduates: Sequence[GraduateDocument], vectors: sp.csr_matrix
+    ) -> None:
+        features = self.encoder_.encode_graduates(graduates)
+        self.graduates_index_.upsert([g.id for g in graduates], vectors, features)
+        self.graduates_.update((g.id, g) for g in graduates)
+
+    # --- ranking ------------------------------------------------------------------------
+
+    def jobs_for_graduate(
+        self,
+        graduate: int | GraduateDocument,
+        k: int = 10,
+        *,
+        filters: FilterSpec | None = None,
+        explain: bool = True,
+    ) -> list[Match]:
+        """The k jobs that fit a graduate best (by id of an indexed graduate, or a document)."""
+        return self.jobs_for_graduates([graduate], k, filters=filters, explain=explain)[0]
+
+    def graduates_for_job(
+        self,
+        job: int | JobDocument,
+        k: int = 10,
+        *,
+        filters: FilterSpec | None = None,
+        explain: bool = True,
+    ) -> list[Match]:
+        """The k graduates who fit a job best (by id of an indexed job, or a document)."""
+        return self.graduates_for_jobs([job], k, filters=filters, explain=explain)[0]
+
+    def jobs_for_graduates(
+        self,
+        graduates: Sequence[int | GraduateDocument],
+        k: int = 10,
+        *,
+        filters: FilterSpec | None = None,
+        explain: bool = False,
+    ) -> list[list[Match]]:
+        """Top-k jobs for each graduate; identical to one jobs_for_graduate call per graduate."""
+        docs = [self._graduate(g) for g in graduates]
+        vectors = self._graduate_vectors(graduates, docs)
+        features = self.encoder_.encode_graduates(docs)
+        spec = filters or FilterSpec()
+        return [
+            self._matches("jobs", doc, ranked, spec, explain)
+            for doc, ranked in self._ranked("jobs", vectors, features, k, spec, docs)
+        ]
+
+    def graduates_for_jobs(
+        self,
+        jobs: Sequence[int | JobDocument],
+        k: int = 10,
+        *,
+        filters: FilterSpec | None = None,
+        explain: bool = False,
+    ) -> list[list[Match]]:
+        """Top-k graduates for each job; identical to one graduates_for_job call per job."""
+        docs = [self._job(j) for j in jobs]
+        vectors = self._job_vectors(jobs, docs)
+        features = self.encoder_.encode_jobs(docs)
+        spec = filters or FilterSpec()
+        return [
+            self._matches("graduates", doc, ranked, spec, explain)
+            for doc, ranked in self._ranked("graduates", vectors, features, k, spec, docs)
+        ]
+
+    def score_rows(
+        self, direction: Direction, text: FloatArray, query: Any, filters: FilterSpec
+    ) -> tuple[FloatArray, Components]:
+        """Final scores of one query against every indexed candidate, filtered rows at -inf.
+
+        The single code path for the structured fit: one query and batches both come here.
+        """
+        weights = self.params_.weights
+        related = self._related_matrix()
+        index = self._index(direction)
+        if direction == "jobs":
+            job, graduate = index.features, query
+        else:
+            job, graduate = query, index.features
+        parts = score_components(job, graduate, related, self.params_.major_levels)
+        scores = combine(text, parts, weights)
+        mask = filter_mask(job, graduate, filters) & index.alive
+        scores[~mask] = -np.inf
+        return scores, parts
+
+    def _ranked(
+        self,
+        direction: Direction,
+        vectors: sp.csr_matrix,
+        features: Any,
+        k: int,
+        filters: FilterSpec,
+        docs: Sequence[Any],
+    ) -> Iterator[tuple[Any, Ranked]]:
+        index = self._index(direction)
+        for start in range(0, vectors.shape[0], BATCH_CHUNK):
+            text_block = index.cosine(vectors[start : start + BATCH_CHUNK])
+            for offset in range(text_block.shape[0]):
+                q = start + offset
+                text = text_block[offset]
+                query = features.take(slice(q, q + 1))
+                scores, parts = self.score_rows(direction, text, query, filters)
+                rows = topk_rows(scores, index.ids, k)
+                yield docs[q], Ranked(rows, scores, text, parts, vectors[q])
+
+    def _matches(
+        self, direction: Direction, doc: Any, ranked: Ranked, filters: FilterSpec, explain: bool
+    ) -> list[Match]:
+        index = self._index(direction)
+        matches = []
+        for row in ranked.rows:
+            parts = ScoreParts(
+                text=float(ranked.text[row]),
+                major=float(ranked.parts.major[row]),
+                education=float(ranked.parts.education[row]),
+                city=float(ranked.parts.city[row]),
+                salary=float(ranked.parts.salary[row]),
+            )
+            doc_id = int(index.ids[row])
+            explanation = None
+            if explain:
+                explanation = self._explain(
+                    direction, doc, doc_id, ranked.query, index.vector(row), parts, filters
+                )
+            matches.append(Match(doc_id, float(ranked.scores[row]), parts, explanation))
+        return matches
+
+    def _index(self, direction: Direction) -> SparseIndex[Any]:
+        return self.jobs_index_ if direction == "jobs" else self.graduates_index_
+
+    # --- explanations -------------------------------------------------------------------
+
+    def explain(
+        self, job_id: int, graduate_id: int, *, filters: FilterSpec | None = None
+    ) -> Explanation | None:
+        """Explanation of one indexed (job, graduate) pair; None if a filter excludes it."""
+        filters = filters or FilterSpec()
+        job_row, graduate_row = (
+            self.jobs_index_.row_of(job_id),
+            self.graduates_index_.row_of(graduate_id),
+        )
+        if job_row is None or graduate_row is None:
+            raise KeyError((job_id, graduate_id))
+        job_features = self.jobs_index_.features.take(slice(job_row, job_row + 1))
+        graduate_features = self.graduates_index_.features.take(
+            slice(graduate_row, graduate_row + 1)
+        )
+        if not filter_mask(job_features, graduate_features, filters).all():
+            return None
+        query = self.graduates_index_.vector(graduate_row)
+        doc = self.jobs_index_.vector(job_row)
+        text = np.asarray((query @ doc.T).toarray(), dtype=np.float32).reshape(1)
+        components = score_components(
+            job_features, graduate_features, self._related_matrix(), self.params_.major_levels
+        )
+        parts = ScoreParts(
+            text=float(text[0]),
+            major=float(components.major[0]),
+            education=float(components.education[0]),
+            city=float(components.city[0]),
+            salary=float(components.salary[0]),
+        )
+        return self._explain(
+            "jobs", self.graduates_[graduate_id], job_id, query, doc, parts, filters
+        )
+
+    def _explain(
+        self,
+        direction: Direction,
+        query_doc: Any,
+        doc_id: int,
+        query_vector: sp.csr_matrix,
+        doc_vector: sp.csr_matrix,
+        parts: ScoreParts,
+        filters: FilterSpec,
+    ) -> Explanation:
+        terms = top_terms(
+            query_vector, doc_vector, self.text_model_.terms_, self.params_.explain_terms
+        )
+        if direction == "jobs":
+            job, graduate = self.jobs_[doc_id], query_doc
+        else:
+            job, graduate = query_doc, self.graduates_[doc_id]
+        return Explanation(
+            parts=parts,
+            weights=self.params_.weights,
+            terms=terms,
+            filters_passed=filters.names(),
+            missing_skills=self.missing_skills(job, graduate),
+        )
+
+    def missing_skills(self, job: JobDocument, graduate: GraduateDocument) -> tuple[str, ...]:
+        """The job's skills none of whose tokens appear anywhere in the graduate's text."""
+        model = self.text_model_
+        have = {t for tokens in model.graduate_field_tokens(graduate).values() for t in tokens}
+        missing = []
+        for skill in job.skills:
+            tokens = model.tokenizer_.tokenize(skill)
+            if tokens and not all(t in have for t in tokens):
+                missing.append(skill)
+        return tuple(missing)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _related_matrix(self) -> Any:
+        size = len(self.encoder_.class_codes_.codes)
+        if self._related is None or self._related[0] != size:
+            self._related = (size, self.encoder_.related_matrix())
+        return self._related[1]
+
+    def _graduate(self, graduate: int | GraduateDocument) -> GraduateDocument:
+        return self.graduates_[graduate] if isinstance(graduate, int) else graduate
+
+    def _job(self, job: int | JobDocument) -> JobDocument:
+        return self.jobs_[job] if isinstance(job, int) else job
+
+    def _graduate_vectors(
+        self, refs: Sequence[int | GraduateDocument], docs: Sequence[GraduateDocument]
+    ) -> sp.csr_matrix:
+        return self._vectors(
+            refs, docs, self.graduates_index_, self.text_model_.transform_graduates
+        )
+
+    def _job_vectors(
+        self, refs: Sequence[int | JobDocument], docs: Sequence[JobDocument]
+    ) -> sp.csr_matrix:
+        return self._vectors(refs, docs, self.jobs_index_, self.text_model_.transform_jobs)
+
+    def _vectors(
+        self, refs: Sequence[Any], docs: Sequence[Any], index: SparseIndex[Any], transform: Any
+    ) -> sp.csr_matrix:
+        """Stored vectors for indexed ids, fresh ones for documents."""
+        rows: list[sp.csr_matrix] = []
+        fresh = [d for r, d in zip(refs, docs, strict=True) if not isinstance(r, int)]
+        fresh_vectors = transform(fresh) if fresh else None
+        f = 0
+        for ref in refs:
+            if isinstance(ref, int):
+                row = index.row_of(ref)
+                if row is None:
+                    raise KeyError(ref)
+                rows.append(index.vector(row))
+            else:
+                assert fresh_vectors is not None
+                rows.append(fresh_vectors[f])
+                f += 1
+        if not rows:
+            return sp.csr_matrix((0, len(self.text_model_.terms_)), dtype=np.float32)
+        return sp.vstack(rows, format="csr", dtype=np.float32)
+
+
+def top_terms(
+    query: sp.csr_matrix, doc: sp.csr_matrix, terms: Any, n: int
+) -> tuple[TermContribution, ...]:
+    """Shared terms by contribution to the cosine, largest first, ties by term."""
+    q = sp.csr_matrix(query)
+    d = sp.csr_matrix(doc)
+    q_weights = dict(zip(q.indices.tolist(), q.data.tolist(), strict=True))
+    shared = [
+        (int(col), q_weights[int(col)], float(w))
+        for col, w in zip(d.indices, d.data, strict=True)
+        if int(col) in q_weights
+    ]
+    items = sorted(
+        (TermContribution(str(terms[c]), qw, dw, qw * dw) for c, qw, dw in shared),
+        key=lambda t: (-t.contribution, t.term),
+    )
+    return tuple(items[:n])
+
+
+def hash_tokens(*sides: Sequence[tuple[int, list[str]]]) -> str:
+    """A content hash of the fitted documents (by id and weighted tokens)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for number, side in enumerate(sides):
+        for doc_id, tokens in sorted(side, key=lambda item: item[0]):
+            digest.update(f"{number}\t{doc_id}\t{' '.join(tokens)}\n".encode())
+    return digest.hexdigest()

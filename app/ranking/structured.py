@@ -1,0 +1,423 @@
+"""Structured fit between jobs and graduates: major, education, city and salary sub-scores and
+hard filters, computed on broadcastable arrays so one query and a batch share one code path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+import numpy as np
+
+from app.ranking import lexicon
+from app.ranking.documents import GraduateDocument, JobDocument, education_level
+from app.ranking.text import normalize_text
+
+IntArray = np.ndarray[Any, np.dtype[np.int32]]
+FloatArray = np.ndarray[Any, np.dtype[np.float32]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+MISSING = -1
+# Words meaning "anywhere": a job there, or a graduate wanting it, passes any city test.
+ANYWHERE = frozenset({"全国", "不限", "远程", "异地", "多地", "全国各地"})
+MAX_MAJORS = 8
+MAX_CITIES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredFitWeights:
+    """final = text·cosine + major·major fit + education·edu fit + city·city fit + salary·fit.
+
+    Text dominates: the sub-scores (each in [0, 1]) re-order candidates whose texts are close.
+    """
+
+    text: float = 1.0
+    major: float = 0.10
+    education: float = 0.03
+    city: float = 0.03
+    salary: float = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class MajorFitLevels:
+    """Major fit by relation; `unknown` is used when either side states no major."""
+
+    same_major: float = 1.0
+    same_class: float = 0.7
+    acceptable: float = 0.5
+    related_class: float = 0.25
+    unrelated: float = 0.0
+    unknown: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSpec:
+    """Hard filters applied as masks before top-k; each one can be switched off."""
+
+    status: bool = True
+    education: bool = True
+    city: bool = True
+    salary: bool = True
+    graduation_years: tuple[int, int] | None = None
+
+    def names(self) -> tuple[str, ...]:
+        """Names of the filters that are on."""
+        on = [
+            f.name for f in fields(self) if f.name != "graduation_years" and getattr(self, f.name)
+        ]
+        if self.graduation_years is not None:
+            on.append("graduation_year")
+        return tuple(on)
+
+
+class Catalog:
+    """Interns strings (cities, majors, classes) as small integer codes."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def code(self, value: str | None) -> int:
+        """The code of a value, allocating one if new; MISSING for empty values."""
+        if not value:
+            return MISSING
+        code = self.codes.get(value)
+        if code is None:
+            code = len(self.codes)
+            self.codes[value] = code
+        return code
+
+
+class MajorTable:
+    """Major → class, neighbouring classes and the canonical spelling of majors."""
+
+    def __init__(
+        self,
+        *,
+        major_classes: Mapping[str, str] | None = None,
+        related_classes: Iterable[tuple[str, str]] | None = None,
+        synonyms: Mapping[str, str] | None = None,
+    ) -> None:
+        self.major_classes = major_classes
+        self.related_classes = related_classes
+        self.synonyms = synonyms
+
+    def fit(self) -> Self:
+        """Resolve the tables (shipped defaults where none were given)."""
+        synonyms = dict(self.synonyms or {})
+        majors = (
+            lexicon.default_major_classes() if self.major_classes is None else self.major_classes
+        )
+        self.synonyms_ = synonyms
+        self.classes_ = {self.canonical(m): c for m, c in majors.items()}
+        related = (
+            lexicon.default_related_classes()
+            if self.related_classes is None
+            else tuple(self.related_classes)
+        )
+        self.related_ = frozenset(related) | frozenset((b, a) for a, b in related)
+        return self
+
+    def canonical(self, major: str | None) -> str:
+        """Normalized major name with synonyms applied; "" when absent."""
+        if not major:
+            return ""
+        name = normalize_text(major).strip()
+        return self.synonyms.get(name, name) if self.synonyms else name
+
+    def major_class(self, major: str) -> str:
+        """Class of a canonical major; majors ending in a class name (…类) are their own class."""
+        if major.endswith("类"):
+            return major
+        return self.classes_.get(major, "")
+
+
+@dataclass(slots=True)
+class JobFeatures:
+    """Structured columns of jobs, one row per indexed job (majors[:, 0] is the primary major)."""
+
+    education: IntArray
+    city: IntArray
+    province: IntArray
+    anywhere: BoolArray
+    salary_min: FloatArray
+    salary_max: FloatArray
+    open: BoolArray
+    majors: IntArray
+    classes: IntArray
+
+    def take(self, rows: Any) -> JobFeatures:
+        """Rows (an index, slice or mask) of every column."""
+        return JobFeatures(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+    def expand(self, axis: int) -> JobFeatures:
+        """Insert a broadcast axis in front of the per-document axis."""
+        return JobFeatures(
+            **{f.name: np.expand_dims(getattr(self, f.name), axis) for f in fields(self)}
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[JobFeatures]) -> JobFeatures:
+        """Rows of several feature tables, in order."""
+        return JobFeatures(
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in fields(JobFeatures)
+            }
+        )
+
+
+@dataclass(slots=True)
+class GraduateFeatures:
+    """Structured columns of graduates, one row per indexed graduate."""
+
+    education: IntArray
+    major: IntArray
+    major_class: IntArray
+    desired: IntArray
+    desired_province: IntArray
+    anywhere: BoolArray
+    expected_salary: FloatArray
+    graduation_year: IntArray
+    seeking: BoolArray
+
+    def take(self, rows: Any) -> GraduateFeatures:
+        """Rows (an index, slice or mask) of every column."""
+        return GraduateFeatures(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+    def expand(self, axis: int) -> GraduateFeatures:
+        """Insert a broadcast axis in front of the per-document axis."""
+        return GraduateFeatures(
+            **{f.name: np.expand_dims(getattr(self, f.name), axis) for f in fields(self)}
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[GraduateFeatures]) -> GraduateFeatures:
+        """Rows of several feature tables, in order."""
+        return GraduateFeatures(
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in fields(GraduateFeatures)
+            }
+        )
+
+
+class FeatureEncoder:
+    """Turns documents into feature rows with shared codes for cities, majors and classes."""
+
+    def __init__(
+        self, *, majors: MajorTable | None = None, city_provinces: Mapping[str, str] | None = None
+    ) -> None:
+        self.majors = majors
+        self.city_provinces = city_provinces
+
+    def fit(self) -> Self:
+        """Resolve tables and start empty catalogs."""
+        self.majors_ = (self.majors or MajorTable()).fit()
+        self.city_provinces_ = dict(
+            lexicon.default_city_provinces() if self.city_provinces is None else self.city_provinces
+        )
+        self.places_ = Catalog()
+        self.major_codes_ = Catalog()
+        self.class_codes_ = Catalog()
+        return self
+
+    def _place(self, name: str | None) -> str:
+        return normalize_text(name or "").strip().removesuffix("市")
+
+    def _province(self, city: str) -> str:
+        return self.city_provinces_.get(city, city)
+
+    def encode_jobs(self, jobs: Sequence[JobDocument]) -> JobFeatures:
+        """Feature rows of jobs."""
+        n = len(jobs)
+        majors = np.full((n, MAX_MAJORS), MISSING, dtype=np.int32)
+        classes = np.full((n, MAX_MAJORS), MISSING, dtype=np.int32)
+        city = np.full(n, MISSING, dtype=np.int32)
+        province = np.full(n, MISSING, dtype=np.int32)
+        anywhere = np.zeros(n, dtype=bool)
+        salary_min = np.full(n, np.nan, dtype=np.float32)
+        salary_max = np.full(n, np.nan, dtype=np.float32)
+        for row, job in enumerate(jobs):
+            for slot, name in enumerate(_unique(map(self.majors_.canonical, job.majors))):
+                if slot == MAX_MAJORS:
+                    break
+                majors[row, slot] = self.major_codes_.code(name)
+                classes[row, slot] = self.class_codes_.code(self.majors_.major_class(name))
+            place = self._place(job.city)
+            anywhere[row] = place in ANYWHERE
+            if place and not anywhere[row]:
+                city[row] = self.places_.code(place)
+                province[row] = self.places_.code(self._province(place))
+            low, high = job.salary_min, job.salary_max
+            salary_min[row] = np.nan if low is None else low
+            salary_max[row] = np.nan if high is None and low is None else (high or low)
+        return JobFeatures(
+            education=np.array([education_level(j.education) for j in jobs], dtype=np.int32),
+            city=city,
+            province=province,
+            anywhere=anywhere,
+            salary_min=salary_min,
+            salary_max=salary_max,
+            open=np.array([j.status == "open" for j in jobs], dtype=bool),
+            majors=majors,
+            classes=classes,
+        )
+
+    def encode_graduates(self, graduates: Sequence[GraduateDocument]) -> GraduateFeatures:
+        """Feature rows of graduates."""
+        n = len(graduates)
+        desired = np.full((n, MAX_CITIES), MISSING, dtype=np.int32)
+        desired_province = np.full((n, MAX_CITIES), MISSING, dtype=np.int32)
+        anywhere = np.zeros(n, dtype=bool)
+        major = np.full(n, MISSING, dtype=np.int32)
+        major_class = np.full(n, MISSING, dtype=np.int32)
+        for row, graduate in enumerate(graduates):
+            places = [p for p in _unique(map(self._place, graduate.desired_cities)) if p]
+            anywhere[row] = any(p in ANYWHERE for p in places)
+            places = [p for p in places if p not in ANYWHERE][:MAX_CITIES]
+            for slot, place in enumerate(places):
+                desired[row, slot] = self.places_.code(place)
+                desired_province[row, slot] = self.places_.code(self._province(place))
+            name = self.majors_.canonical(graduate.major)
+            if name:
+                major[row] = self.major_codes_.code(name)
+                major_class[row] = self.class_codes_.code(self.majors_.major_class(name))
+        return GraduateFeatures(
+            education=np.array([education_level(g.education) for g in graduates], dtype=np.int32),
+            major=major,
+            major_class=major_class,
+            desired=desired,
+            desired_province=desired_province,
+            # No stated city at all also means "anywhere" for the filter.
+            anywhere=anywhere | (desired[:, 0] == MISSING),
+            expected_salary=np.array(
+                [np.nan if g.expected_salary is None else g.expected_salary for g in graduates],
+                dtype=np.float32,
+            ),
+            graduation_year=np.array(
+                [MISSING if g.graduation_year is None else g.graduation_year for g in graduates],
+                dtype=np.int32,
+            ),
+            seeking=np.array([g.status == "seeking" for g in graduates], dtype=bool),
+        )
+
+    def related_matrix(self) -> BoolArray:
+        """related[a, b] for class codes; the extra last row/column serves MISSING (-1)."""
+        size = len(self.class_codes_.codes) + 1
+        related = np.zeros((size, size), dtype=bool)
+        codes = self.class_codes_.codes
+        for a, b in self.majors_.related_:
+            if a in codes and b in codes:
+                related[codes[a], codes[b]] = True
+        return related
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """Sub-scores in [0, 1] for a broadcast set of (job, graduate) pairs."""
+
+    major: FloatArray
+    education: FloatArray
+    city: FloatArray
+    salary: FloatArray
+
+
+def score_components(
+    job: JobFeatures, graduate: GraduateFeatures, related: BoolArray, levels: MajorFitLevels
+) -> Components:
+    """Sub-scores of every (job, graduate) pair given broadcastable feature views."""
+    f32 = np.float32
+    shape = np.broadcast_shapes(job.open.shape, graduate.seeking.shape)
+    if (graduate.major == MISSING).all():
+        # Shortcut with the same values as the general path: no query major, nothing to compare.
+        major = np.full(shape, levels.unknown, dtype=f32)
+    else:
+        major = major_fit(job, graduate, related, levels)
+
+    required, has = job.education, graduate.education
+    education = np.where(
+        required == 0, f32(1.0), np.where(has == 0, f32(0.5), (has >= required).astype(f32))
+    ).astype(f32)
+
+    if graduate.anywhere.all() or job.anywhere.all():
+        city = np.full(shape, 0.5, dtype=f32)
+    else:
+        city_known = ~graduate.anywhere & ~job.anywhere & (job.city != MISSING)
+        city = np.where(city_known, city_match(job, graduate), f32(0.5)).astype(f32)
+
+    expected, high = graduate.expected_salary, job.salary_max
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shortfall = np.clip(1.0 - (expected - high) / high, 0.0, 1.0).astype(f32)
+    salary = np.where(np.isnan(expected) | np.isnan(high), f32(0.5), shortfall).astype(f32)
+    return Components(
+        major=np.broadcast_to(major, shape).astype(f32),
+        education=np.broadcast_to(education, shape).astype(f32),
+        city=np.broadcast_to(city, shape).astype(f32),
+        salary=np.broadcast_to(salary, shape).astype(f32),
+    )
+
+
+def major_fit(
+    job: JobFeatures, graduate: GraduateFeatures, related: BoolArray, levels: MajorFitLevels
+) -> FloatArray:
+    """Major relation of each pair, checked from weakest to strongest so the strongest wins."""
+    f32 = np.float32
+    g_major, g_class = graduate.major[..., None], graduate.major_class[..., None]
+    listed = job.majors != MISSING
+    known_class = job.classes != MISSING
+    major = np.where(
+        related[g_class, job.classes].any(-1), f32(levels.related_class), f32(levels.unrelated)
+    )
+    acceptable = ((job.majors[..., 1:] == g_major) & listed[..., 1:]).any(-1) | (
+        (job.classes[..., 1:] == g_class) & known_class[..., 1:]
+    ).any(-1)
+    major = np.where(acceptable, f32(levels.acceptable), major)
+    same_class = (job.classes[..., 0] == g_class[..., 0]) & known_class[..., 0]
+    major = np.where(same_class, f32(levels.same_class), major)
+    same_major = (job.majors[..., 0] == g_major[..., 0]) & listed[..., 0]
+    major = np.where(same_major, f32(levels.same_major), major)
+    unknown = (graduate.major == MISSING) | ~listed[..., 0]
+    return np.where(unknown, f32(levels.unknown), major).astype(f32)
+
+
+def city_match(job: JobFeatures, graduate: GraduateFeatures) -> BoolArray:
+    """A desired place equals the job's city or province, or the job's place is a desired one's
+    province."""
+    city, province = job.city[..., None], job.province[..., None]
+    hit = (graduate.desired == city) | (graduate.desired == province)
+    hit |= graduate.desired_province == city
+    return (hit & (graduate.desired != MISSING)).any(-1)  # type: ignore[no-any-return]
+
+
+def filter_mask(job: JobFeatures, graduate: GraduateFeatures, spec: FilterSpec) -> BoolArray:
+    """Pairs passing every hard filter that is on (unknown values pass: nothing to hold against)."""
+    mask: BoolArray = np.ones(np.broadcast_shapes(job.open.shape, graduate.seeking.shape), bool)
+    if spec.status:
+        mask &= job.open & graduate.seeking
+    if spec.education:
+        mask &= (graduate.education == 0) | (graduate.education >= job.education)
+    if spec.city:
+        mask &= graduate.anywhere | job.anywhere | (job.city == MISSING) | city_match(job, graduate)
+    if spec.salary:
+        expected, high = graduate.expected_salary, job.salary_max
+        mask &= np.isnan(expected) | np.isnan(high) | (expected <= high)
+    if spec.graduation_years is not None:
+        low, high_year = spec.graduation_years
+        year = graduate.graduation_year
+        mask &= (year == MISSING) | ((year >= low) & (year <= high_year))
+    return mask
+
+
+def combine(text: FloatArray, parts: Components, weights: StructuredFitWeights) -> FloatArray:
+    """The final score from the cosine and the sub-scores."""
+    f32 = np.float32
+    total = f32(weights.text) * text
+    total = total + f32(weights.major) * parts.major
+    total = total + f32(weights.education) * parts.education
+    total = total + f32(weights.city) * parts.city
+    total = total + f32(weights.salary) * parts.salary
+    return total.astype(f32)

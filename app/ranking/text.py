@@ -1,0 +1,240 @@
+"""Chinese text to tokens: NFKC, lower-case, jieba segmentation with a domain dictionary,
+stopwords, protected-attribute words and synonym groups."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, Protocol
+
+from app.ranking import lexicon
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["auto", "jieba", "rjieba"]
+
+# High enough that every dictionary term beats any split of it in jieba's DAG, and passed
+# explicitly so both backends build the same dictionary (their suggested frequencies differ).
+USER_WORD_FREQ = 100_000
+
+_WORD_CHAR = re.compile(r"\w")
+
+
+class Segmenter(Protocol):
+    """What the tokenizer needs from jieba or rjieba."""
+
+    def cut(self, text: str, hmm: bool = ...) -> list[str]: ...
+
+
+# Full-width ASCII and the ideographic space map to their NFKC forms; translating them first
+# leaves most Chinese text already NFKC-normal, so the slow normalize() call is usually skipped.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width to half-width) and lower-case Latin."""
+    text = text.translate(_FULL_WIDTH)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text.lower()
+
+
+_SEGMENTERS: dict[tuple[str, tuple[str, ...]], Any] = {}
+_SEGMENTERS_LOCK = threading.Lock()
+
+
+def rjieba_available() -> bool:
+    """Whether the Rust port of jieba can be imported."""
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(backend: Backend) -> Literal["jieba", "rjieba"]:
+    """The concrete segmenter for a backend choice ("auto" prefers rjieba)."""
+    if backend == "auto":
+        return "rjieba" if rjieba_available() else "jieba"
+    return backend
+
+
+def get_segmenter(backend: Literal["jieba", "rjieba"], user_words: tuple[str, ...]) -> Any:
+    """A segmenter with the user dictionary loaded, built once per process and dictionary."""
+    key = (backend, user_words)
+    with _SEGMENTERS_LOCK:
+        segmenter = _SEGMENTERS.get(key)
+        if segmenter is None:
+            segmenter = _build_segmenter(backend, user_words)
+            _SEGMENTERS[key] = segmenter
+    return segmenter
+
+
+def _build_segmenter(backend: Literal["jieba", "rjieba"], user_words: tuple[str, ...]) -> Any:
+    if backend == "rjieba":
+        import rjieba
+
+        segmenter: Any = rjieba.Jieba()
+        for word in user_words:
+            segmenter.add_word(word, USER_WORD_FREQ, None)
+        return _RjiebaAdapter(segmenter)
+    with warnings.catch_warnings():
+        # jieba's sources contain invalid escape sequences: compiling them (first import
+        # without a bytecode cache) warns, which is noise from a dependency, not our code.
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in user_words:
+        previous = tokenizer.FREQ.get(word, 0)
+        tokenizer.add_word(word, USER_WORD_FREQ)
+        # jieba adds a re-added word's new frequency to the total without taking the old one
+        # off; the Rust port replaces it. Matching the Rust behaviour keeps the DAG's
+        # probabilities, hence the tokens, identical between the two backends.
+        tokenizer.total -= previous
+    return _JiebaAdapter(tokenizer)
+
+
+class _JiebaAdapter:
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def cut(self, text: str, hmm: bool = False) -> list[str]:
+        return list(self._tokenizer.cut(text, HMM=hmm))
+
+
+class _RjiebaAdapter:
+    def __init__(self, jieba: Any) -> None:
+        self._jieba = jieba
+
+    def cut(self, text: str, hmm: bool = False) -> list[str]:
+        return list(self._jieba.cut(text, hmm))
+
+
+class Tokenizer:
+    """Text → cleaned tokens; the same instance must tokenize both jobs and graduates."""
+
+    def __init__(
+        self,
+        *,
+        backend: Backend = "auto",
+        user_words: Sequence[str] | None = None,
+        stopwords: Iterable[str] | None = None,
+        synonym_groups: Sequence[Sequence[str]] | None = None,
+        hmm: bool = False,
+        drop_protected: bool = True,
+    ) -> None:
+        self.backend = backend
+        self.user_words = user_words
+        self.stopwords = stopwords
+        self.synonym_groups = synonym_groups
+        # HMM new-word discovery is off: it invents tokens that differ between the two backends
+        # and between nearly identical texts, which hurts both equality and matching.
+        self.hmm = hmm
+        self.drop_protected = drop_protected
+        self._state: tuple[Any, dict[str, str]] | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_state"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @property
+    def backend_in_use(self) -> Literal["jieba", "rjieba"]:
+        """The segmenter actually used."""
+        return resolve_backend(self.backend)
+
+    def synonym_map(self) -> dict[str, str]:
+        """Variant → canonical term, normalized."""
+        groups = (
+            lexicon.default_synonym_groups()
+            if self.synonym_groups is None
+            else tuple(tuple(group) for group in self.synonym_groups)
+        )
+        mapping: dict[str, str] = {}
+        for group in groups:
+            terms = [normalize_text(term) for term in group]
+            for term in terms[1:]:
+                mapping.setdefault(term, terms[0])
+        return mapping
+
+    def dictionary_words(self) -> tuple[str, ...]:
+        """Every term the segmenter keeps whole: the user dictionary plus all synonym terms."""
+        words = lexicon.default_user_words() if self.user_words is None else self.user_words
+        synonyms = self.synonym_map()
+        everything = {normalize_text(word) for word in words}
+        everything.update(synonyms)
+        everything.update(synonyms.values())
+        if self.drop_protected:
+            # Whole, so "本地户口" drops as one word instead of leaving "本地" behind.
+            everything.update(normalize_text(word) for word in lexicon.protected_terms())
+        # jieba cannot keep a term containing spaces or '/' whole, so those would never match.
+        return tuple(sorted(w for w in everything if w and " " not in w and "/" not in w))
+
+    def _prepare(self) -> tuple[Any, dict[str, str]]:
+        state = self._state
+        if state is not None:
+            return state
+        with self._lock:
+            if self._state is None:
+                segmenter = get_segmenter(self.backend_in_use, self.dictionary_words())
+                self._state = (segmenter, self._build_token_map())
+            return self._state
+
+    def _build_token_map(self) -> dict[str, str]:
+        """Precomputed verdicts for listed words: "" means drop, otherwise the output token."""
+        stop = lexicon.default_stopwords() if self.stopwords is None else self.stopwords
+        stopwords = {normalize_text(word) for word in stop}
+        token_map: dict[str, str] = {}
+        for variant, canonical in self.synonym_map().items():
+            token_map[variant] = "" if canonical in stopwords else canonical
+        for word in stopwords:
+            token_map[word] = ""
+        if self.drop_protected:
+            for word in lexicon.protected_terms():
+                token_map[normalize_text(word)] = ""
+        return token_map
+
+    def tokenize(self, text: str | None) -> list[str]:
+        """Tokens of one text, in order, after stopwords and synonyms."""
+        if not text:
+            return []
+        segmenter, token_map = self._prepare()
+        out: list[str] = []
+        append = out.append
+        for raw in segmenter.cut(normalize_text(text), self.hmm):
+            verdict = token_map.get(raw)
+            if verdict is None:
+                verdict = _classify(raw)
+                # Cache every new verdict: the vocabulary is small next to the token stream.
+                token_map[raw] = verdict
+            if verdict:
+                append(verdict)
+        return out
+
+    def tokenize_many(self, texts: Iterable[str | None]) -> list[list[str]]:
+        """Tokens of each text."""
+        return [self.tokenize(text) for text in texts]
+
+
+def _classify(token: str) -> str:
+    """Output for a token not in any list: drop whitespace, punctuation and bare numbers."""
+    token = token.strip()
+    if not token or token.isdigit() or not _WORD_CHAR.search(token):
+        return ""
+    if token.replace(".", "").replace("%", "").isdigit():
+        return ""
+    return token

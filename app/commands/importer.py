@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from app.db import create_db_engine, create_session_factory
 from app.importing.load import load_records
-from app.importing.readers import count_lines, iter_raw_records
+from app.importing.readers import ReaderError, count_lines, iter_raw_records
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
 from app.settings import get_settings
@@ -54,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
     engine = create_db_engine(args.database_url or settings.database_url)
     started = time.perf_counter()
     try:
-        with tqdm(total=count_lines(args.file), unit="rec", desc=f"import {args.kind}") as bar:
+        total = count_lines(args.file)
+    except ReaderError as exc:
+        print(f"error: {args.file}: {exc}")
+        return 2
+    try:
+        with tqdm(total=total, unit="rec", desc=f"import {args.kind}") as bar:
             summary = load_records(
                 create_session_factory(engine),
                 table,
@@ -64,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size or settings.import_batch_size,
                 on_progress=bar.update,
             )
+    except ReaderError as exc:
+        print(f"error: {args.file}: {exc}")
+        return 2
     finally:
         engine.dispose()
     elapsed = time.perf_counter() - started

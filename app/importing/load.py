@@ -84,7 +84,10 @@ def load_records(
             continue
         unknown = data.keys() - known_fields
         summary.ignored_fields |= unknown
-        cleaned = {key: value for key, value in data.items() if key in known_fields}
+        # An empty cell means "not given": drop it so the schema's default applies.
+        cleaned = {
+            key: value for key, value in data.items() if key in known_fields and value is not None
+        }
         # The same external_id twice in a file: apply in file order, the later one updating.
         external_id = normalize_text(cleaned.get("external_id"))
         if external_id in batch_ids:

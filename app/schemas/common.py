@@ -57,6 +57,13 @@ def normalize_education(value: Any) -> Any:
     return value
 
 
+def number_to_text(value: Any) -> Any:
+    # Spreadsheets store ids and phone numbers typed as digits as numbers.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return normalize_text(value)
+
+
 def _dedupe(items: list[str]) -> list[str]:
     # Order matters to readers (first skills are the main ones); repeats carry nothing.
     return list(dict.fromkeys(item for item in items if item))
@@ -89,7 +96,7 @@ ItemList = Annotated[list[Item], AfterValidator(_dedupe)]
 Education = Annotated[EducationLevel, BeforeValidator(normalize_education)]
 ExternalId = Annotated[
     str,
-    BeforeValidator(normalize_text),
+    BeforeValidator(number_to_text),
     StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s/?#]+$"),
 ]
 Salary = Annotated[int, Field(ge=0, le=1_000_000)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from app.schemas.common import (
     MAX_GRADUATE_SKILLS,
@@ -20,12 +20,14 @@ from app.schemas.common import (
     OutputModel,
     Salary,
     Text,
+    number_to_text,
 )
 
 GraduateStatus = Literal["seeking", "placed", "withdrawn"]
 
 Phone = Annotated[
     OptionalShort,
+    BeforeValidator(number_to_text),
     Field(
         pattern=r"^\+?[0-9][0-9 \-]{5,30}$",
         description="Mobile phone (personal data under PIPL).",
@@ -125,10 +127,10 @@ class GraduateUpdate(GraduateFields):
 
     external_id: ExternalId | None = Field(None, description="New external identifier.")
     education: Education | None = Field(None, description="Highest education.")
-    desired_cities: DesiredCities | None = None
-    desired_roles: DesiredRoles | None = None
-    skills: GraduateSkills | None = None
-    summary: Summary | None = None
+    desired_cities: DesiredCities | None = Field(None, description="Cities (replaces the list).")
+    desired_roles: DesiredRoles | None = Field(None, description="Roles (replaces the list).")
+    skills: GraduateSkills | None = Field(None, description="Skills (replaces the list).")
+    summary: Summary | None = Field(None, description="Free-text summary.")
     status: GraduateStatus | None = Field(None, description="seeking, placed or withdrawn.")
 
 

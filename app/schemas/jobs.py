@@ -123,9 +123,9 @@ class JobUpdate(JobFields):
     title: Name | None = Field(None, description="Job title.")
     company: Name | None = Field(None, description="Employer name.")
     education: Education | None = Field(None, description="Minimum education.")
-    majors: Majors | None = None
-    skills: Skills | None = None
-    description: Description | None = None
+    majors: Majors | None = Field(None, description="Accepted majors (replaces the list).")
+    skills: Skills | None = Field(None, description="Skills (replaces the list).")
+    description: Description | None = Field(None, description="Duties and requirements.")
     headcount: int | None = Field(None, ge=1, le=100_000, description="Positions to fill.")
     status: JobStatus | None = Field(None, description="open or closed.")
 

@@ -7,37 +7,35 @@ import importlib
 import logging
 import sys
 
-# Sub-command modules, imported lazily so `jobmatch --help` stays fast and a
-# command's heavy imports (scikit-learn, SQLAlchemy) load only when it runs.
-COMMAND_MODULES = (
-    "app.commands.serve",
-    "app.commands.db",
-    "app.commands.importer",
-    "app.commands.demo",
-    "app.commands.evaluate",
-    "app.commands.bench",
-)
+# Command name → (module, one-line help). Only the module of the command being run is
+# imported, so `jobmatch serve` does not pay for scikit-learn and `--help` stays quick.
+COMMANDS = {
+    "serve": ("app.commands.serve", "run the HTTP API (OpenAPI page at /docs)"),
+    "db": ("app.commands.db", "database schema management"),
+    "import": ("app.commands.importer", "upsert postings or graduates from JSONL, CSV or XLSX"),
+    "demo": ("app.commands.demo", "synthetic demo data"),
+    "evaluate": ("app.commands.evaluate", "ranking quality against labelled queries"),
+    "bench": ("app.commands.bench", "benchmarks that print numbers"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every available sub-command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; `command`'s module registers its full parser, the rest a stub."""
     parser = argparse.ArgumentParser(prog="jobmatch", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # not written yet in this checkout
-                continue
-            raise
-        module.register(subparsers)
+    for name, (module_name, help_text) in COMMANDS.items():
+        if name == command:
+            importlib.import_module(module_name).register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `jobmatch` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result: int | None = args.func(args)
     return int(result or 0)

@@ -52,7 +52,9 @@ class SparseIndex(Generic[F]):
     needed. compact() folds the delta into the main segment and drops dead rows.
     """
 
-    def __init__(self, *, n_features: int, concat: Any, compact_ratio: float = 0.1) -> None:
+    def __init__(
+        self, *, n_features: int, concat: Any, empty_features: F, compact_ratio: float = 0.1
+    ) -> None:
         self.n_features = n_features
         self.concat = concat
         self.compact_ratio = compact_ratio
@@ -63,8 +65,8 @@ class SparseIndex(Generic[F]):
         self._main_t = self._main.T.tocsr()
         self._delta_blocks: list[sp.csr_matrix] = []
         self._delta: sp.csr_matrix | None = None
-        self._feature_blocks: list[F] = []
-        self._features: F | None = None
+        self._feature_blocks: list[F] = [empty_features]
+        self._features: F | None = empty_features
 
     def __len__(self) -> int:
         return len(self._row_of)

@@ -10,6 +10,7 @@ from typing import Any, Literal, NamedTuple, Self
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 
 from app.ranking.documents import GraduateDocument, JobDocument, TextFields
 from app.ranking.index import FloatArray, SparseIndex, topk_rows
@@ -46,6 +47,8 @@ class RankerParams:
     sublinear_tf: bool = True
     backend: Backend = "auto"
     explain_terms: int = 8
+    feedback_docs: int = 0
+    feedback_weight: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +157,14 @@ class Ranker:
         self.encoder_ = FeatureEncoder(majors=majors).fit()
         n_features = len(model.terms_)
         self.jobs_index_: SparseIndex[JobFeatures] = SparseIndex(
-            n_features=n_features, concat=JobFeatures.concat
+            n_features=n_features,
+            concat=JobFeatures.concat,
+            empty_features=self.encoder_.encode_jobs([]),
         )
         self.graduates_index_: SparseIndex[GraduateFeatures] = SparseIndex(
-            n_features=n_features, concat=GraduateFeatures.concat
+            n_features=n_features,
+            concat=GraduateFeatures.concat,
+            empty_features=self.encoder_.encode_graduates([]),
         )
         self.jobs_: dict[int, JobDocument] = {}
         self.graduates_: dict[int, GraduateDocument] = {}
@@ -316,14 +323,41 @@ class Ranker:
     ) -> Iterator[tuple[Any, Ranked]]:
         index = self._index(direction)
         for start in range(0, vectors.shape[0], BATCH_CHUNK):
-            text_block = index.cosine(vectors[start : start + BATCH_CHUNK])
+            chunk = vectors[start : start + BATCH_CHUNK]
+            text_block = index.cosine(chunk)
+            if self.params_.feedback_docs > 0:
+                chunk = self._expand(index, chunk, text_block)
+                text_block = index.cosine(chunk)
             for offset in range(text_block.shape[0]):
                 q = start + offset
                 text = text_block[offset]
                 query = features.take(slice(q, q + 1))
                 scores, parts = self.score_rows(direction, text, query, filters)
                 rows = topk_rows(scores, index.ids, k)
-                yield docs[q], Ranked(rows, scores, text, parts, vectors[q])
+                yield docs[q], Ranked(rows, scores, text, parts, chunk[offset])
+
+    def _expand(
+        self, index: SparseIndex[Any], queries: sp.csr_matrix, text: FloatArray
+    ) -> sp.csr_matrix:
+        """Pseudo-relevance feedback: add the centroid of each query's best text matches.
+
+        Short profiles share few words with the postings of their kind; the best matches carry
+        the vocabulary of that kind of job (titles, tools), which the second pass can use.
+        """
+        params = self.params_
+        expanded = []
+        for row in range(queries.shape[0]):
+            scores = np.where(index.alive, text[row], -np.inf).astype(np.float32)
+            top = topk_rows(scores, index.ids, params.feedback_docs)
+            top = top[scores[top] > 0]
+            query = queries[row]
+            if top.shape[0]:
+                centroid = sp.vstack([index.vector(int(r)) for r in top], format="csr")
+                centroid = sp.csr_matrix(centroid.mean(axis=0), dtype=np.float32)
+                query = query + np.float32(params.feedback_weight) * centroid
+                query = sp.csr_matrix(query / np.float32(sp.linalg.norm(query)), dtype=np.float32)
+            expanded.append(query)
+        return sp.vstack(expanded, format="csr", dtype=np.float32)
 
     def _matches(
         self, direction: Direction, doc: Any, ranked: Ranked, filters: FilterSpec, explain: bool

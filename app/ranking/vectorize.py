@@ -143,6 +143,8 @@ class TextModel:
 
     def transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Vectors of weighted token lists with the fitted vocabulary (unknown terms drop)."""
+        if len(token_lists) == 0:
+            return sp.csr_matrix((0, len(self.terms_)), dtype=np.float32)
         matrix = self.vectorizer_.transform(token_lists)
         return sp.csr_matrix(matrix, dtype=np.float32)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import exists, select
 
 from app.db import create_db_engine, create_session_factory
@@ -11,6 +13,7 @@ from app.demo import DEFAULT_SEED, SYNTHETIC_NOTICE, generate_demo
 from app.importing.load import load_records
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
+from app.services.records import TenantTable
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 
@@ -40,10 +43,11 @@ def run_load(args: argparse.Namespace) -> int:
                     print("demo: the database already has job postings; nothing loaded")
                     return 0
         dataset = generate_demo(seed=args.seed, n_jobs=args.jobs, n_graduates=args.graduates)
-        for label, table, schema, rows in (
+        parts: tuple[tuple[str, TenantTable, type[BaseModel], list[dict[str, Any]]], ...] = (
             ("jobs", Job, JobCreate, dataset.jobs),
             ("graduates", Graduate, GraduateCreate, dataset.graduates),
-        ):
+        )
+        for label, table, schema, rows in parts:
             summary = load_records(
                 factory,
                 table,

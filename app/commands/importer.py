@@ -15,10 +15,11 @@ from app.importing.load import load_records
 from app.importing.readers import ReaderError, count_lines, iter_raw_records
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
+from app.services.records import TenantTable
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 
-KINDS: dict[str, tuple[type[Job] | type[Graduate], type[BaseModel]]] = {
+KINDS: dict[str, tuple[TenantTable, type[BaseModel]]] = {
     "jobs": (Job, JobCreate),
     "graduates": (Graduate, GraduateCreate),
 }

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.schemas.common import normalize_text
 from app.services.bulk import upsert_validated, validate_records
-from app.services.records import RecordT
+from app.services.records import TenantTable
 
 ProgressCallback = Callable[[int], None]
 
@@ -41,7 +41,7 @@ class LoadSummary:
 
 def load_records(
     session_factory: sessionmaker[Session],
-    table: type[RecordT],
+    table: TenantTable,
     schema: type[BaseModel],
     *,
     tenant: str,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed, describe_validation_errors
 from app.schemas.common import BulkResponse, UpsertResult, normalize_text
-from app.services.records import RecordT, upsert_records
+from app.services.records import TenantTable, upsert_records
 
 
 @dataclass(slots=True)
@@ -45,7 +45,7 @@ def validate_records(
 
 
 def upsert_validated(
-    session: Session, table: type[RecordT], *, tenant: str, batch: ValidatedBatch
+    session: Session, table: TenantTable, *, tenant: str, batch: ValidatedBatch
 ) -> list[UpsertResult]:
     """Upsert the batch's valid records; return every record's result in position order."""
     outcomes = upsert_records(session, table, tenant=tenant, records=[r for _, r in batch.valid])
@@ -83,7 +83,7 @@ def reject_duplicate_external_ids(raw_records: Sequence[Any]) -> None:
 
 def bulk_upsert(
     session: Session,
-    table: type[RecordT],
+    table: TenantTable,
     schema: type[BaseModel],
     *,
     tenant: str,

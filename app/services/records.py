@@ -15,6 +15,8 @@ from app.errors import ConflictError, NotFoundError
 from app.tables import Graduate, Job, utcnow
 
 RecordT = TypeVar("RecordT", Job, Graduate)
+TenantTable = type[Job] | type[Graduate]
+"""A table whose rows belong to a tenant and carry an external_id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ def list_records(
 
 
 def _check_external_id_free(
-    session: Session, table: type[RecordT], *, tenant: str, external_id: str
+    session: Session, table: TenantTable, *, tenant: str, external_id: str
 ) -> None:
     taken = session.scalar(
         select(table.id).where(table.tenant == tenant, table.external_id == external_id)
@@ -117,7 +119,7 @@ def delete_record(session: Session, record: Job | Graduate) -> None:
 
 
 def upsert_records(
-    session: Session, table: type[RecordT], *, tenant: str, records: Sequence[BaseModel]
+    session: Session, table: TenantTable, *, tenant: str, records: Sequence[BaseModel]
 ) -> list[UpsertOutcome]:
     """Insert or update valid records by external_id, in bulk; external_ids must be distinct."""
     if not records:

@@ -147,3 +147,22 @@ class Graduate(Base):
     status: Mapped[str] = mapped_column(String(16), default="seeking")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class IndexChange(Base):
+    """One write to a job or graduate, in commit order per tenant: every worker applies the
+    changes it has not seen to its in-memory index before answering a match query."""
+
+    __tablename__ = "index_changes"
+    __table_args__ = (
+        CheckConstraint("entity IN ('job', 'graduate', 'model')", name="entity"),
+        Index("ix_index_changes_tenant_id", "tenant", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    # For entity "model": the ranking version a refit published.
+    detail: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import ConflictError, NotFoundError
-from app.tables import Graduate, Job, utcnow
+from app.tables import Graduate, IndexChange, Job, utcnow
 
 RecordT = TypeVar("RecordT", Job, Graduate)
 TenantTable = type[Job] | type[Graduate]
@@ -86,6 +86,23 @@ def _check_external_id_free(
         )
 
 
+def record_changes(
+    session: Session, table: TenantTable, *, tenant: str, record_ids: Sequence[int]
+) -> None:
+    """Log writes in the same transaction, so every worker's match index can catch up."""
+    if not record_ids:
+        return
+    entity = "job" if table is Job else "graduate"
+    now = utcnow()
+    session.execute(
+        insert(IndexChange),
+        [
+            {"tenant": tenant, "entity": entity, "entity_id": record_id, "created_at": now}
+            for record_id in record_ids
+        ],
+    )
+
+
 def create_record(
     session: Session, table: type[RecordT], *, tenant: str, data: BaseModel
 ) -> RecordT:
@@ -95,6 +112,7 @@ def create_record(
     record = table(tenant=tenant, **values)
     session.add(record)
     session.flush()
+    record_changes(session, table, tenant=tenant, record_ids=[record.id])
     return record
 
 
@@ -109,6 +127,7 @@ def update_record(session: Session, record: RecordT, *, changes: Mapping[str, An
         setattr(record, field, value)
     record.updated_at = utcnow()
     session.flush()
+    record_changes(session, type(record), tenant=record.tenant, record_ids=[record.id])
     return record
 
 
@@ -116,6 +135,7 @@ def delete_record(session: Session, record: Job | Graduate) -> None:
     """Delete a record."""
     session.delete(record)
     session.flush()
+    record_changes(session, type(record), tenant=record.tenant, record_ids=[record.id])
 
 
 def upsert_records(
@@ -163,6 +183,9 @@ def upsert_records(
         # Another writer inserted one of these external_ids meanwhile: safe to retry.
         raise ConflictError("a concurrent write took one of these external_ids; retry") from exc
     created = dict(zip((row["external_id"] for row in inserts), created_ids, strict=True))
+    record_changes(
+        session, table, tenant=tenant, record_ids=[*created_ids, *(row["id"] for row in updates)]
+    )
     return [
         UpsertOutcome(eid, "updated", existing[eid])
         if eid in existing

@@ -1,0 +1,59 @@
+"""Database rows → ranking documents. Personal data (name, phone, e-mail) never crosses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.ranking import GraduateDocument, JobDocument
+from app.tables import Graduate, Job
+
+
+def job_document(job: Job) -> JobDocument:
+    """The ranking view of a stored job."""
+    return JobDocument(
+        id=job.id,
+        title=job.title,
+        company=job.company,
+        city=job.city,
+        district=job.district,
+        industry=job.industry,
+        education=job.education,
+        experience=job.experience,
+        majors=tuple(job.majors),
+        skills=tuple(job.skills),
+        description=job.description,
+        salary_min=job.salary_min,
+        salary_max=job.salary_max,
+        headcount=job.headcount,
+        status="open" if job.status == "open" else "closed",
+    )
+
+
+def graduate_document(graduate: Graduate) -> GraduateDocument:
+    """The ranking view of a stored graduate: no name, phone or e-mail."""
+    status = graduate.status
+    return GraduateDocument(
+        id=graduate.id,
+        school=graduate.school,
+        major=graduate.major,
+        education=graduate.education,
+        graduation_year=graduate.graduation_year,
+        city=graduate.city,
+        desired_cities=tuple(graduate.desired_cities),
+        desired_roles=tuple(graduate.desired_roles),
+        skills=tuple(graduate.skills),
+        summary=graduate.summary,
+        expected_salary=graduate.expected_salary,
+        status="placed"
+        if status == "placed"
+        else "withdrawn"
+        if status == "withdrawn"
+        else "seeking",
+    )
+
+
+def document_from_values(kind: str, values: dict[str, Any]) -> JobDocument | GraduateDocument:
+    """A document for an unsaved record (validated create-schema values), id 0."""
+    if kind == "job":
+        return job_document(Job(id=0, **values))
+    return graduate_document(Graduate(id=0, **values))

@@ -1,0 +1,462 @@
+"""Live per-tenant match indexes, kept fresh from the `index_changes` log.
+
+Every write appends to `index_changes` in its own transaction. Before a match query a worker
+applies the changes it has not seen (read-your-writes, and convergence across workers). A
+refit builds a new ranker in a background thread and swaps it in under the tenant's lock, so a
+reader sees the old index or the new one, never a half-built one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.matching.documents import graduate_document, job_document
+from app.ranking import MajorTable, Ranker, RankerParams
+from app.tables import Graduate, IndexChange, Job
+
+logger = logging.getLogger(__name__)
+
+# A change id below the newest one seen but still invisible after this long belongs to a
+# transaction that rolled back (PostgreSQL sequences are not gap-free): stop waiting for it.
+GAP_TIMEOUT_SECONDS = 10.0
+# Refit on its own once this share of the documents changed since the vocabulary was fitted.
+AUTO_REFIT_SHARE = 0.2
+AUTO_REFIT_MIN_CHANGES = 200
+VERSIONS_KEPT = 3
+POINTER_FILE = "CURRENT.json"
+
+
+class ChangeCursor:
+    """The change ids applied so far: all ids ≤ `low`, plus `seen` ids above it."""
+
+    def __init__(self, low: int) -> None:
+        self.low = low
+        self.seen: set[int] = set()
+        self._gap_noticed: dict[int, float] = {}
+
+    def unseen(self, ids: list[int]) -> list[int]:
+        """The ids not applied yet."""
+        return [
+            change_id for change_id in ids if change_id > self.low and change_id not in self.seen
+        ]
+
+    def mark(self, ids: list[int]) -> None:
+        """Record ids as applied and move `low` over every contiguous or expired id."""
+        self.seen.update(change_id for change_id in ids if change_id > self.low)
+        now = time.monotonic()
+        while self.seen:
+            following = self.low + 1
+            if following in self.seen:
+                self.seen.discard(following)
+            elif now - self._gap_noticed.setdefault(following, now) < GAP_TIMEOUT_SECONDS:
+                break
+            self._gap_noticed.pop(following, None)
+            self.low = following
+
+
+@dataclass(frozen=True, slots=True)
+class JobLabel:
+    """What a match response shows of a job besides its id."""
+
+    external_id: str
+    title: str
+    company: str
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GraduateLabel:
+    """What a match response shows of a graduate: no name, phone or e-mail."""
+
+    external_id: str
+    major: str | None
+    education: str
+    school: str | None
+    city: str | None
+
+
+@dataclass(slots=True)
+class IndexSnapshot:
+    """One fitted ranker with the labels of the documents it indexes."""
+
+    ranker: Ranker
+    version: str
+    fitted_at: datetime
+    fitted_change_id: int
+    source: Literal["fitted", "loaded"]
+    jobs: dict[int, JobLabel] = field(default_factory=dict)
+    graduates: dict[int, GraduateLabel] = field(default_factory=dict)
+
+    def put_job(self, job: Job) -> None:
+        """Index or re-index a job (removing it when it moved to another tenant)."""
+        self.ranker.upsert_jobs([job_document(job)])
+        self.jobs[job.id] = JobLabel(job.external_id, job.title, job.company, job.city)
+
+    def put_graduate(self, graduate: Graduate) -> None:
+        """Index or re-index a graduate."""
+        self.ranker.upsert_graduates([graduate_document(graduate)])
+        self.graduates[graduate.id] = GraduateLabel(
+            graduate.external_id, graduate.major, graduate.education, graduate.school, graduate.city
+        )
+
+    def drop(self, entity: str, entity_id: int) -> None:
+        """Remove a document that no longer exists."""
+        if entity == "job":
+            self.ranker.remove_jobs([entity_id])
+            self.jobs.pop(entity_id, None)
+        else:
+            self.ranker.remove_graduates([entity_id])
+            self.graduates.pop(entity_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    """What GET /v1/admin/index reports."""
+
+    tenant: str
+    version: str | None
+    source: str | None
+    fitted_at: datetime | None
+    jobs: int
+    graduates: int
+    applied_change_id: int
+    latest_change_id: int
+    pending_changes: int
+    changes_since_fit: int
+    refit_running: bool
+    last_refit_error: str | None
+
+
+class TenantIndex:
+    """The live index of one tenant and the lock that orders its readers and writers."""
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self.lock = threading.RLock()
+        self.snapshot: IndexSnapshot | None = None
+        self.cursor = ChangeCursor(0)
+        self.refit_thread: threading.Thread | None = None
+        self.last_refit_error: str | None = None
+
+
+class MatchEngine:
+    """Per-tenant rankers over the database's jobs and graduates, fresh after every write."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        models_dir: Path,
+        params: RankerParams | None = None,
+        majors: MajorTable | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.models_dir = models_dir
+        self.params = params
+        self.majors = majors
+        self._tenants: dict[str, TenantIndex] = {}
+        self._tenants_lock = threading.Lock()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _tenant(self, tenant: str) -> TenantIndex:
+        with self._tenants_lock:
+            index = self._tenants.get(tenant)
+            if index is None:
+                index = self._tenants[tenant] = TenantIndex(tenant)
+            return index
+
+    @contextmanager
+    def reading(self, session: Session, tenant: str) -> Iterator[IndexSnapshot | None]:
+        """The tenant's snapshot with every committed change applied, held under its lock."""
+        index = self._tenant(tenant)
+        with index.lock:
+            self._catch_up(session, index)
+            yield index.snapshot
+        self._maybe_auto_refit(index)
+
+    def warm(self) -> list[str]:
+        """Build or load the index of every tenant that has documents (at start-up)."""
+        with self.session_factory() as session:
+            tenants = sorted(
+                set(session.scalars(select(Job.tenant).distinct()))
+                | set(session.scalars(select(Graduate.tenant).distinct()))
+            )
+            for tenant in tenants:
+                index = self._tenant(tenant)
+                with index.lock:
+                    self._catch_up(session, index)
+        return tenants
+
+    def _catch_up(self, session: Session, index: TenantIndex) -> None:
+        if index.snapshot is None:
+            built = self._build(session, index.tenant, allow_load=True)
+            if built is None:
+                return
+            index.snapshot, head = built
+            index.cursor = ChangeCursor(head)
+            return
+        rows = session.execute(
+            select(IndexChange.id, IndexChange.entity, IndexChange.entity_id, IndexChange.detail)
+            .where(IndexChange.tenant == index.tenant, IndexChange.id > index.cursor.low)
+            .order_by(IndexChange.id)
+        ).all()
+        unseen_ids = set(index.cursor.unseen([row.id for row in rows]))
+        pending = [row for row in rows if row.id in unseen_ids]
+        if not pending:
+            return
+        self._apply(session, index.tenant, index.snapshot, pending)
+        index.cursor.mark([row.id for row in pending])
+        published = [row.detail for row in pending if row.entity == "model" and row.detail]
+        if published and published[-1] != index.snapshot.version:
+            # Another worker refitted: adopt its version from models/ (documents stay fresh).
+            self._adopt(session, index, published[-1])
+
+    def _apply(
+        self, session: Session, tenant: str, snapshot: IndexSnapshot, changes: list[Any]
+    ) -> None:
+        job_ids = {row.entity_id for row in changes if row.entity == "job"}
+        graduate_ids = {row.entity_id for row in changes if row.entity == "graduate"}
+        if job_ids:
+            jobs = {
+                job.id: job
+                for job in session.scalars(
+                    select(Job).where(Job.tenant == tenant, Job.id.in_(job_ids))
+                )
+            }
+            for job_id in sorted(job_ids):
+                if job_id in jobs:
+                    snapshot.put_job(jobs[job_id])
+                else:
+                    snapshot.drop("job", job_id)
+        if graduate_ids:
+            graduates = {
+                graduate.id: graduate
+                for graduate in session.scalars(
+                    select(Graduate).where(Graduate.tenant == tenant, Graduate.id.in_(graduate_ids))
+                )
+            }
+            for graduate_id in sorted(graduate_ids):
+                if graduate_id in graduates:
+                    snapshot.put_graduate(graduates[graduate_id])
+                else:
+                    snapshot.drop("graduate", graduate_id)
+
+    # --- building -----------------------------------------------------------------------
+
+    def _tenant_dir(self, tenant: str) -> Path:
+        return self.models_dir / tenant
+
+    def _read_pointer(self, tenant: str) -> dict[str, Any] | None:
+        pointer = self._tenant_dir(tenant) / POINTER_FILE
+        if not pointer.is_file():
+            return None
+        data: dict[str, Any] = json.loads(pointer.read_text("utf-8"))
+        return data
+
+    def _write_pointer(self, tenant: str, version: str, change_id: int) -> None:
+        folder = self._tenant_dir(tenant)
+        temporary = folder / (POINTER_FILE + ".tmp")
+        temporary.write_text(json.dumps({"version": version, "change_id": change_id}), "utf-8")
+        temporary.replace(folder / POINTER_FILE)  # atomic: readers see old or new, never half
+        versions = sorted(
+            (path for path in folder.iterdir() if path.is_dir()), key=lambda path: path.name
+        )
+        for stale in versions[:-VERSIONS_KEPT]:
+            if stale.name != version:
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def _build(
+        self, session: Session, tenant: str, *, allow_load: bool, version: str | None = None
+    ) -> tuple[IndexSnapshot, int] | None:
+        """Load `version`, or the saved version when it matches the database; else fit anew.
+
+        Loading keeps the saved vocabulary and idf and indexes the documents as they are now.
+        """
+        head = self._head(session, tenant)
+        jobs = list(session.scalars(select(Job).where(Job.tenant == tenant).order_by(Job.id)))
+        graduates = list(
+            session.scalars(select(Graduate).where(Graduate.tenant == tenant).order_by(Graduate.id))
+        )
+        if not jobs and not graduates:
+            return None
+        job_docs = [job_document(job) for job in jobs]
+        graduate_docs = [graduate_document(graduate) for graduate in graduates]
+        pointer = self._read_pointer(tenant) if allow_load else None
+        if version is not None:
+            pointer = {"version": version, "change_id": head}
+        folder = self._tenant_dir(tenant) / str(pointer["version"]) if pointer else None
+        started = time.perf_counter()
+        if pointer and folder and folder.is_dir() and pointer["change_id"] == head:
+            ranker = Ranker.load(folder, jobs=job_docs, graduates=graduate_docs)
+            snapshot = self._snapshot(ranker, head, "loaded", folder)
+        else:
+            ranker = Ranker(self.params, majors=self.majors).fit(job_docs, graduate_docs)
+            folder = ranker.save(self._tenant_dir(tenant))
+            self._write_pointer(tenant, folder.name, head)
+            snapshot = self._snapshot(ranker, head, "fitted", folder)
+        for job in jobs:
+            snapshot.jobs[job.id] = JobLabel(job.external_id, job.title, job.company, job.city)
+        for graduate in graduates:
+            snapshot.graduates[graduate.id] = GraduateLabel(
+                graduate.external_id,
+                graduate.major,
+                graduate.education,
+                graduate.school,
+                graduate.city,
+            )
+        logger.info(
+            "index %s for tenant %s: %s (%d jobs, %d graduates) in %.2f s",
+            snapshot.version,
+            tenant,
+            snapshot.source,
+            len(jobs),
+            len(graduates),
+            time.perf_counter() - started,
+        )
+        return snapshot, head
+
+    @staticmethod
+    def _snapshot(
+        ranker: Ranker, change_id: int, source: Literal["fitted", "loaded"], folder: Path
+    ) -> IndexSnapshot:
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        return IndexSnapshot(
+            ranker=ranker,
+            version=folder.name,
+            fitted_at=datetime.fromisoformat(manifest["created_at"]),
+            fitted_change_id=change_id,
+            source=source,
+        )
+
+    @staticmethod
+    def _head(session: Session, tenant: str) -> int:
+        """The newest document change of the tenant (refit announcements do not count)."""
+        head = session.scalar(
+            select(func.max(IndexChange.id)).where(
+                IndexChange.tenant == tenant, IndexChange.entity != "model"
+            )
+        )
+        return int(head or 0)
+
+    def _adopt(self, session: Session, index: TenantIndex, version: str) -> None:
+        folder = self._tenant_dir(index.tenant) / version
+        if not folder.is_dir():
+            logger.warning(
+                "refit version %s is not in %s; keeping the current one", version, folder
+            )
+            return
+        built = self._build(session, index.tenant, allow_load=True, version=version)
+        if built is not None:
+            index.snapshot, head = built
+            index.cursor.mark(list(range(index.cursor.low + 1, head + 1)))
+
+    # --- refit --------------------------------------------------------------------------
+
+    def start_refit(self, tenant: str) -> bool:
+        """Fit a new version in the background; False if one is already running."""
+        index = self._tenant(tenant)
+        with index.lock:
+            if index.refit_thread is not None and index.refit_thread.is_alive():
+                return False
+            index.refit_thread = threading.Thread(
+                target=self._refit_quietly, args=(index,), name=f"refit-{tenant}", daemon=True
+            )
+            index.refit_thread.start()
+            return True
+
+    def wait_for_refit(self, tenant: str, timeout: float | None = None) -> None:
+        """Block until the tenant's background refit (if any) has finished."""
+        thread = self._tenant(tenant).refit_thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _refit_quietly(self, index: TenantIndex) -> None:
+        try:
+            self.refit(index.tenant)
+            index.last_refit_error = None
+        except Exception as exc:  # a background thread has no caller to raise to
+            logger.exception("refit of tenant %s failed", index.tenant)
+            index.last_refit_error = f"{type(exc).__name__}: {exc}"
+
+    def refit(self, tenant: str) -> str | None:
+        """Fit a new version from the database, publish it, and swap it in atomically."""
+        index = self._tenant(tenant)
+        with self.session_factory() as session:
+            # Built outside the lock: readers keep using the current index meanwhile.
+            built = self._build(session, tenant, allow_load=False)
+            if built is None:
+                return None
+            snapshot, head = built
+            session.add(
+                IndexChange(tenant=tenant, entity="model", entity_id=0, detail=snapshot.version)
+            )
+            session.commit()
+        with index.lock:
+            index.snapshot = snapshot
+            index.cursor = ChangeCursor(head)
+        return snapshot.version
+
+    def _maybe_auto_refit(self, index: TenantIndex) -> None:
+        snapshot = index.snapshot
+        if snapshot is None:
+            return
+        changed = index.cursor.low - snapshot.fitted_change_id
+        size = len(snapshot.jobs) + len(snapshot.graduates)
+        if changed >= max(AUTO_REFIT_MIN_CHANGES, AUTO_REFIT_SHARE * size):
+            self.start_refit(index.tenant)
+
+    # --- status -------------------------------------------------------------------------
+
+    def status(self, session: Session, tenant: str) -> IndexStatus:
+        """Version, counts, fit time and pending changes of the tenant's index."""
+        index = self._tenant(tenant)
+        latest = self._head(session, tenant)
+        with index.lock:
+            snapshot = index.snapshot
+            applied = index.cursor.low
+            pending = (
+                session.scalar(
+                    select(func.count()).where(
+                        IndexChange.tenant == tenant, IndexChange.id > applied
+                    )
+                )
+                or 0
+            )
+            since_fit = (
+                session.scalar(
+                    select(func.count()).where(
+                        IndexChange.tenant == tenant,
+                        IndexChange.id > (snapshot.fitted_change_id if snapshot else 0),
+                        IndexChange.entity != "model",
+                    )
+                )
+                or 0
+            )
+            return IndexStatus(
+                tenant=tenant,
+                version=snapshot.version if snapshot else None,
+                source=snapshot.source if snapshot else None,
+                fitted_at=snapshot.fitted_at if snapshot else None,
+                jobs=len(snapshot.jobs) if snapshot else 0,
+                graduates=len(snapshot.graduates) if snapshot else 0,
+                applied_change_id=applied,
+                latest_change_id=latest,
+                pending_changes=int(pending),
+                changes_since_fit=int(since_fit),
+                refit_running=index.refit_thread is not None and index.refit_thread.is_alive(),
+                last_refit_error=index.last_refit_error,
+            )

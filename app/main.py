@@ -6,14 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from app import __version__
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodySizeLimit
-from app.api.routers import graduates, health, jobs
+from app.api.routers import admin, graduates, health, jobs, match
 from app.db import create_db_engine, create_session_factory
+from app.matching.engine import MatchEngine, load_major_table
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -34,7 +36,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or create_db_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Ready means indexed: build or load every tenant's index before taking traffic.
+        await anyio.to_thread.run_sync(app.state.match_engine.warm)
         yield
         if owns_engine:
             engine.dispose()
@@ -48,9 +52,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.match_engine = MatchEngine(
+        session_factory=app.state.session_factory,
+        models_dir=settings.models_dir,
+        majors=load_major_table(settings.shared_dir),
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(graduates.router)
+    app.include_router(match.router)
+    app.include_router(admin.router)
     return app

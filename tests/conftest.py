@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,11 @@ def _postgres_url_with_schema(base_url: str, schema: str) -> str:
     )
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A database migrated by Alembic: a SQLite file, or a private schema in PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'jobmatch.db'}"
+@contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """A new database migrated by Alembic: a SQLite file, or a private PostgreSQL schema."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'jobmatch.db'}"
         upgrade_database(url=url)
         yield url
         return
@@ -49,14 +48,30 @@ def database_url(
     admin = create_db_engine(base_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _postgres_url_with_schema(base_url, schema)
     try:
+        url = _postgres_url_with_schema(base_url, schema)
         upgrade_database(url=url)
         yield url
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The run's database per backend; most tests work inside a rolled-back transaction."""
+    with fresh_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def live_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own whose commits are real (for several processes/threads)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +83,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings for the app under test."""
-    return Settings(database_url=database_url, max_body_bytes=2 * 1024 * 1024)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for the app under test: its own models/ folder."""
+    return Settings(
+        database_url=database_url,
+        max_body_bytes=2 * 1024 * 1024,
+        models_dir=tmp_path / "models",
+    )
 
 
 @pytest.fixture

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, Path, Query, Request
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import BadRequest, ValidationFailed
+from app.matching.engine import MatchEngine
 from app.schemas.common import MAX_PAGE_SIZE, Education, normalize_text
 from app.services import graduates as graduate_service
 from app.services import jobs as job_service
+from app.services.matching import MatchQuery
 from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 
@@ -143,3 +145,93 @@ def bulk_request_body(schema_name: str) -> dict[str, Any]:
             },
         }
     }
+
+
+def get_match_engine(request: Request) -> MatchEngine:
+    """The application's live match engine."""
+    engine: MatchEngine = request.app.state.match_engine
+    return engine
+
+
+EngineDep = Annotated[MatchEngine, Depends(get_match_engine)]
+
+_K = Annotated[int, Query(ge=1, le=200, description="How many candidates (≤ 200).")]
+_EXPLAIN = Annotated[
+    bool, Query(description="Add top terms, filters passed and missing skills to each match.")
+]
+_CITY = Annotated[
+    str | None,
+    Query(max_length=64, description="Only candidates in this city."),
+    AfterValidator(normalize_text),
+]
+_EDUCATION = Annotated[Education | None, Query(description="Candidates' minimum education.")]
+
+
+def get_graduate_match_query(
+    k: _K = 10,
+    explain: _EXPLAIN = False,
+    city: _CITY = None,
+    education: _EDUCATION = None,
+    graduation_year_min: Annotated[int | None, Query(ge=1950, le=2100)] = None,
+    graduation_year_max: Annotated[int | None, Query(ge=1950, le=2100)] = None,
+    salary: Annotated[
+        int | None, Query(ge=0, le=1_000_000, description="Graduates expecting at most this (CNY).")
+    ] = None,
+    status: Annotated[
+        Literal["seeking", "placed", "withdrawn", "any"],
+        Query(description="Candidates' status; `any` switches the filter off."),
+    ] = "seeking",
+) -> MatchQuery:
+    """Parameters of a graduates-for-a-job query."""
+    if (
+        graduation_year_min is not None
+        and graduation_year_max is not None
+        and graduation_year_min > graduation_year_max
+    ):
+        message = "graduation_year_min is greater than graduation_year_max"
+        raise ValidationFailed(
+            message, details=[{"field": "query.graduation_year_min", "message": message}]
+        )
+    return MatchQuery(
+        k=k,
+        explain=explain,
+        city=city,
+        education=education,
+        graduation_year_min=graduation_year_min,
+        graduation_year_max=graduation_year_max,
+        salary=salary,
+        status=status,
+    )
+
+
+def get_job_match_query(
+    k: _K = 10,
+    explain: _EXPLAIN = False,
+    city: _CITY = None,
+    education: Annotated[
+        Education | None, Query(description="Only jobs requiring at least this education.")
+    ] = None,
+    salary: Annotated[
+        int | None, Query(ge=0, le=1_000_000, description="Jobs paying up to at least this (CNY).")
+    ] = None,
+    status: Annotated[
+        Literal["open", "closed", "any"],
+        Query(description="Jobs' status; `any` switches the filter off."),
+    ] = "open",
+) -> MatchQuery:
+    """Parameters of a jobs-for-a-graduate query."""
+    return MatchQuery(
+        k=k, explain=explain, city=city, education=education, salary=salary, status=status
+    )
+
+
+GraduateMatchQueryDep = Annotated[MatchQuery, Depends(get_graduate_match_query)]
+JobMatchQueryDep = Annotated[MatchQuery, Depends(get_job_match_query)]
+
+
+def get_preview_query(k: _K = 10, explain: _EXPLAIN = False, city: _CITY = None) -> MatchQuery:
+    """Parameters of a draft match: candidates are seeking graduates or open jobs."""
+    return MatchQuery(k=k, explain=explain, city=city)
+
+
+PreviewQueryDep = Annotated[MatchQuery, Depends(get_preview_query)]

@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.matching.documents import graduate_document, job_document
-from app.ranking import MajorTable, Ranker, RankerParams
+from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
+from app.ranking.lexicon import read_major_classes_csv
 from app.tables import Graduate, IndexChange, Job
 
 logger = logging.getLogger(__name__)
@@ -460,3 +461,16 @@ class MatchEngine:
                 refit_running=index.refit_thread is not None and index.refit_thread.is_alive(),
                 last_refit_error=index.last_refit_error,
             )
+
+
+MAJORS_CSV = Path("data") / "lexicon" / "majors_undergraduate.csv"
+
+
+def load_major_table(shared_dir: Path) -> MajorTable | None:
+    """The shipped major classes merged with the full list in shared/ when it is there."""
+    path = shared_dir / MAJORS_CSV
+    if not path.is_file():
+        return None  # the ranker falls back to its shipped table
+    return MajorTable(
+        major_classes=read_major_classes_csv(path), synonyms=Tokenizer().synonym_map()
+    )

@@ -20,6 +20,12 @@ from app.ranking.documents import (
 from app.ranking.text import Tokenizer
 
 
+# Below this many documents max_df and min_df are not applied (see fit_tokens).
+MIN_DOCUMENTS_FOR_MAX_DF = 200
+# Stands in for the vocabulary of a corpus with no words at all, so fit never fails.
+EMPTY_CORPUS_TERM = "<empty>"
+
+
 def identity_analyzer(tokens: list[str]) -> list[str]:
     """Analyzer for TfidfVectorizer when documents are already token lists."""
     return tokens
@@ -110,9 +116,16 @@ class TextModel:
 
     def fit_tokens(self, token_lists: Sequence[list[str]]) -> TextModel:
         """Learn vocabulary and idf from weighted token lists."""
+        # A share-of-documents cut-off means something only in a real corpus: a new agency
+        # with a handful of similar postings would lose every shared word (or all words).
+        small = len(token_lists) < MIN_DOCUMENTS_FOR_MAX_DF
         vectorizer = make_vectorizer(
-            max_df=self.max_df, min_df=self.min_df, sublinear_tf=self.sublinear_tf
+            max_df=1.0 if small else self.max_df,
+            min_df=1 if small else self.min_df,
+            sublinear_tf=self.sublinear_tf,
         )
+        if not any(token_lists):
+            token_lists = [*token_lists, [EMPTY_CORPUS_TERM]]
         vectorizer.fit(token_lists)
         self.vectorizer_ = vectorizer
         self.terms_: np.ndarray[Any, np.dtype[np.str_]] = vectorizer.get_feature_names_out()

@@ -26,13 +26,33 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "JOBMATCH_DATABASE_URL": database_url, "JOBMATCH_LOG_LEVEL": "WARNING"}
+def running_server(
+    database_url: str, port: int, folder: Path, workers: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`jobmatch serve` in a child process on loopback, until the block ends."""
+    env = {
+        **os.environ,
+        "JOBMATCH_DATABASE_URL": database_url,
+        "JOBMATCH_MODELS_DIR": str(folder / "models"),
+        "JOBMATCH_LOG_LEVEL": "WARNING",
+    }
+    log = folder / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
     try:
         deadline = time.monotonic() + 30
@@ -43,7 +63,7 @@ def running_server(database_url: str, port: int) -> Iterator[subprocess.Popen[by
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
+                raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
             time.sleep(0.1)
         yield process
     finally:
@@ -57,7 +77,7 @@ def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:
     upgrade_database(url=url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    with running_server(url, port) as server:
+    with running_server(url, port, tmp_path) as server:
         created = httpx.post(f"{base}/v1/jobs", json=make_job("durable-1"), timeout=10)
         assert created.status_code == 201
         bulk = httpx.post(
@@ -67,7 +87,7 @@ def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:
         server.send_signal(signal.SIGKILL)  # no shutdown hooks, no chance to flush anything
         server.wait(timeout=10)
 
-    with running_server(url, port):
+    with running_server(url, port, tmp_path):
         listed = httpx.get(f"{base}/v1/jobs", params={"limit": 200}, timeout=10).json()
         assert listed["total"] == 51
         job = httpx.get(f"{base}/v1/jobs/{created.json()['id']}", timeout=10).json()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from app.api.deps import (
     CityQuery,
     EducationQuery,
+    EngineDep,
     GraduateDep,
+    JobMatchQueryDep,
     JsonArrayDep,
     PageDep,
     SessionDep,
@@ -19,7 +21,9 @@ from app.api.deps import (
 )
 from app.schemas.common import BulkResponse, Page
 from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
+from app.schemas.matches import JobMatches
 from app.services import graduates as graduate_service
+from app.services import matching
 from app.services.bulk import bulk_upsert
 from app.services.records import RecordFilters
 from app.tables import Graduate
@@ -70,6 +74,20 @@ def bulk_upsert_graduates(
 ) -> BulkResponse:
     """Create or update each profile; invalid ones fail alone with the field named."""
     return bulk_upsert(session, Graduate, GraduateCreate, tenant=tenant, raw_records=raw)
+
+
+@router.get("/{graduate_id}/matches", summary="Open jobs that fit this graduate best")
+def match_jobs(
+    session: SessionDep,
+    tenant: TenantDep,
+    engine: EngineDep,
+    graduate_id: Annotated[int, Path(ge=1)],
+    query: JobMatchQueryDep,
+) -> JobMatches:
+    """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""
+    return matching.jobs_for_graduate(
+        session, engine, tenant=tenant, graduate_id=graduate_id, query=query
+    )
 
 
 @router.get("/{graduate_id}", summary="Read a graduate profile")

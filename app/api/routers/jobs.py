@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from app.api.deps import (
     CityQuery,
     EducationQuery,
+    EngineDep,
+    GraduateMatchQueryDep,
     JobDep,
     JsonArrayDep,
     PageDep,
@@ -19,7 +21,9 @@ from app.api.deps import (
 )
 from app.schemas.common import BulkResponse, Page
 from app.schemas.jobs import JobCreate, JobPublic, JobStatus, JobUpdate
+from app.schemas.matches import GraduateMatches
 from app.services import jobs as job_service
+from app.services import matching
 from app.services.bulk import bulk_upsert
 from app.services.records import RecordFilters
 from app.tables import Job
@@ -64,6 +68,18 @@ def create_job(session: SessionDep, tenant: TenantDep, data: JobCreate) -> JobPu
 def bulk_upsert_jobs(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) -> BulkResponse:
     """Create or update each posting; invalid ones fail alone with the field named."""
     return bulk_upsert(session, Job, JobCreate, tenant=tenant, raw_records=raw)
+
+
+@router.get("/{job_id}/matches", summary="Graduates who fit this job best")
+def match_graduates(
+    session: SessionDep,
+    tenant: TenantDep,
+    engine: EngineDep,
+    job_id: Annotated[int, Path(ge=1)],
+    query: GraduateMatchQueryDep,
+) -> GraduateMatches:
+    """Ranked graduates with sub-scores; `explain=true` adds the words and filters behind each."""
+    return matching.graduates_for_job(session, engine, tenant=tenant, job_id=job_id, query=query)
 
 
 @router.get("/{job_id}", summary="Read a job posting")

@@ -1,0 +1,125 @@
+"""Match request and response shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.schemas.common import ExternalId, InputModel
+from app.schemas.graduates import GraduateCreate
+from app.schemas.jobs import JobCreate
+
+
+class ScoreParts(BaseModel):
+    """Unweighted sub-scores, each in [0, 1]."""
+
+    text: float = Field(description="Cosine similarity of the TF-IDF vectors.")
+    major: float = Field(description="Major fit: same major > same class > accepted > unrelated.")
+    education: float = Field(description="Education fit.")
+    city: float = Field(description="City fit.")
+    salary: float = Field(description="Salary fit.")
+
+
+class TermContribution(BaseModel):
+    """A term both sides share and how much it adds to the cosine."""
+
+    term: str
+    query_weight: float = Field(description="Weight of the term in the query's vector.")
+    document_weight: float = Field(description="Weight of the term in the candidate's vector.")
+    contribution: float = Field(description="query_weight × document_weight.")
+
+
+class Explanation(BaseModel):
+    """Why a candidate ranks where it does."""
+
+    weights: dict[str, float] = Field(description="Blend weights: final = Σ weight × part.")
+    terms: list[TermContribution] = Field(description="Top shared terms by contribution.")
+    filters_passed: list[str] = Field(description="Hard filters the candidate passed.")
+    missing_skills: list[str] = Field(description="The job's skills the graduate does not list.")
+
+
+class GraduateMatch(BaseModel):
+    """One graduate ranked for a job. Contact details are not part of a match."""
+
+    rank: int
+    graduate_id: int
+    external_id: str
+    major: str | None
+    education: str
+    school: str | None
+    city: str | None
+    score: float = Field(description="Final score (see explanation.weights).")
+    parts: ScoreParts
+    explanation: Explanation | None = None
+
+
+class JobMatch(BaseModel):
+    """One job ranked for a graduate."""
+
+    rank: int
+    job_id: int
+    external_id: str
+    title: str
+    company: str
+    city: str | None
+    score: float
+    parts: ScoreParts
+    explanation: Explanation | None = None
+
+
+class IndexInfo(BaseModel):
+    """The ranking version that produced an answer."""
+
+    version: str
+    fitted_at: datetime
+    source: str = Field(description="live (in-memory index) or batch (a stored re-rank run).")
+
+
+class GraduateMatches(BaseModel):
+    """Graduates for a job, best first."""
+
+    job_id: int | None = Field(description="The job, or null for an unsaved draft.")
+    index: IndexInfo | None
+    matches: list[GraduateMatch]
+
+
+class JobMatches(BaseModel):
+    """Jobs for a graduate, best first."""
+
+    graduate_id: int | None = Field(description="The graduate, or null for an unsaved draft.")
+    index: IndexInfo | None
+    matches: list[JobMatch]
+
+
+class JobDraft(JobCreate):
+    """An unsaved job posting (external_id optional)."""
+
+    external_id: ExternalId | None = Field(None, description="Optional for a draft.")  # type: ignore[assignment]
+
+
+class GraduateDraft(GraduateCreate):
+    """An unsaved graduate profile (external_id optional)."""
+
+    external_id: ExternalId | None = Field(None, description="Optional for a draft.")  # type: ignore[assignment]
+
+
+class MatchRequest(InputModel):
+    """Exactly one of `job` (→ graduates) or `graduate` (→ jobs)."""
+
+    job: JobDraft | None = Field(None, description="A posting to preview before publishing.")
+    graduate: GraduateDraft | None = Field(None, description="A profile to find jobs for.")
+
+    @model_validator(mode="after")
+    def _exactly_one_side(self) -> Self:
+        if (self.job is None) == (self.graduate is None):
+            raise ValueError("send exactly one of `job` or `graduate`")
+        return self
+
+
+class MatchPreview(BaseModel):
+    """Matches for an unsaved record: graduates for a job draft, or jobs for a graduate draft."""
+
+    graduates: GraduateMatches | None = None
+    jobs: JobMatches | None = None

@@ -1,0 +1,207 @@
+"""Match queries against the live index: graduates for a job, jobs for a graduate, drafts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from app.errors import NotFoundError
+from app.matching.documents import document_from_values
+from app.matching.engine import IndexSnapshot, MatchEngine
+from app.ranking import FilterSpec, GraduateDocument, JobDocument, Match
+from app.schemas.matches import (
+    Explanation,
+    GraduateMatch,
+    GraduateMatches,
+    IndexInfo,
+    JobMatch,
+    JobMatches,
+    MatchPreview,
+    MatchRequest,
+    ScoreParts,
+    TermContribution,
+)
+
+ANY_STATUS = "any"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchQuery:
+    """How many candidates, whether to explain them, and the candidate filters."""
+
+    k: int = 10
+    explain: bool = False
+    city: str | None = None
+    education: str | None = None
+    graduation_year_min: int | None = None
+    graduation_year_max: int | None = None
+    salary: int | None = None
+    status: str | None = None
+
+
+def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> FilterSpec:
+    years = None
+    if query.graduation_year_min is not None or query.graduation_year_max is not None:
+        years = (query.graduation_year_min or 0, query.graduation_year_max or 9999)
+    status_on = query.status != ANY_STATUS
+    if candidates == "graduates":
+        return FilterSpec(
+            status=status_on,
+            graduate_statuses=(query.status,) if status_on and query.status else ("seeking",),
+            candidate_city=query.city,
+            min_education=query.education,
+            graduation_years=years,
+            max_expected_salary=query.salary,
+        )
+    return FilterSpec(
+        status=status_on,
+        job_statuses=(query.status,) if status_on and query.status else ("open",),
+        candidate_city=query.city,
+        min_education=query.education,
+        min_salary=query.salary,
+    )
+
+
+def _parts(match: Match) -> ScoreParts:
+    return ScoreParts(**asdict(match.parts))
+
+
+def _explanation(match: Match) -> Explanation | None:
+    explanation = match.explanation
+    if explanation is None:
+        return None
+    return Explanation(
+        weights=asdict(explanation.weights),
+        terms=[TermContribution(**asdict(term)) for term in explanation.terms],
+        filters_passed=list(explanation.filters_passed),
+        missing_skills=list(explanation.missing_skills),
+    )
+
+
+def _index_info(snapshot: IndexSnapshot) -> IndexInfo:
+    return IndexInfo(version=snapshot.version, fitted_at=snapshot.fitted_at, source="live")
+
+
+def _graduate_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[GraduateMatch]:
+    results = []
+    for rank, match in enumerate(matches, start=1):
+        label = snapshot.graduates[match.id]
+        results.append(
+            GraduateMatch(
+                rank=rank,
+                graduate_id=match.id,
+                external_id=label.external_id,
+                major=label.major,
+                education=label.education,
+                school=label.school,
+                city=label.city,
+                score=match.score,
+                parts=_parts(match),
+                explanation=_explanation(match),
+            )
+        )
+    return results
+
+
+def _job_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[JobMatch]:
+    results = []
+    for rank, match in enumerate(matches, start=1):
+        label = snapshot.jobs[match.id]
+        results.append(
+            JobMatch(
+                rank=rank,
+                job_id=match.id,
+                external_id=label.external_id,
+                title=label.title,
+                company=label.company,
+                city=label.city,
+                score=match.score,
+                parts=_parts(match),
+                explanation=_explanation(match),
+            )
+        )
+    return results
+
+
+def graduates_for_job(
+    session: Session, engine: MatchEngine, *, tenant: str, job_id: int, query: MatchQuery
+) -> GraduateMatches:
+    """The graduates who fit a stored job best."""
+    with engine.reading(session, tenant) as snapshot:
+        if snapshot is None or job_id not in snapshot.jobs:
+            raise NotFoundError(f"job {job_id} not found")
+        matches = snapshot.ranker.graduates_for_job(
+            job_id, query.k, filters=_filters(query, "graduates"), explain=query.explain
+        )
+        return GraduateMatches(
+            job_id=job_id,
+            index=_index_info(snapshot),
+            matches=_graduate_matches(snapshot, matches),
+        )
+
+
+def jobs_for_graduate(
+    session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int, query: MatchQuery
+) -> JobMatches:
+    """The jobs that fit a stored graduate best."""
+    with engine.reading(session, tenant) as snapshot:
+        if snapshot is None or graduate_id not in snapshot.graduates:
+            raise NotFoundError(f"graduate {graduate_id} not found")
+        matches = snapshot.ranker.jobs_for_graduate(
+            graduate_id, query.k, filters=_filters(query, "jobs"), explain=query.explain
+        )
+        return JobMatches(
+            graduate_id=graduate_id,
+            index=_index_info(snapshot),
+            matches=_job_matches(snapshot, matches),
+        )
+
+
+def preview_matches(
+    session: Session,
+    engine: MatchEngine,
+    *,
+    tenant: str,
+    request: MatchRequest,
+    query: MatchQuery,
+) -> MatchPreview:
+    """Matches for an unsaved job (→ graduates) or graduate (→ jobs); nothing is stored."""
+    with engine.reading(session, tenant) as snapshot:
+        if request.job is not None:
+            job = document_from_values("job", request.job.model_dump(exclude={"external_id"}))
+            assert isinstance(job, JobDocument)
+            matches = (
+                snapshot.ranker.graduates_for_job(
+                    job, query.k, filters=_filters(query, "graduates"), explain=query.explain
+                )
+                if snapshot is not None
+                else []
+            )
+            return MatchPreview(
+                graduates=GraduateMatches(
+                    job_id=None,
+                    index=_index_info(snapshot) if snapshot else None,
+                    matches=_graduate_matches(snapshot, matches) if snapshot else [],
+                )
+            )
+        assert request.graduate is not None
+        graduate = document_from_values(
+            "graduate", request.graduate.model_dump(exclude={"external_id"})
+        )
+        assert isinstance(graduate, GraduateDocument)
+        job_matches = (
+            snapshot.ranker.jobs_for_graduate(
+                graduate, query.k, filters=_filters(query, "jobs"), explain=query.explain
+            )
+            if snapshot is not None
+            else []
+        )
+        return MatchPreview(
+            jobs=JobMatches(
+                graduate_id=None,
+                index=_index_info(snapshot) if snapshot else None,
+                matches=_job_matches(snapshot, job_matches) if snapshot else [],
+            )
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +16,7 @@ from app.ranking.documents import GraduateDocument, JobDocument, TextFields
 from app.ranking.index import FloatArray, SparseIndex, topk_rows
 from app.ranking.structured import (
     Components,
+    Direction,
     FeatureEncoder,
     FilterSpec,
     GraduateFeatures,
@@ -24,13 +25,12 @@ from app.ranking.structured import (
     MajorTable,
     StructuredFitWeights,
     combine,
-    filter_mask,
+    pair_mask,
     score_components,
 )
 from app.ranking.text import Backend, Tokenizer
 from app.ranking.vectorize import TextModel
 
-Direction = Literal["jobs", "graduates"]
 # Query rows per sparse product in batch ranking: bounds the dense (chunk × N) score block.
 BATCH_CHUNK = 64
 
@@ -308,7 +308,8 @@ class Ranker:
             job, graduate = query, index.features
         parts = score_components(job, graduate, related, self.params_.major_levels)
         scores = combine(text, parts, weights)
-        mask = filter_mask(job, graduate, filters) & index.alive
+        mask = pair_mask(job, graduate, filters) & index.alive
+        mask &= self.encoder_.candidate_mask(direction, index.features, filters)
         scores[~mask] = -np.inf
         return scores, parts
 
@@ -401,7 +402,10 @@ class Ranker:
         graduate_features = self.graduates_index_.features.take(
             slice(graduate_row, graduate_row + 1)
         )
-        if not filter_mask(job_features, graduate_features, filters).all():
+        if not (
+            pair_mask(job_features, graduate_features, filters).all()
+            and self.encoder_.candidate_mask("jobs", job_features, filters).all()
+        ):
             return None
         query = self.graduates_index_.vector(graduate_row)
         doc = self.jobs_index_.vector(job_row)
@@ -441,7 +445,7 @@ class Ranker:
             parts=parts,
             weights=self.params_.weights,
             terms=terms,
-            filters_passed=filters.names(),
+            filters_passed=filters.names(direction),
             missing_skills=self.missing_skills(job, graduate),
         )
 

@@ -5,19 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Self
+from typing import Any, Literal, Self, get_args
 
 import numpy as np
 
 from app.ranking import lexicon
-from app.ranking.documents import GraduateDocument, JobDocument, education_level
+from app.ranking.documents import (
+    EDUCATION_LEVELS,
+    GraduateDocument,
+    GraduateStatus,
+    JobDocument,
+    JobStatus,
+    education_level,
+)
 from app.ranking.text import normalize_text
 
 IntArray = np.ndarray[Any, np.dtype[np.int32]]
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
+# Which side is being ranked: "jobs" ranks jobs for a graduate, "graduates" the reverse.
+Direction = Literal["jobs", "graduates"]
+
 MISSING = -1
+# The code of a filter value no document has: it equals no column value, MISSING included.
+ABSENT = -2
+JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
+GRADUATE_STATUSES: tuple[str, ...] = get_args(GraduateStatus)
 # Words meaning "anywhere": a job there, or a graduate wanting it, passes any city test.
 ANYWHERE = frozenset({"全国", "不限", "远程", "异地", "多地", "全国各地"})
 MAX_MAJORS = 8
@@ -52,21 +66,78 @@ class MajorFitLevels:
 
 @dataclass(frozen=True, slots=True)
 class FilterSpec:
-    """Hard filters applied as masks before top-k; each one can be switched off."""
+    """Hard filters applied as masks before top-k; the defaults keep seeking graduates and open
+    jobs that fit the query on education, city and salary.
+
+    Pair filters (`education`, `city`, `salary`) compare the query with each candidate and let
+    unknown values pass. Everything else constrains the candidates alone, whatever the query
+    document says about itself (a placed graduate still gets open jobs):
+
+    - `status`: candidate jobs' status in `job_statuses`, candidate graduates' in
+      `graduate_statuses`; False switches it off.
+    - `candidate_city`: jobs whose city is this place; graduates whose own city or one of whose
+      desired cities is it. Names are canonicalised like the city fit (full-width, 市 suffix) and
+      a province also takes the places in it ("浙江" keeps 宁波). Jobs in "全国" and graduates
+      with no city stated do not pass: the filter asks for the place itself.
+    - `min_education`: graduates with at least this education (unknown fails: the minimum is a
+      requirement nothing shows them to meet); jobs requiring at least this (a job requiring
+      不限 passes: it states no level to hold against it).
+    - `graduation_years` (graduates only): inclusive range; unknown years pass.
+    - `max_expected_salary` (graduates only): expected salary at most this; unknown passes.
+    - `min_salary` (jobs only): salary_max at least this; unknown (面议) passes.
+
+    Constraints that name the other side are ignored when ranking this one.
+    """
 
     status: bool = True
     education: bool = True
     city: bool = True
     salary: bool = True
     graduation_years: tuple[int, int] | None = None
+    job_statuses: tuple[str, ...] = ("open",)
+    graduate_statuses: tuple[str, ...] = ("seeking",)
+    candidate_city: str | None = None
+    min_education: str | None = None
+    max_expected_salary: int | None = None
+    min_salary: int | None = None
 
-    def names(self) -> tuple[str, ...]:
-        """Names of the filters that are on."""
-        on = [
-            f.name for f in fields(self) if f.name != "graduation_years" and getattr(self, f.name)
-        ]
-        if self.graduation_years is not None:
-            on.append("graduation_year")
+    def __post_init__(self) -> None:
+        for label, given, known in (
+            ("job_statuses", self.job_statuses, JOB_STATUSES),
+            ("graduate_statuses", self.graduate_statuses, GRADUATE_STATUSES),
+        ):
+            unknown = sorted(set(given) - set(known))
+            if unknown:
+                raise ValueError(f"{label}: unknown status {unknown}; known: {known}")
+        if self.min_education is not None and self.min_education not in EDUCATION_LEVELS:
+            raise ValueError(
+                f"min_education: unknown level {self.min_education!r}; "
+                f"known: {tuple(EDUCATION_LEVELS)}"
+            )
+
+    def names(self, candidates: Direction | None = None) -> tuple[str, ...]:
+        """The filters that are on, constraints with their values ("candidate_city=宁波"), for
+        one candidate side or (None) both."""
+        jobs, graduates = candidates != "graduates", candidates != "jobs"
+        on = []
+        if self.status:
+            if candidates is None:
+                on.append(f"job_status={','.join(self.job_statuses)}")
+                on.append(f"graduate_status={','.join(self.graduate_statuses)}")
+            else:
+                statuses = self.job_statuses if candidates == "jobs" else self.graduate_statuses
+                on.append(f"status={','.join(statuses)}")
+        on.extend(name for name in ("education", "city", "salary") if getattr(self, name))
+        if self.candidate_city is not None:
+            on.append(f"candidate_city={self.candidate_city}")
+        if self.min_education is not None:
+            on.append(f"min_education={self.min_education}")
+        if graduates and self.graduation_years is not None:
+            on.append(f"graduation_years={self.graduation_years[0]}-{self.graduation_years[1]}")
+        if graduates and self.max_expected_salary is not None:
+            on.append(f"max_expected_salary={self.max_expected_salary}")
+        if jobs and self.min_salary is not None:
+            on.append(f"min_salary={self.min_salary}")
         return tuple(on)
 
 
@@ -85,6 +156,10 @@ class Catalog:
             code = len(self.codes)
             self.codes[value] = code
         return code
+
+    def find(self, value: str | None) -> int:
+        """The code of a known value without allocating one; ABSENT for unknown or empty values."""
+        return self.codes.get(value, ABSENT) if value else ABSENT
 
 
 class MajorTable:
@@ -141,7 +216,7 @@ class JobFeatures:
     anywhere: BoolArray
     salary_min: FloatArray
     salary_max: FloatArray
-    open: BoolArray
+    status: IntArray
     majors: IntArray
     classes: IntArray
 
@@ -168,17 +243,19 @@ class JobFeatures:
 
 @dataclass(slots=True)
 class GraduateFeatures:
-    """Structured columns of graduates, one row per indexed graduate."""
+    """Structured columns of graduates, one row per indexed graduate (home: their own city)."""
 
     education: IntArray
     major: IntArray
     major_class: IntArray
+    home: IntArray
+    home_province: IntArray
     desired: IntArray
     desired_province: IntArray
     anywhere: BoolArray
     expected_salary: FloatArray
     graduation_year: IntArray
-    seeking: BoolArray
+    status: IntArray
 
     def take(self, rows: Any) -> GraduateFeatures:
         """Rows (an index, slice or mask) of every column."""
@@ -258,7 +335,7 @@ class FeatureEncoder:
             anywhere=anywhere,
             salary_min=salary_min,
             salary_max=salary_max,
-            open=np.array([j.status == "open" for j in jobs], dtype=bool),
+            status=_status_codes([j.status for j in jobs], JOB_STATUSES),
             majors=majors,
             classes=classes,
         )
@@ -271,7 +348,13 @@ class FeatureEncoder:
         anywhere = np.zeros(n, dtype=bool)
         major = np.full(n, MISSING, dtype=np.int32)
         major_class = np.full(n, MISSING, dtype=np.int32)
+        home = np.full(n, MISSING, dtype=np.int32)
+        home_province = np.full(n, MISSING, dtype=np.int32)
         for row, graduate in enumerate(graduates):
+            place = self._place(graduate.city)
+            if place and place not in ANYWHERE:
+                home[row] = self.places_.code(place)
+                home_province[row] = self.places_.code(self._province(place))
             places = [p for p in _unique(map(self._place, graduate.desired_cities)) if p]
             anywhere[row] = any(p in ANYWHERE for p in places)
             places = [p for p in places if p not in ANYWHERE][:MAX_CITIES]
@@ -286,6 +369,8 @@ class FeatureEncoder:
             education=np.array([education_level(g.education) for g in graduates], dtype=np.int32),
             major=major,
             major_class=major_class,
+            home=home,
+            home_province=home_province,
             desired=desired,
             desired_province=desired_province,
             # No stated city at all also means "anywhere" for the filter.
@@ -298,8 +383,54 @@ class FeatureEncoder:
                 [MISSING if g.graduation_year is None else g.graduation_year for g in graduates],
                 dtype=np.int32,
             ),
-            seeking=np.array([g.status == "seeking" for g in graduates], dtype=bool),
+            status=_status_codes([g.status for g in graduates], GRADUATE_STATUSES),
         )
+
+    def candidate_mask(
+        self, candidates: Direction, features: JobFeatures | GraduateFeatures, spec: FilterSpec
+    ) -> BoolArray:
+        """Candidate rows passing the spec's candidate-side constraints (see FilterSpec)."""
+        if candidates == "jobs":
+            assert isinstance(features, JobFeatures)
+            return self._job_mask(features, spec)
+        assert isinstance(features, GraduateFeatures)
+        return self._graduate_mask(features, spec)
+
+    def _job_mask(self, jobs: JobFeatures, spec: FilterSpec) -> BoolArray:
+        mask: BoolArray = np.ones(jobs.status.shape, dtype=bool)
+        if spec.status:
+            mask &= np.isin(jobs.status, _status_codes(spec.job_statuses, JOB_STATUSES))
+        if spec.candidate_city is not None:
+            place = self.places_.find(self._place(spec.candidate_city))
+            mask &= (jobs.city == place) | (jobs.province == place)
+        if spec.min_education is not None:
+            level = education_level(spec.min_education)
+            mask &= (jobs.education == 0) | (jobs.education >= level)
+        if spec.min_salary is not None:
+            high = jobs.salary_max
+            mask &= np.isnan(high) | (high >= spec.min_salary)
+        return mask
+
+    def _graduate_mask(self, graduates: GraduateFeatures, spec: FilterSpec) -> BoolArray:
+        mask: BoolArray = np.ones(graduates.status.shape, dtype=bool)
+        if spec.status:
+            codes = _status_codes(spec.graduate_statuses, GRADUATE_STATUSES)
+            mask &= np.isin(graduates.status, codes)
+        if spec.candidate_city is not None:
+            place = self.places_.find(self._place(spec.candidate_city))
+            there = (graduates.home == place) | (graduates.home_province == place)
+            wanted = (graduates.desired == place) | (graduates.desired_province == place)
+            mask &= there | wanted.any(-1)
+        if spec.min_education is not None and education_level(spec.min_education) > 0:
+            mask &= graduates.education >= education_level(spec.min_education)
+        if spec.graduation_years is not None:
+            low, high = spec.graduation_years
+            year = graduates.graduation_year
+            mask &= (year == MISSING) | ((year >= low) & (year <= high))
+        if spec.max_expected_salary is not None:
+            expected = graduates.expected_salary
+            mask &= np.isnan(expected) | (expected <= spec.max_expected_salary)
+        return mask
 
     def related_matrix(self) -> BoolArray:
         """related[a, b] for class codes; the extra last row/column serves MISSING (-1)."""
@@ -314,6 +445,12 @@ class FeatureEncoder:
 
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
+
+
+def _status_codes(statuses: Sequence[str], known: Sequence[str]) -> IntArray:
+    """Position of each status in `known`, MISSING for others."""
+    codes = {status: code for code, status in enumerate(known)}
+    return np.array([codes.get(s, MISSING) for s in statuses], dtype=np.int32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +468,7 @@ def score_components(
 ) -> Components:
     """Sub-scores of every (job, graduate) pair given broadcastable feature views."""
     f32 = np.float32
-    shape = np.broadcast_shapes(job.open.shape, graduate.seeking.shape)
+    shape = np.broadcast_shapes(job.status.shape, graduate.status.shape)
     if (graduate.major == MISSING).all():
         # Shortcut with the same values as the general path: no query major, nothing to compare.
         major = np.full(shape, levels.unknown, dtype=f32)
@@ -393,11 +530,10 @@ def city_match(job: JobFeatures, graduate: GraduateFeatures) -> BoolArray:
     return (hit & (graduate.desired != MISSING)).any(-1)  # type: ignore[no-any-return]
 
 
-def filter_mask(job: JobFeatures, graduate: GraduateFeatures, spec: FilterSpec) -> BoolArray:
-    """Pairs passing every hard filter that is on (unknown values pass: nothing to hold against)."""
-    mask: BoolArray = np.ones(np.broadcast_shapes(job.open.shape, graduate.seeking.shape), bool)
-    if spec.status:
-        mask &= job.open & graduate.seeking
+def pair_mask(job: JobFeatures, graduate: GraduateFeatures, spec: FilterSpec) -> BoolArray:
+    """Pairs passing the pair filters that are on (unknown values pass: nothing to hold against);
+    candidate-side constraints are FeatureEncoder.candidate_mask."""
+    mask: BoolArray = np.ones(np.broadcast_shapes(job.status.shape, graduate.status.shape), bool)
     if spec.education:
         mask &= (graduate.education == 0) | (graduate.education >= job.education)
     if spec.city:
@@ -405,10 +541,6 @@ def filter_mask(job: JobFeatures, graduate: GraduateFeatures, spec: FilterSpec) 
     if spec.salary:
         expected, high = graduate.expected_salary, job.salary_max
         mask &= np.isnan(expected) | np.isnan(high) | (expected <= high)
-    if spec.graduation_years is not None:
-        low, high_year = spec.graduation_years
-        year = graduate.graduation_year
-        mask &= (year == MISSING) | ((year >= low) & (year <= high_year))
     return mask
 
 

@@ -193,7 +193,7 @@ def test_explanation_lists_terms_filters_and_missing_skills(tokenizer: Tokenizer
     for term in explanation.terms:
         assert term.contribution == pytest.approx(term.query_weight * term.document_weight)
     assert explanation.missing_skills == ("EPLAN",)
-    assert explanation.filters_passed == ("status", "education", "city", "salary")
+    assert explanation.filters_passed == ("status=open", "education", "city", "salary")
     assert ranker.explain(1, 9) == explanation
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.api.errors import install_error_handlers
@@ -28,8 +29,13 @@ All records belong to a tenant (the staffing agency), chosen with the `X-Tenant`
 """
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the application; `engine` lets tests share one connection pool."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> FastAPI:
+    """Build the application; tests pass their engine and a transaction-bound session factory."""
     settings = settings or get_settings()
     logging.getLogger().setLevel(settings.log_level)
     owns_engine = engine is None
@@ -51,7 +57,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
+    app.state.session_factory = session_factory or create_session_factory(engine)
     app.state.match_engine = MatchEngine(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,

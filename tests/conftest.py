@@ -108,9 +108,7 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker]:  # type: ignore[t
 @pytest.fixture
 def app(settings: Settings, engine: Engine, session_factory: sessionmaker) -> FastAPI:  # type: ignore[type-arg]
     """The application, its sessions inside the test's transaction."""
-    application = create_app(settings, engine=engine)
-    application.state.session_factory = session_factory
-    return application
+    return create_app(settings, engine=engine, session_factory=session_factory)
 
 
 @pytest.fixture

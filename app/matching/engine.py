@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -306,7 +306,9 @@ class MatchEngine:
             snapshot = self._snapshot(ranker, head, "loaded", folder)
         else:
             ranker = Ranker(self.params, majors=self.majors).fit(job_docs, graduate_docs)
-            folder = ranker.save(self._tenant_dir(tenant))
+            # Microseconds in the name: two refits of unchanged data never collide.
+            version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{ranker.data_hash_[:8]}"
+            folder = ranker.save(self._tenant_dir(tenant), version=version)
             self._write_pointer(tenant, folder.name, head)
             snapshot = self._snapshot(ranker, head, "fitted", folder)
         for job in jobs:
@@ -427,6 +429,8 @@ class MatchEngine:
         index = self._tenant(tenant)
         latest = self._head(session, tenant)
         with index.lock:
+            if index.snapshot is None:
+                self._catch_up(session, index)  # builds it; later writes show as pending
             snapshot = index.snapshot
             applied = index.cursor.low
             pending = (

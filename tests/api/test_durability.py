@@ -37,6 +37,7 @@ def running_server(
         "JOBMATCH_LOG_LEVEL": "WARNING",
     }
     log = folder / f"server-{port}.log"
+    log_file = log.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -52,7 +53,7 @@ def running_server(
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
+        stderr=log_file,
     )
     try:
         deadline = time.monotonic() + 30
@@ -70,6 +71,7 @@ def running_server(
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        log_file.close()
 
 
 def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:

@@ -5,4 +5,6 @@ def test_healthz_reports_the_backend(client: TestClient, database_url: str) -> N
     response = client.get("/healthz")
     assert response.status_code == 200
     expected = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    assert response.json() == {"status": "ok", "database": expected}
+    body = response.json()
+    assert (body["status"], body["database"]) == ("ok", expected)
+    assert body["worker_pid"] > 0

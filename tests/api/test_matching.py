@@ -181,7 +181,7 @@ def test_bad_parameters_and_unknown_ids(client: TestClient, pool: dict[str, int]
 
 
 def test_preview_of_an_unsaved_job_and_graduate(client: TestClient, pool: dict[str, int]) -> None:
-    draft = make_job(external_id=None)
+    draft = make_job()
     del draft["external_id"]
     response = client.post("/v1/match", json={"job": draft}, params={"explain": True})
     assert response.status_code == 200, response.text

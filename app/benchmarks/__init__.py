@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers (`jobmatch bench …`); never run as timed tests."""

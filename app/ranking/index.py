@@ -3,7 +3,7 @@ selection that breaks ties by id."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 import numpy as np
@@ -42,6 +42,9 @@ class FeatureTable(Protocol):
 
 
 F = TypeVar("F", bound=FeatureTable)
+T = TypeVar("T")
+# Derived values kept between writes (one per filter spec in use): a bound on stale memory.
+MEMO_SIZE = 32
 
 
 class SparseIndex(Generic[F]):
@@ -67,6 +70,8 @@ class SparseIndex(Generic[F]):
         self._delta: sp.csr_matrix | None = None
         self._feature_blocks: list[F] = [empty_features]
         self._features: F | None = empty_features
+        self._delta_t: sp.csr_matrix | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -98,12 +103,22 @@ class SparseIndex(Generic[F]):
         """Whether a document is indexed."""
         return doc_id in self._row_of
 
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A value derived from the current rows, computed once and kept until the next write."""
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = compute()
+        value: T = self._memo[key]
+        return value
+
     def upsert(self, ids: Sequence[int], vectors: sp.csr_matrix, features: F) -> None:
         """Add or replace documents by id."""
         if len(ids) == 0:
             return
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one upsert")
+        self._memo.clear()
         for doc_id in ids:
             old = self._row_of.get(doc_id)
             if old is not None:
@@ -115,6 +130,7 @@ class SparseIndex(Generic[F]):
             self._row_of[doc_id] = start + offset
         self._delta_blocks.append(sp.csr_matrix(vectors, dtype=np.float32))
         self._delta = None
+        self._delta_t = None
         self._feature_blocks.append(features)
         self._features = None
         if self._delta_rows() > max(1024, self.compact_ratio * self._main.shape[0]):
@@ -122,6 +138,7 @@ class SparseIndex(Generic[F]):
 
     def remove(self, ids: Sequence[int]) -> int:
         """Remove documents by id; returns how many were present."""
+        self._memo.clear()
         removed = 0
         for doc_id in ids:
             row = self._row_of.pop(doc_id, None)
@@ -154,6 +171,8 @@ class SparseIndex(Generic[F]):
         self._row_of = {int(doc_id): row for row, doc_id in enumerate(self._ids)}
         self._delta_blocks = []
         self._delta = None
+        self._delta_t = None
+        self._memo.clear()
         self._features = features.take(rows)
         self._feature_blocks = [self._features]
 
@@ -165,15 +184,24 @@ class SparseIndex(Generic[F]):
         return self._delta_matrix()[row - n_main]
 
     def cosine(self, queries: sp.csr_matrix) -> FloatArray:
-        """Dot products (cosines) of query rows with every row: a dense (queries × rows) array.
+        """Dot products (cosines) of query rows with every row: a dense (queries × rows) array."""
+        dense: FloatArray = self.cosine_sparse(queries).toarray()
+        return dense.astype(np.float32, copy=False)
 
-        Callers pass chunks of queries so this stays small; the main segment is kept transposed
-        so each query row only touches the postings of its own terms.
+    def cosine_sparse(self, queries: sp.csr_matrix) -> sp.csr_matrix:
+        """Dot products (cosines) of query rows with every row, as a sparse (queries × rows)
+        matrix: a query's row holds only the documents sharing a term with it.
+
+        The main segment is kept transposed so each query row only touches the postings of its
+        own terms; the values are those of `cosine`, which is this made dense.
         """
-        queries = sp.csr_matrix(queries, dtype=np.float32)
-        main: FloatArray = (queries @ self._main_t).toarray()
+        if not (isinstance(queries, sp.csr_matrix) and queries.dtype == np.float32):
+            queries = sp.csr_matrix(queries, dtype=np.float32)
+        main: sp.csr_matrix = queries @ self._main_t
         delta = self._delta_matrix()
         if delta.shape[0] == 0:
-            return main.astype(np.float32, copy=False)
-        recent: FloatArray = (queries @ delta.T.tocsr()).toarray()
-        return np.hstack([main, recent]).astype(np.float32, copy=False)
+            return main
+        if self._delta_t is None:
+            self._delta_t = delta.T.tocsr()
+        recent = queries @ self._delta_t
+        return sp.hstack([main, recent], format="csr", dtype=np.float32)

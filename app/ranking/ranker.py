@@ -3,8 +3,9 @@ structured fit, hard filters and explanations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, Self
 
@@ -15,6 +16,7 @@ import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 from app.ranking.documents import GraduateDocument, JobDocument, TextFields
 from app.ranking.index import FloatArray, SparseIndex, topk_rows
 from app.ranking.structured import (
+    BoolArray,
     Components,
     Direction,
     FeatureEncoder,
@@ -27,12 +29,16 @@ from app.ranking.structured import (
     combine,
     pair_mask,
     score_components,
+    sub_score_ranges,
 )
 from app.ranking.text import Backend, Tokenizer
 from app.ranking.vectorize import TextModel
 
-# Query rows per sparse product in batch ranking: bounds the dense (chunk × N) score block.
+# Query rows per sparse product in batch ranking: bounds the (chunk × N) score block.
 BATCH_CHUNK = 64
+# Candidates by text scored in full first, to learn a k-th best score that prunes the rest; grown
+# eightfold while too few of them pass the filters.
+POOL = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +90,12 @@ class Explanation:
 
 
 class Ranked(NamedTuple):
-    """Top rows of one query with the full score rows they were picked from."""
+    """Top rows of one query, best first, with their scores and sub-scores."""
 
     rows: np.ndarray[Any, np.dtype[np.intp]]
     scores: FloatArray
     text: FloatArray
     parts: Components
-    query: sp.csr_matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +246,12 @@ class Ranker:
         *,
         filters: FilterSpec | None = None,
         explain: bool = True,
+        exhaustive: bool = False,
     ) -> list[Match]:
         """The k jobs that fit a graduate best (by id of an indexed graduate, or a document)."""
-        return self.jobs_for_graduates([graduate], k, filters=filters, explain=explain)[0]
+        return self.jobs_for_graduates(
+            [graduate], k, filters=filters, explain=explain, exhaustive=exhaustive
+        )[0]
 
     def graduates_for_job(
         self,
@@ -252,9 +260,12 @@ class Ranker:
         *,
         filters: FilterSpec | None = None,
         explain: bool = True,
+        exhaustive: bool = False,
     ) -> list[Match]:
         """The k graduates who fit a job best (by id of an indexed job, or a document)."""
-        return self.graduates_for_jobs([job], k, filters=filters, explain=explain)[0]
+        return self.graduates_for_jobs(
+            [job], k, filters=filters, explain=explain, exhaustive=exhaustive
+        )[0]
 
     def jobs_for_graduates(
         self,
@@ -263,15 +274,23 @@ class Ranker:
         *,
         filters: FilterSpec | None = None,
         explain: bool = False,
+        exhaustive: bool = False,
     ) -> list[list[Match]]:
-        """Top-k jobs for each graduate; identical to one jobs_for_graduate call per graduate."""
+        """Top-k jobs for each graduate; identical to one jobs_for_graduate call per graduate.
+
+        exhaustive=True scores every candidate instead of pruning by bound: the same result,
+        slower; it is there for benchmarks and checks.
+        """
         docs = [self._graduate(g) for g in graduates]
         vectors = self._graduate_vectors(graduates, docs)
-        features = self.encoder_.encode_graduates(docs)
+        features = self._query_features(
+            graduates, docs, self.graduates_index_, self.encoder_.encode_graduates
+        )
         spec = filters or FilterSpec()
+        ranked = self._ranked("jobs", vectors, features, k, spec, exhaustive)
         return [
-            self._matches("jobs", doc, ranked, spec, explain)
-            for doc, ranked in self._ranked("jobs", vectors, features, k, spec, docs)
+            self._matches("jobs", doc, top, query, spec, explain)
+            for doc, (top, query) in zip(docs, ranked, strict=True)
         ]
 
     def graduates_for_jobs(
@@ -281,36 +300,43 @@ class Ranker:
         *,
         filters: FilterSpec | None = None,
         explain: bool = False,
+        exhaustive: bool = False,
     ) -> list[list[Match]]:
         """Top-k graduates for each job; identical to one graduates_for_job call per job."""
         docs = [self._job(j) for j in jobs]
         vectors = self._job_vectors(jobs, docs)
-        features = self.encoder_.encode_jobs(docs)
+        features = self._query_features(jobs, docs, self.jobs_index_, self.encoder_.encode_jobs)
         spec = filters or FilterSpec()
+        ranked = self._ranked("graduates", vectors, features, k, spec, exhaustive)
         return [
-            self._matches("graduates", doc, ranked, spec, explain)
-            for doc, ranked in self._ranked("graduates", vectors, features, k, spec, docs)
+            self._matches("graduates", doc, top, query, spec, explain)
+            for doc, (top, query) in zip(docs, ranked, strict=True)
         ]
 
     def score_rows(
-        self, direction: Direction, text: FloatArray, query: Any, filters: FilterSpec
+        self,
+        direction: Direction,
+        text: FloatArray,
+        query: Any,
+        filters: FilterSpec,
+        rows: np.ndarray[Any, np.dtype[np.intp]] | None = None,
     ) -> tuple[FloatArray, Components]:
-        """Final scores of one query against every indexed candidate, filtered rows at -inf.
+        """Final scores of one query against every indexed candidate, or against `rows` (with
+        `text` their cosines), filtered candidates at -inf.
 
-        The single code path for the structured fit: one query and batches both come here.
+        The single code path for the structured fit and filters: the pruned and the exhaustive
+        top-k, one query and batches all come here, so they agree to the bit (every step is
+        elementwise, so a row's score does not depend on which other rows are scored with it).
         """
-        weights = self.params_.weights
-        related = self._related_matrix()
         index = self._index(direction)
-        if direction == "jobs":
-            job, graduate = index.features, query
-        else:
-            job, graduate = query, index.features
-        parts = score_components(job, graduate, related, self.params_.major_levels)
-        scores = combine(text, parts, weights)
-        mask = pair_mask(job, graduate, filters) & index.alive
-        mask &= self.encoder_.candidate_mask(direction, index.features, filters)
-        scores[~mask] = -np.inf
+        allowed, _ = self._allowed(direction, filters)
+        candidates = index.features
+        if rows is not None:
+            candidates, allowed = candidates.take(rows), allowed[rows]
+        job, graduate = (candidates, query) if direction == "jobs" else (query, candidates)
+        parts = score_components(job, graduate, self._related_matrix(), self.params_.major_levels)
+        scores = combine(text, parts, self.params_.weights)
+        scores[~(pair_mask(job, graduate, filters) & allowed)] = -np.inf
         return scores, parts
 
     def _ranked(
@@ -320,22 +346,115 @@ class Ranker:
         features: Any,
         k: int,
         filters: FilterSpec,
-        docs: Sequence[Any],
-    ) -> Iterator[tuple[Any, Ranked]]:
+        exhaustive: bool,
+    ) -> Iterator[tuple[Ranked, Callable[[], sp.csr_matrix]]]:
+        """The top-k of each query vector, with a way to get the vector used (for explanations)."""
         index = self._index(direction)
+        top = self._top_exhaustive if exhaustive else self._top
         for start in range(0, vectors.shape[0], BATCH_CHUNK):
-            chunk = vectors[start : start + BATCH_CHUNK]
-            text_block = index.cosine(chunk)
+            chunk = (
+                vectors if vectors.shape[0] <= BATCH_CHUNK else vectors[start : start + BATCH_CHUNK]
+            )
+            text_block = index.cosine_sparse(chunk)
             if self.params_.feedback_docs > 0:
-                chunk = self._expand(index, chunk, text_block)
-                text_block = index.cosine(chunk)
-            for offset in range(text_block.shape[0]):
+                chunk = self._expand(index, chunk, text_block.toarray())
+                text_block = index.cosine_sparse(chunk)
+            indptr, hits, values = text_block.indptr, text_block.indices, text_block.data
+            for offset in range(chunk.shape[0]):
                 q = start + offset
-                text = text_block[offset]
+                span = slice(indptr[offset], indptr[offset + 1])
                 query = features.take(slice(q, q + 1))
-                scores, parts = self.score_rows(direction, text, query, filters)
-                rows = topk_rows(scores, index.ids, k)
-                yield docs[q], Ranked(rows, scores, text, parts, chunk[offset])
+                ranked = top(direction, hits[span], values[span], query, k, filters)
+                yield ranked, partial(_row, chunk, offset)
+
+    def _top(
+        self,
+        direction: Direction,
+        hits: np.ndarray[Any, np.dtype[np.int32]],
+        values: FloatArray,
+        query: Any,
+        k: int,
+        filters: FilterSpec,
+    ) -> Ranked:
+        """The exact top-k of one query whose candidates sharing a term are `hits` (cosines
+        `values`), scoring in full only the candidates that can still reach it.
+
+        final = w·cosine + structured part, and the structured part is at most `reach`. Scoring
+        the best candidates by text gives a k-th best score `floor` the true one cannot be
+        below, so only candidates with w·cosine + reach ≥ floor can be in the top-k (or tie
+        with it). Those are scored like every row in the exhaustive path and cut by topk_rows,
+        so ids and scores are the same; when candidates sharing no term could still reach the
+        floor (few texts in common) the exhaustive path runs instead.
+        """
+        weight = self.params_.weights.text
+        if k <= 0 or weight <= 0:
+            return self._top_exhaustive(direction, hits, values, query, k, filters)
+        allowed, n_allowed = self._allowed(direction, filters)
+        passing = allowed[hits]
+        rows, text = hits[passing].astype(np.intp), values[passing]
+        pool_size = max(POOL, 4 * k)
+        while True:
+            if pool_size < rows.shape[0]:
+                pool = np.argpartition(-text, pool_size - 1)[:pool_size]
+                scores, _ = self.score_rows(direction, text[pool], query, filters, rows[pool])
+            else:
+                scores, _ = self.score_rows(direction, text, query, filters, rows)
+            finite = scores[np.isfinite(scores)]
+            if finite.shape[0] >= k:
+                floor = float(np.partition(finite, finite.shape[0] - k)[finite.shape[0] - k])
+                break
+            if pool_size >= rows.shape[0]:
+                floor = -np.inf
+                break
+            pool_size *= 8
+        reach = self._structured_reach(query)
+        if n_allowed > rows.shape[0] and reach >= floor:
+            return self._top_exhaustive(direction, hits, values, query, k, filters)
+        near = np.flatnonzero(weight * text.astype(np.float64) + reach >= floor)
+        rows, text = rows[near], text[near]
+        scores, parts = self.score_rows(direction, text, query, filters, rows)
+        best = topk_rows(scores, self._index(direction).ids[rows], k)
+        return Ranked(rows[best], scores[best], text[best], parts.take(best))
+
+    def _top_exhaustive(
+        self,
+        direction: Direction,
+        hits: np.ndarray[Any, np.dtype[np.int32]],
+        values: FloatArray,
+        query: Any,
+        k: int,
+        filters: FilterSpec,
+    ) -> Ranked:
+        """The top-k of one query from the scores of every candidate."""
+        index = self._index(direction)
+        text = np.zeros(index.ids.shape[0], dtype=np.float32)
+        text[hits] = values
+        scores, parts = self.score_rows(direction, text, query, filters)
+        best = topk_rows(scores, index.ids, k)
+        return Ranked(best, scores[best], text[best], parts.take(best))
+
+    def _allowed(self, direction: Direction, filters: FilterSpec) -> tuple[BoolArray, int]:
+        """Live candidates passing the candidate-side constraints, and how many; kept by the
+        index until its next write, as they do not depend on the query."""
+        index = self._index(direction)
+
+        def compute() -> tuple[BoolArray, int]:
+            mask = index.alive & self.encoder_.candidate_mask(direction, index.features, filters)
+            return mask, int(np.count_nonzero(mask))
+
+        return index.memo(("allowed", filters), compute)
+
+    def _structured_reach(self, query: Any) -> float:
+        """An upper bound of final − w·cosine of one query against any candidate, with room
+        for float32 rounding."""
+        weights = self.params_.weights
+        ranges = sub_score_ranges(query, self.params_.major_levels)
+        components = (weights.major, weights.education, weights.city, weights.salary)
+        pairs = list(zip(components, ranges, strict=True))
+        high = sum(max(w * low, w * top) for w, (low, top) in pairs)
+        size = abs(weights.text) + sum(abs(w) * max(abs(low), abs(top)) for w, (low, top) in pairs)
+        # combine() adds five float32 products: its rounding is a few 1e-7 of `size` at most.
+        return high + 1e-5 * (1.0 + size)
 
     def _expand(
         self, index: SparseIndex[Any], queries: sp.csr_matrix, text: FloatArray
@@ -361,25 +480,31 @@ class Ranker:
         return sp.vstack(expanded, format="csr", dtype=np.float32)
 
     def _matches(
-        self, direction: Direction, doc: Any, ranked: Ranked, filters: FilterSpec, explain: bool
+        self,
+        direction: Direction,
+        doc: Any,
+        ranked: Ranked,
+        query: Callable[[], sp.csr_matrix],
+        filters: FilterSpec,
+        explain: bool,
     ) -> list[Match]:
         index = self._index(direction)
         matches = []
-        for row in ranked.rows:
+        for position, row in enumerate(ranked.rows):
             parts = ScoreParts(
-                text=float(ranked.text[row]),
-                major=float(ranked.parts.major[row]),
-                education=float(ranked.parts.education[row]),
-                city=float(ranked.parts.city[row]),
-                salary=float(ranked.parts.salary[row]),
+                text=float(ranked.text[position]),
+                major=float(ranked.parts.major[position]),
+                education=float(ranked.parts.education[position]),
+                city=float(ranked.parts.city[position]),
+                salary=float(ranked.parts.salary[position]),
             )
             doc_id = int(index.ids[row])
             explanation = None
             if explain:
                 explanation = self._explain(
-                    direction, doc, doc_id, ranked.query, index.vector(row), parts, filters
+                    direction, doc, doc_id, query(), index.vector(int(row)), parts, filters
                 )
-            matches.append(Match(doc_id, float(ranked.scores[row]), parts, explanation))
+            matches.append(Match(doc_id, float(ranked.scores[position]), parts, explanation))
         return matches
 
     def _index(self, direction: Direction) -> SparseIndex[Any]:
@@ -486,6 +611,15 @@ class Ranker:
     ) -> sp.csr_matrix:
         return self._vectors(refs, docs, self.jobs_index_, self.text_model_.transform_jobs)
 
+    def _query_features(
+        self, refs: Sequence[Any], docs: Sequence[Any], index: SparseIndex[Any], encode: Any
+    ) -> Any:
+        """Feature rows of the queries: the indexed ones' own rows when all are indexed ids."""
+        rows = [index.row_of(ref) if isinstance(ref, int) else None for ref in refs]
+        if rows and all(row is not None for row in rows):
+            return index.features.take(np.array(rows, dtype=np.intp))
+        return encode(docs)
+
     def _vectors(
         self, refs: Sequence[Any], docs: Sequence[Any], index: SparseIndex[Any], transform: Any
     ) -> sp.csr_matrix:
@@ -506,7 +640,13 @@ class Ranker:
                 f += 1
         if not rows:
             return sp.csr_matrix((0, len(self.text_model_.terms_)), dtype=np.float32)
+        if len(rows) == 1:
+            return rows[0]
         return sp.vstack(rows, format="csr", dtype=np.float32)
+
+
+def _row(matrix: sp.csr_matrix, row: int) -> sp.csr_matrix:
+    return matrix if matrix.shape[0] == 1 else matrix[row]
 
 
 def top_terms(

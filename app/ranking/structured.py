@@ -4,7 +4,7 @@ hard filters, computed on broadcastable arrays so one query and a batch share on
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 from typing import Any, Literal, Self, get_args
 
 import numpy as np
@@ -462,6 +462,12 @@ class Components:
     city: FloatArray
     salary: FloatArray
 
+    def take(self, rows: Any) -> Components:
+        """The sub-scores of some pairs."""
+        return Components(
+            self.major[rows], self.education[rows], self.city[rows], self.salary[rows]
+        )
+
 
 def score_components(
     job: JobFeatures, graduate: GraduateFeatures, related: BoolArray, levels: MajorFitLevels
@@ -489,13 +495,44 @@ def score_components(
     expected, high = graduate.expected_salary, job.salary_max
     with np.errstate(invalid="ignore", divide="ignore"):
         shortfall = np.clip(1.0 - (expected - high) / high, 0.0, 1.0).astype(f32)
-    salary = np.where(np.isnan(expected) | np.isnan(high), f32(0.5), shortfall).astype(f32)
+    # A salary of 0 states nothing (and 0/0 would make the score NaN).
+    unknown = np.isnan(expected) | np.isnan(high) | (high <= 0)
+    salary = np.where(unknown, f32(0.5), shortfall).astype(f32)
     return Components(
         major=np.broadcast_to(major, shape).astype(f32),
         education=np.broadcast_to(education, shape).astype(f32),
         city=np.broadcast_to(city, shape).astype(f32),
         salary=np.broadcast_to(salary, shape).astype(f32),
     )
+
+
+def sub_score_ranges(
+    query: JobFeatures | GraduateFeatures, levels: MajorFitLevels
+) -> tuple[tuple[float, float], ...]:
+    """Lowest and highest (major, education, city, salary) sub-score one query row can get
+    against any candidate, from the query alone; the cases follow score_components."""
+    level_values = [float(level) for level in astuple(levels)]
+    major = (min(level_values), max(level_values))
+    education = city = salary = (0.0, 1.0)
+    if isinstance(query, GraduateFeatures):
+        if (query.major == MISSING).all():
+            major = (levels.unknown, levels.unknown)
+        if (query.education == 0).all():
+            education = (0.5, 1.0)
+        if query.anywhere.all():
+            city = (0.5, 0.5)
+        if np.isnan(query.expected_salary).all():
+            salary = (0.5, 0.5)
+    else:
+        if (query.majors[..., 0] == MISSING).all():
+            major = (levels.unknown, levels.unknown)
+        if (query.education == 0).all():
+            education = (1.0, 1.0)
+        if (query.anywhere | (query.city == MISSING)).all():
+            city = (0.5, 0.5)
+        if (np.isnan(query.salary_max) | (query.salary_max <= 0)).all():
+            salary = (0.5, 0.5)
+    return major, education, city, salary
 
 
 def major_fit(

@@ -1,0 +1,181 @@
+"""The pruned top-k returns exactly the ids and scores of scoring every candidate."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.ranking import (
+    FilterSpec,
+    GraduateDocument,
+    JobDocument,
+    MajorFitLevels,
+    Match,
+    Ranker,
+    RankerParams,
+    StructuredFitWeights,
+    Tokenizer,
+    topk_rows,
+)
+from app.ranking.structured import Direction
+
+WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
+CITIES = ["北京", "深圳", "广州", "宁波", "杭州", "浙江", "广东", "全国", "", "火星"]
+MAJORS = [
+    "电气工程及其自动化",
+    "自动化",
+    "会计学",
+    "计算机科学与技术",
+    "机械设计制造及其自动化",
+    "",
+]
+LEVELS = ["不限", "大专", "本科", "硕士", "博士"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(backend="jieba")
+
+
+def pick(rng: np.random.Generator, values: Sequence[Any]) -> Any:
+    return values[int(rng.integers(len(values)))]
+
+
+def words(rng: np.random.Generator, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS, int(rng.integers(low, high + 1))))
+
+
+def random_job(rng: np.random.Generator, job_id: int) -> JobDocument:
+    low = pick(rng, [None, 3000, 6000])
+    return JobDocument(
+        id=job_id,
+        title=words(rng, 0, 3),
+        city=pick(rng, CITIES) or None,
+        education=pick(rng, LEVELS),
+        majors=tuple(m for m in {pick(rng, MAJORS), pick(rng, MAJORS)} if m),
+        salary_min=low,
+        salary_max=pick(rng, [None, 0, 5000, 9000]) if low is None else low + 2000,
+        status=pick(rng, ["open", "open", "open", "closed"]),
+    )
+
+
+def random_graduate(rng: np.random.Generator, graduate_id: int) -> GraduateDocument:
+    return GraduateDocument(
+        id=graduate_id,
+        skills=tuple(words(rng, 0, 2).split()),
+        major=pick(rng, MAJORS) or None,
+        education=pick(rng, LEVELS),
+        graduation_year=pick(rng, [None, 2024, 2025, 2026]),
+        city=pick(rng, CITIES) or None,
+        desired_cities=tuple(c for c in {pick(rng, CITIES), pick(rng, CITIES)} if c),
+        expected_salary=pick(rng, [None, 0, 4000, 7000, 12000]),
+        status=pick(rng, ["seeking", "seeking", "placed", "withdrawn"]),
+    )
+
+
+def random_spec(rng: np.random.Generator) -> FilterSpec:
+    return FilterSpec(
+        status=bool(rng.random() < 0.7),
+        education=bool(rng.random() < 0.5),
+        city=bool(rng.random() < 0.5),
+        salary=bool(rng.random() < 0.5),
+        graduation_years=pick(rng, [None, (2025, 2026)]),
+        job_statuses=pick(rng, [("open",), ("open", "closed")]),
+        candidate_city=pick(rng, [None, None, "宁波", "广东"]),
+        min_education=pick(rng, [None, None, "本科"]),
+        max_expected_salary=pick(rng, [None, 8000]),
+        min_salary=pick(rng, [None, 6000]),
+    )
+
+
+def brute_force(
+    ranker: Ranker, direction: Direction, query: int, k: int, spec: FilterSpec
+) -> list[tuple[int, float]]:
+    """Every candidate scored, cut by topk_rows: the ranking before pruning existed."""
+    queries = ranker.graduates_index_ if direction == "jobs" else ranker.jobs_index_
+    candidates = ranker._index(direction)
+    row = queries.row_of(query)
+    assert row is not None
+    text = candidates.cosine(queries.vector(row))[0]
+    features = queries.features.take(slice(row, row + 1))
+    scores, _ = ranker.score_rows(direction, text, features, spec)
+    top = topk_rows(scores, candidates.ids, k)
+    return [(int(candidates.ids[r]), float(scores[r])) for r in top]
+
+
+def pairs(matches: list[Match]) -> list[tuple[int, float]]:
+    return [(m.id, m.score) for m in matches]
+
+
+# Text-led weights, where the bound prunes; the others check that the bound stays safe when the
+# structured part dominates, is negative or the text has no weight at all.
+PRUNABLE = (0, 4)
+PARAMS = [
+    RankerParams(max_df=1.0),
+    RankerParams(max_df=1.0, weights=StructuredFitWeights(major=1.0, city=0.5, salary=0.3)),
+    RankerParams(max_df=1.0, weights=StructuredFitWeights(text=0.2, education=-0.4, city=-0.1)),
+    RankerParams(max_df=1.0, weights=StructuredFitWeights(text=0.0)),
+    RankerParams(max_df=1.0, major_levels=MajorFitLevels(same_major=3.0, unrelated=-1.0)),
+]
+
+
+@pytest.mark.parametrize("seed", range(len(PARAMS)))
+def test_pruned_top_k_equals_brute_force(tokenizer: Tokenizer, seed: int) -> None:
+    params = PARAMS[seed]
+    rng = np.random.default_rng(seed)
+    # Repeated titles make equal scores, so ties must fall to the smaller id in both paths.
+    job_ids = rng.permutation(5000)[:420]
+    jobs = [random_job(rng, int(i)) for i in job_ids[:300]]
+    jobs += [dataclasses.replace(jobs[int(rng.integers(300))], id=int(i)) for i in job_ids[300:]]
+    graduates = [random_graduate(rng, 10_000 + i) for i in range(160)]
+    ranker = Ranker(params, tokenizer=tokenizer).fit(jobs, graduates)
+    # Writes after the fit live in the delta segment until compaction.
+    ranker.upsert_jobs([random_job(rng, 6000 + i) for i in range(30)])
+    ranker.upsert_graduates([random_graduate(rng, 20_000 + i) for i in range(20)])
+    ranker.remove_jobs([int(i) for i in job_ids[:15]])
+    ranker.remove_graduates([10_000 + i for i in range(5)])
+
+    calls = {"exhaustive": 0}
+    exhaustive = ranker._top_exhaustive
+
+    def counted(*args: Any) -> Any:
+        calls["exhaustive"] += 1
+        return exhaustive(*args)
+
+    ranker._top_exhaustive = counted  # type: ignore[method-assign,assignment]
+    graduate_ids = [g for g in ranker.graduates_ if g % 3 == 0]
+    job_query_ids = [j for j in ranker.jobs_ if j % 9 == 0]
+    checked = 0
+    for spec in [FilterSpec(), *(random_spec(rng) for _ in range(5))]:
+        k = int(pick(rng, [1, 3, 10, 50]))
+        batch = ranker.jobs_for_graduates(graduate_ids, k, filters=spec)
+        for graduate_id, matches in zip(graduate_ids, batch, strict=True):
+            assert pairs(matches) == brute_force(ranker, "jobs", graduate_id, k, spec)
+            checked += 1
+        batch = ranker.graduates_for_jobs(job_query_ids, k, filters=spec)
+        for job_id, matches in zip(job_query_ids, batch, strict=True):
+            assert pairs(matches) == brute_force(ranker, "graduates", job_id, k, spec)
+            checked += 1
+    if seed in PRUNABLE:
+        # The pruned path is the one being checked (queries sharing no word, or whose filters
+        # leave fewer than k candidates sharing one, take the exhaustive path).
+        assert calls["exhaustive"] < checked / 2
+
+
+def test_pruned_single_query_equals_exhaustive_with_parts(tokenizer: Tokenizer) -> None:
+    rng = np.random.default_rng(5)
+    jobs = [random_job(rng, i) for i in range(400)]
+    graduates = [random_graduate(rng, 1000 + i) for i in range(40)]
+    ranker = Ranker(RankerParams(max_df=1.0), tokenizer=tokenizer).fit(jobs, graduates)
+    fresh = random_graduate(rng, -1)
+    for query in [*graduates[:20], fresh, GraduateDocument(id=-2)]:
+        for spec in (FilterSpec(), random_spec(rng)):
+            fast = ranker.jobs_for_graduate(query, 10, filters=spec)
+            slow = ranker.jobs_for_graduate(query, 10, filters=spec, exhaustive=True)
+            assert fast == slow
+    job = jobs[0]
+    assert ranker.graduates_for_job(job, 5) == ranker.graduates_for_job(job, 5, exhaustive=True)

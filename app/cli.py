@@ -16,6 +16,8 @@ COMMANDS = {
     "demo": ("app.commands.demo", "synthetic demo data"),
     "evaluate": ("app.commands.evaluate", "ranking quality against labelled queries"),
     "bench": ("app.commands.bench", "benchmarks that print numbers"),
+    "rerank": ("app.commands.rerank", "re-rank every graduate against every open job (batch)"),
+    "allocate": ("app.commands.allocate", "assign graduates to jobs within headcounts"),
 }
 
 

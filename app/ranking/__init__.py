@@ -10,6 +10,7 @@ from app.ranking.documents import (
     TextFields,
     education_level,
 )
+from app.ranking.expansion import ExpansionParams
 from app.ranking.index import SparseIndex, topk_rows
 from app.ranking.ranker import (
     Explanation,
@@ -31,6 +32,7 @@ from app.ranking.vectorize import TextModel
 
 __all__ = [
     "EDUCATION_LEVELS",
+    "ExpansionParams",
     "Explanation",
     "FilterSpec",
     "GraduateDocument",

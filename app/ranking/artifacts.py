@@ -1,5 +1,5 @@
-"""Fitted ranking artifacts: one folder per version with vocabulary, idf, parameters, the
-lexicon the tokens came from, and a manifest."""
+"""Fitted ranking artifacts: one folder per version with vocabulary, idf, term associations,
+parameters, the lexicon the tokens came from, and a manifest."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from app.ranking import lexicon
 from app.ranking.documents import (
@@ -22,12 +23,15 @@ from app.ranking.documents import (
     JobTextFields,
     TextFields,
 )
+from app.ranking.expansion import ExpansionParams
 from app.ranking.ranker import Ranker, RankerParams
 from app.ranking.structured import MajorFitLevels, MajorTable, StructuredFitWeights
 from app.ranking.text import Tokenizer
 from app.ranking.vectorize import TextModel
 
-FORMAT = 1
+# 2: per-field normalised vectors and job expansion (associations.npz); format 1 vectors
+# cannot be rebuilt by this code.
+FORMAT = 2
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "jieba", "rjieba")
 
 
@@ -55,18 +59,16 @@ def params_to_dict(params: RankerParams) -> dict[str, Any]:
 def params_from_dict(data: dict[str, Any]) -> RankerParams:
     """Parameters back from params_to_dict."""
     fields = data["fields"]
-    return RankerParams(
-        fields=TextFields(
+    nested: dict[str, Any] = {
+        "fields": TextFields(
             job=JobTextFields(**fields["job"]), graduate=GraduateTextFields(**fields["graduate"])
         ),
-        weights=StructuredFitWeights(**data["weights"]),
-        major_levels=MajorFitLevels(**data["major_levels"]),
-        max_df=data["max_df"],
-        min_df=data["min_df"],
-        sublinear_tf=data["sublinear_tf"],
-        backend=data["backend"],
-        explain_terms=data["explain_terms"],
-    )
+        "weights": StructuredFitWeights(**data["weights"]),
+        "major_levels": MajorFitLevels(**data["major_levels"]),
+        "expansion": ExpansionParams(**data["expansion"]),
+    }
+    flat = {key: value for key, value in data.items() if key not in nested}
+    return RankerParams(**nested, **flat)
 
 
 def save_ranker(ranker: Ranker, root: str | Path, *, version: str | None = None) -> Path:
@@ -81,6 +83,7 @@ def save_ranker(ranker: Ranker, root: str | Path, *, version: str | None = None)
         "".join(f"{term}\n" for term in model.terms_.tolist()), encoding="utf-8"
     )
     np.save(folder / "idf.npy", model.idf_)
+    sp.save_npz(folder / "associations.npz", model.associations_)
     _write_json(folder / "params.json", params_to_dict(ranker.params_))
     majors = ranker.encoder_.majors_
     _write_json(
@@ -138,11 +141,13 @@ def load_ranker(
     model = TextModel.from_vocabulary(
         terms,
         np.load(folder / "idf.npy"),
+        sp.load_npz(folder / "associations.npz"),
         tokenizer=tokenizer,
         fields=params.fields,
         max_df=params.max_df,
         min_df=params.min_df,
         sublinear_tf=params.sublinear_tf,
+        expansion=params.expansion,
     )
     majors = MajorTable(
         major_classes=saved["major_classes"],

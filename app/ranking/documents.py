@@ -57,25 +57,27 @@ class GraduateDocument:
     status: GraduateStatus = "seeking"
 
 
+# Each field is vectorised and l2-normalised on its own and the fields are summed by these
+# weights, so a weight is the field's share of the text vector whatever the field's length.
 @dataclass(frozen=True, slots=True)
 class JobTextFields:
-    """Integer weight of each job field in its text (a weight repeats the field's tokens)."""
+    """Weight of each job field in its text vector (0 leaves the field out)."""
 
-    title: int = 3
-    skills: int = 2
-    majors: int = 1
-    description: int = 1
-    industry: int = 0
+    title: float = 3
+    skills: float = 2
+    majors: float = 1
+    description: float = 1
+    industry: float = 0
 
 
 @dataclass(frozen=True, slots=True)
 class GraduateTextFields:
-    """Integer weight of each graduate field in its text (a weight repeats the field's tokens)."""
+    """Weight of each graduate field in its text vector (0 leaves the field out)."""
 
-    major: int = 1
-    skills: int = 2
-    desired_roles: int = 3
-    summary: int = 1
+    major: float = 1
+    skills: float = 2
+    desired_roles: float = 3
+    summary: float = 1
 
 
 @dataclass(frozen=True, slots=True)

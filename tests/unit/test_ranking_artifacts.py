@@ -30,6 +30,7 @@ def test_save_and_load_give_identical_scores(tmp_path: Path) -> None:
     assert {p.name for p in folder.iterdir()} == {
         "vocabulary.txt",
         "idf.npy",
+        "associations.npz",
         "params.json",
         "lexicon.json",
         "manifest.json",

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
 from app.ranking import (
+    ExpansionParams,
     FilterSpec,
     GraduateDocument,
     GraduateTextFields,
@@ -37,12 +38,15 @@ def tokenizer() -> Tokenizer:
 
 
 def simple_params(**changes: object) -> RankerParams:
-    """Title-only jobs and skills-only graduates, no max_df pruning: easy to check by hand."""
+    """Title-only jobs and skills-only graduates, no max_df pruning, no expansion: easy to check
+    by hand."""
     fields = TextFields(
         job=JobTextFields(title=1, skills=0, majors=0, description=0),
         graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0),
     )
-    base = RankerParams(fields=fields, weights=TEXT_ONLY, max_df=1.0)
+    base = RankerParams(
+        fields=fields, weights=TEXT_ONLY, max_df=1.0, expansion=ExpansionParams(weight=0)
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -67,8 +71,8 @@ def test_cosine_equals_sklearn_reference(tokenizer: Tokenizer) -> None:
     grads = [GraduateDocument(id=100 + i, skills=s) for i, s in enumerate(skills)]
     ranker = Ranker(simple_params(), tokenizer=tokenizer).fit(jobs, grads)
     model = ranker.text_model_
-    job_tokens = [model.job_tokens(j) for j in jobs]
-    grad_tokens = [model.graduate_tokens(g) for g in grads]
+    job_tokens = [model.job_field_tokens(j)["title"] for j in jobs]
+    grad_tokens = [model.graduate_field_tokens(g)["skills"] for g in grads]
     reference = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True)
     matrix = reference.fit_transform(job_tokens + grad_tokens)
     expected = cosine_similarity(matrix[len(jobs) :], matrix[: len(jobs)])

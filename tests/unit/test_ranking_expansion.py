@@ -1,0 +1,131 @@
+"""Field-normalised vectors and job expansion on corpora small enough to check by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from app.ranking import (
+    ExpansionParams,
+    GraduateDocument,
+    GraduateTextFields,
+    JobDocument,
+    JobTextFields,
+    TextFields,
+    TextModel,
+    Tokenizer,
+)
+from app.ranking.expansion import expand_vectors, fit_associations, keep_top_per_row
+from app.ranking.vectorize import mark_fields, split_fields
+
+OFF = ExpansionParams(weight=0)
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(backend="jieba")
+
+
+def test_keep_top_per_row_matches_a_sort() -> None:
+    rng = np.random.default_rng(7)
+    dense = rng.random((40, 300)) * (rng.random((40, 300)) < 0.3)
+    dense[3] = 0
+    kept = keep_top_per_row(sp.csr_matrix(dense), 5).toarray()
+    for row, values in zip(kept, dense, strict=True):
+        expected = np.sort(values[values > 0])[::-1][:5]
+        assert np.sort(row[row > 0])[::-1] == pytest.approx(expected)
+        assert set(np.flatnonzero(row)) <= set(np.flatnonzero(values))
+
+
+def test_keep_top_per_row_leaves_short_rows_alone() -> None:
+    matrix = sp.csr_matrix(np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 0.0]], dtype=np.float32))
+    assert keep_top_per_row(matrix, 2).toarray().tolist() == matrix.toarray().tolist()
+    assert keep_top_per_row(matrix, 1).toarray().tolist() == [[0, 2, 0], [3, 0, 0]]
+    assert keep_top_per_row(matrix, 0).nnz == 0
+
+
+def test_associations_pair_terms_that_share_documents() -> None:
+    # Terms 0 and 1 always come together, term 2 only with term 3.
+    vectors = sp.csr_matrix(
+        np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 0, 0]], dtype=np.float32)
+    )
+    associations = fit_associations(vectors, ExpansionParams(sources=4, associations=1))
+    assert associations.toarray().tolist() == [
+        [0, 2, 0, 0],
+        [2, 0, 0, 0],
+        [0, 0, 0, 1],
+        [0, 0, 1, 0],
+    ]
+
+
+def test_expansion_mixes_in_associates_and_keeps_unit_length() -> None:
+    associations = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=np.float32))
+    vectors = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 1]], dtype=np.float32))
+    expanded = expand_vectors(vectors, associations, ExpansionParams(weight=0.5))
+    # [0.5, 0.5, 0] normalised; the second row has no associates and stays as it was.
+    assert expanded.toarray() == pytest.approx(np.array([[0.5**0.5, 0.5**0.5, 0], [0, 0, 1]]))
+    assert (
+        expand_vectors(vectors, associations, OFF).toarray().tolist() == vectors.toarray().tolist()
+    )
+
+
+def test_marked_tokens_round_trip() -> None:
+    fields = {"title": ["plc", "工程师"], "skills": [], "description": ["调试"], "industry": ["x"]}
+    weights = {"title": 3.0, "skills": 2.0, "description": 1.0, "industry": 0.0}
+    tokens = mark_fields("job", fields, weights)
+    assert [(key, list(part)) for key, part in split_fields(tokens)] == [
+        ("job.title", ["plc", "工程师"]),
+        ("job.description", ["调试"]),
+    ]
+    assert [(key, list(part)) for key, part in split_fields(["a", "b"])] == [("", ["a", "b"])]
+
+
+def test_a_long_description_does_not_drown_the_title(tokenizer: Tokenizer) -> None:
+    filler = "，".join(["负责客户关系维护", "市场开拓", "销售数据统计", "团队协作"] * 5)
+    jobs = [
+        JobDocument(id=1, title="plc 工程师", description=f"{filler} plc"),
+        JobDocument(id=2, title="销售专员", description=f"{filler} plc"),
+    ]
+    fields = TextFields(job=JobTextFields(title=1, skills=0, majors=0, description=1))
+    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, expansion=OFF).fit(jobs)
+    vectors = model.transform_jobs(jobs)
+    plc = model.term_index()["plc"]
+    # Half of the vector's weight is the title's, however long the description is.
+    title_only = TextModel(
+        tokenizer=tokenizer,
+        fields=TextFields(job=JobTextFields(title=1, skills=0, majors=0, description=0)),
+        max_df=1.0,
+        expansion=OFF,
+    ).fit(jobs)
+    assert (
+        vectors[0, plc] > 0.5 * title_only.transform_jobs(jobs)[0, title_only.term_index()["plc"]]
+    )
+    assert np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel() == pytest.approx([1, 1])
+
+
+def test_only_jobs_are_expanded_and_one_equals_many(tokenizer: Tokenizer) -> None:
+    jobs = [
+        JobDocument(id=1, title="会计", skills=("财务报表", "税法")),
+        JobDocument(id=2, title="会计助理", skills=("财务报表", "审计")),
+        JobDocument(id=3, title="java 开发", skills=("spring", "mysql")),
+        JobDocument(id=4, title="后端开发", skills=("java", "mysql", "redis")),
+    ]
+    graduate = GraduateDocument(id=9, skills=("税法", "审计"))
+    fields = TextFields(
+        job=JobTextFields(title=1, skills=1, majors=0, description=0),
+        graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0),
+    )
+    params = ExpansionParams(weight=0.5, sources=4, associations=4, terms=8)
+    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, expansion=params)
+    model.fit(jobs, [graduate])
+    plain = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, expansion=OFF)
+    plain.fit(jobs, [graduate])
+    profile = model.transform_graduates([graduate])
+    assert (profile != plain.transform_graduates([graduate])).nnz == 0
+    together = model.transform_jobs(jobs)
+    assert together.nnz > plain.transform_jobs(jobs).nnz
+    for row, job in enumerate(jobs):
+        assert (model.transform_jobs([job]) != together[row]).nnz == 0
+    # Expansion reaches the first posting through its associates: 审计 is not in it.
+    assert together[0, model.term_index()["审计"]] > 0

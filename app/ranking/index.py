@@ -184,24 +184,34 @@ class SparseIndex(Generic[F]):
         return self._delta_matrix()[row - n_main]
 
     def cosine(self, queries: sp.csr_matrix) -> FloatArray:
-        """Dot products (cosines) of query rows with every row: a dense (queries × rows) array."""
-        dense: FloatArray = self.cosine_sparse(queries).toarray()
-        return dense.astype(np.float32, copy=False)
+        """Dot products (cosines) of query rows with every row: a dense (queries × rows) array.
 
-    def cosine_sparse(self, queries: sp.csr_matrix) -> sp.csr_matrix:
-        """Dot products (cosines) of query rows with every row, as a sparse (queries × rows)
-        matrix: a query's row holds only the documents sharing a term with it.
-
-        The main segment is kept transposed so each query row only touches the postings of its
-        own terms; the values are those of `cosine`, which is this made dense.
+        The main segment is kept transposed, so a query only adds up the postings of its own
+        terms: term by term in float32, the order scipy's sparse product uses, so the scores
+        are those of `queries @ matrix.T` and never depend on the other queries of a call.
         """
-        if not (isinstance(queries, sp.csr_matrix) and queries.dtype == np.float32):
-            queries = sp.csr_matrix(queries, dtype=np.float32)
-        main: sp.csr_matrix = queries @ self._main_t
+        queries = sp.csr_matrix(queries, dtype=np.float32)
+        n_main = self._main.shape[0]
         delta = self._delta_matrix()
-        if delta.shape[0] == 0:
-            return main
-        if self._delta_t is None:
+        if delta.shape[0] and self._delta_t is None:
             self._delta_t = delta.T.tocsr()
-        recent = queries @ self._delta_t
-        return sp.hstack([main, recent], format="csr", dtype=np.float32)
+        scores = np.zeros((queries.shape[0], self._ids.shape[0]), dtype=np.float32)
+        for row in range(queries.shape[0]):
+            span = slice(queries.indptr[row], queries.indptr[row + 1])
+            terms, weights = queries.indices[span], queries.data[span]
+            _add_postings(scores[row, :n_main], self._main_t, terms, weights)
+            if self._delta_t is not None:
+                _add_postings(scores[row, n_main:], self._delta_t, terms, weights)
+        return scores
+
+
+def _add_postings(
+    scores: FloatArray, postings: sp.csr_matrix, terms: Any, weights: FloatArray
+) -> None:
+    """scores += weight · postings row, for each (term, weight), in place."""
+    indptr, rows, values = postings.indptr, postings.indices, postings.data
+    for term, weight in zip(terms.tolist(), weights, strict=True):
+        start, end = indptr[term], indptr[term + 1]
+        if start < end:
+            # A term's postings name each row once, so the fancy-index add is exact.
+            scores[rows[start:end]] += weight * values[start:end]

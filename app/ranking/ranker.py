@@ -29,6 +29,7 @@ from app.ranking.structured import (
     StructuredFitWeights,
     combine,
     pair_mask,
+    pair_mask_rows,
     score_components,
     sub_score_ranges,
 )
@@ -37,9 +38,10 @@ from app.ranking.vectorize import TextModel
 
 # Query rows per sparse product in batch ranking: bounds the (chunk × N) score block.
 BATCH_CHUNK = 64
-# Candidates by text scored in full first, to learn a k-th best score that prunes the rest; grown
-# eightfold while too few of them pass the filters.
+# Candidates by text scored in full first, to learn a k-th best score that prunes the rest.
 POOL = 64
+# Scores sampled to place the cut-off of the best rows by text.
+SAMPLE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,92 +360,92 @@ class Ranker:
             chunk = (
                 vectors if vectors.shape[0] <= BATCH_CHUNK else vectors[start : start + BATCH_CHUNK]
             )
-            text_block = index.cosine_sparse(chunk)
+            text_block = index.cosine(chunk)
             if self.params_.feedback_docs > 0:
-                chunk = self._expand(index, chunk, text_block.toarray())
-                text_block = index.cosine_sparse(chunk)
-            indptr, hits, values = text_block.indptr, text_block.indices, text_block.data
+                chunk = self._expand(index, chunk, text_block)
+                text_block = index.cosine(chunk)
             for offset in range(chunk.shape[0]):
-                q = start + offset
-                span = slice(indptr[offset], indptr[offset + 1])
-                query = features.take(slice(q, q + 1))
-                ranked = top(direction, hits[span], values[span], query, k, filters)
+                query = features.take(slice(start + offset, start + offset + 1))
+                ranked = top(direction, text_block[offset], query, k, filters)
                 yield ranked, partial(_row, chunk, offset)
 
     def _top(
-        self,
-        direction: Direction,
-        hits: np.ndarray[Any, np.dtype[np.int32]],
-        values: FloatArray,
-        query: Any,
-        k: int,
-        filters: FilterSpec,
+        self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
     ) -> Ranked:
-        """The exact top-k of one query whose candidates sharing a term are `hits` (cosines
-        `values`), scoring in full only the candidates that can still reach it.
+        """The exact top-k of one query (`text` its cosine with every row), scoring in full
+        only the candidates that can still reach it.
 
-        final = w·cosine + structured part, and the structured part is at most `reach`. Scoring
-        the best candidates by text gives a k-th best score `floor` the true one cannot be
-        below, so only candidates with w·cosine + reach ≥ floor can be in the top-k (or tie
-        with it). Those are scored like every row in the exhaustive path and cut by topk_rows,
-        so ids and scores are the same; when candidates sharing no term could still reach the
-        floor (few texts in common) the exhaustive path runs instead.
+        final = w·cosine + structured part, and the query's structured part is at most `reach`.
+        The best candidates by text that pass every filter give a k-th best score `floor` the
+        true one cannot be below, so only candidates with w·cosine + reach ≥ floor can be in
+        the top-k (or tie with it). Those are scored like every row in the exhaustive path and
+        cut by topk_rows, so ids and scores are the same.
         """
         weight = self.params_.weights.text
         if k <= 0 or weight <= 0:
-            return self._top_exhaustive(direction, hits, values, query, k, filters)
-        allowed, n_allowed = self._allowed(direction, filters)
-        passing = allowed[hits]
-        rows, text = hits[passing].astype(np.intp), values[passing]
-        pool_size = max(POOL, 4 * k)
-        while True:
-            if pool_size < rows.shape[0]:
-                pool = np.argpartition(-text, pool_size - 1)[:pool_size]
-                scores, _ = self.score_rows(direction, text[pool], query, filters, rows[pool])
-            else:
-                scores, _ = self.score_rows(direction, text, query, filters, rows)
-            finite = scores[np.isfinite(scores)]
-            if finite.shape[0] >= k:
-                floor = float(np.partition(finite, finite.shape[0] - k)[finite.shape[0] - k])
-                break
-            if pool_size >= rows.shape[0]:
-                floor = -np.inf
-                break
-            pool_size *= 8
+            return self._top_exhaustive(direction, text, query, k, filters)
+        floor = self._floor(direction, text, query, k, filters)
         reach = self._structured_reach(query)
-        if n_allowed > rows.shape[0] and reach >= floor:
-            return self._top_exhaustive(direction, hits, values, query, k, filters)
-        near = np.flatnonzero(weight * text.astype(np.float64) + reach >= floor)
-        rows, text = rows[near], text[near]
-        scores, parts = self.score_rows(direction, text, query, filters, rows)
+        allowed, allowed_rows = self._allowed(direction, filters)
+        if floor == -np.inf:
+            rows = allowed_rows
+        else:
+            # Rounded down in float32: a few more rows rather than one too few.
+            lowest = np.nextafter(np.float32((floor - reach) / weight), np.float32(-np.inf))
+            rows = np.flatnonzero(text >= lowest)
+            rows = rows[allowed[rows]]
+        rows = rows[
+            pair_mask_rows(direction, self._index(direction).features, rows, query, filters)
+        ]
+        scores, parts = self.score_rows(direction, text[rows], query, filters, rows)
         best = topk_rows(scores, self._index(direction).ids[rows], k)
-        return Ranked(rows[best], scores[best], text[best], parts.take(best))
+        return Ranked(rows[best], scores[best], text[rows[best]], parts.take(best))
+
+    def _floor(
+        self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
+    ) -> float:
+        """A k-th best final score of the best candidates by text that pass every filter (so at
+        most the true k-th best); -inf when fewer than k candidates pass."""
+        allowed, allowed_rows = self._allowed(direction, filters)
+        features = self._index(direction).features
+        wanted = size = max(POOL, 4 * k)
+        while True:
+            if size < text.shape[0] // 4:
+                pool = best_rows(text, size)
+                pool = pool[allowed[pool]]
+            else:
+                pool = allowed_rows
+            pool = pool[pair_mask_rows(direction, features, pool, query, filters)]
+            if pool.shape[0] >= k or size >= text.shape[0] // 4:
+                break
+            # The filters reject most of the best by text: look further down.
+            size *= 16
+        if pool.shape[0] > wanted:
+            pool = pool[np.argpartition(text[pool], pool.shape[0] - wanted)[-wanted:]]
+        scores, _ = self.score_rows(direction, text[pool], query, filters, pool)
+        finite = scores[np.isfinite(scores)]
+        if finite.shape[0] < k:
+            return -np.inf
+        return float(np.partition(finite, finite.shape[0] - k)[finite.shape[0] - k])
 
     def _top_exhaustive(
-        self,
-        direction: Direction,
-        hits: np.ndarray[Any, np.dtype[np.int32]],
-        values: FloatArray,
-        query: Any,
-        k: int,
-        filters: FilterSpec,
+        self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
     ) -> Ranked:
         """The top-k of one query from the scores of every candidate."""
-        index = self._index(direction)
-        text = np.zeros(index.ids.shape[0], dtype=np.float32)
-        text[hits] = values
         scores, parts = self.score_rows(direction, text, query, filters)
-        best = topk_rows(scores, index.ids, k)
+        best = topk_rows(scores, self._index(direction).ids, k)
         return Ranked(best, scores[best], text[best], parts.take(best))
 
-    def _allowed(self, direction: Direction, filters: FilterSpec) -> tuple[BoolArray, int]:
-        """Live candidates passing the candidate-side constraints, and how many; kept by the
-        index until its next write, as they do not depend on the query."""
+    def _allowed(
+        self, direction: Direction, filters: FilterSpec
+    ) -> tuple[BoolArray, np.ndarray[Any, np.dtype[np.intp]]]:
+        """Live candidates passing the candidate-side constraints, as a mask and as rows; kept
+        by the index until its next write, as they do not depend on the query."""
         index = self._index(direction)
 
-        def compute() -> tuple[BoolArray, int]:
+        def compute() -> tuple[BoolArray, np.ndarray[Any, np.dtype[np.intp]]]:
             mask = index.alive & self.encoder_.candidate_mask(direction, index.features, filters)
-            return mask, int(np.count_nonzero(mask))
+            return mask, np.flatnonzero(mask)
 
         return index.memo(("allowed", filters), compute)
 
@@ -646,6 +648,23 @@ class Ranker:
         if len(rows) == 1:
             return rows[0]
         return sp.vstack(rows, format="csr", dtype=np.float32)
+
+
+def best_rows(scores: FloatArray, size: int) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """Rows of roughly the `size` best scores (a few more or fewer), in one pass.
+
+    The cut-off is read off a strided sample, which is far cheaper than argpartition over
+    every row; callers only need good candidates, not an exact set.
+    """
+    stride = max(1, scores.shape[0] // SAMPLE)
+    sample = scores[::stride]
+    above = min(sample.shape[0] - 1, size // stride)
+    cut = np.partition(sample, sample.shape[0] - 1 - above)[sample.shape[0] - 1 - above]
+    rows = np.flatnonzero(scores >= cut) if cut > 0 else np.flatnonzero(scores > 0)
+    if rows.shape[0] > 4 * size:
+        # Many equal scores at the cut: keep the size best of them.
+        rows = rows[np.argpartition(scores[rows], rows.shape[0] - size)[-size:]]
+    return rows
 
 
 def _row(matrix: sp.csr_matrix, row: int) -> sp.csr_matrix:

@@ -3,8 +3,9 @@ hard filters, computed on broadcastable arrays so one query and a batch share on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
+from functools import partial
 from typing import Any, Literal, Self, get_args
 
 import numpy as np
@@ -561,22 +562,76 @@ def major_fit(
 def city_match(job: JobFeatures, graduate: GraduateFeatures) -> BoolArray:
     """A desired place equals the job's city or province, or the job's place is a desired one's
     province."""
-    city, province = job.city[..., None], job.province[..., None]
-    hit = (graduate.desired == city) | (graduate.desired == province)
-    hit |= graduate.desired_province == city
-    return (hit & (graduate.desired != MISSING)).any(-1)  # type: ignore[no-any-return]
+    return places_match(job.city, job.province, graduate.desired, graduate.desired_province)
+
+
+def places_match(
+    city: IntArray, province: IntArray, desired: IntArray, desired_province: IntArray
+) -> BoolArray:
+    """city_match on columns (desired places on the last axis)."""
+    if desired.ndim == 2 and desired.shape[0] == 1 and city.ndim == 1:
+        # One graduate against many jobs: two lookups per job instead of comparing every slot.
+        wanted = desired[0] != MISSING
+        places, provinces = desired[0][wanted], desired_province[0][wanted]
+        # Index by code + 1 so MISSING lands on 0; codes past the table clip onto a False end.
+        size = int(max(places.max(initial=0), provinces.max(initial=0))) + 3
+        as_city, as_province = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
+        as_city[places + 1] = True
+        as_city[provinces + 1] = True
+        as_province[places + 1] = True
+        hit: BoolArray = np.take(as_city, city + 1, mode="clip")
+        hit |= np.take(as_province, province + 1, mode="clip")
+        return hit
+    city, province = city[..., None], province[..., None]
+    slots = (desired == city) | (desired == province)
+    slots |= desired_province == city
+    return (slots & (desired != MISSING)).any(-1)  # type: ignore[no-any-return]
 
 
 def pair_mask(job: JobFeatures, graduate: GraduateFeatures, spec: FilterSpec) -> BoolArray:
     """Pairs passing the pair filters that are on (unknown values pass: nothing to hold against);
     candidate-side constraints are FeatureEncoder.candidate_mask."""
-    mask: BoolArray = np.ones(np.broadcast_shapes(job.status.shape, graduate.status.shape), bool)
+    shape = np.broadcast_shapes(job.status.shape, graduate.status.shape)
+    return _pair_mask(shape, spec, partial(getattr, job), partial(getattr, graduate))
+
+
+def pair_mask_rows(
+    candidates: Direction,
+    features: JobFeatures | GraduateFeatures,
+    rows: np.ndarray[Any, np.dtype[np.intp]],
+    query: JobFeatures | GraduateFeatures,
+    spec: FilterSpec,
+) -> BoolArray:
+    """pair_mask of some candidate rows against one query row, gathering only the columns the
+    filters that are on read (cheap enough to run before scoring)."""
+
+    def taken(name: str) -> Any:
+        return getattr(features, name)[rows]
+
+    given = partial(getattr, query)
+    shape = (rows.shape[0],)
+    if candidates == "jobs":
+        return _pair_mask(shape, spec, taken, given)
+    return _pair_mask(shape, spec, given, taken)
+
+
+def _pair_mask(
+    shape: tuple[int, ...],
+    spec: FilterSpec,
+    job: Callable[[str], Any],
+    graduate: Callable[[str], Any],
+) -> BoolArray:
+    """The pair filters on columns, read through job(name) and graduate(name)."""
+    mask: BoolArray = np.ones(shape, bool)
     if spec.education:
-        mask &= (graduate.education == 0) | (graduate.education >= job.education)
+        has = graduate("education")
+        mask &= (has == 0) | (has >= job("education"))
     if spec.city:
-        mask &= graduate.anywhere | job.anywhere | (job.city == MISSING) | city_match(job, graduate)
+        city = job("city")
+        hit = places_match(city, job("province"), graduate("desired"), graduate("desired_province"))
+        mask &= graduate("anywhere") | job("anywhere") | (city == MISSING) | hit
     if spec.salary:
-        expected, high = graduate.expected_salary, job.salary_max
+        expected, high = graduate("expected_salary"), job("salary_max")
         mask &= np.isnan(expected) | np.isnan(high) | (expected <= high)
     return mask
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 # Cells per padded block when picking each row's largest entries: bounds the temporary array.
 _BLOCK_CELLS = 1 << 22
@@ -26,23 +25,33 @@ class ExpansionParams:
     """How postings are expanded; weight 0 turns expansion off."""
 
     weight: float = 0.5
-    sources: int = 20
+    sources: int = 10
     associations: int = 20
     terms: int = 30
 
 
-def keep_top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """The k largest entries of each row (all of a row that has no more than k)."""
+def normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row scaled to unit l2 norm (all-zero rows stay zero), as float32 CSR."""
     result = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-    result.sum_duplicates()
+    rows = np.repeat(np.arange(result.shape[0]), np.diff(result.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=result.data**2, minlength=result.shape[0]))
+    result.data /= np.where(norms > 0, norms, 1)[rows].astype(np.float32)
+    return result
+
+
+def keep_top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """The k largest entries of each row (all of a row that has no more than k; among equal
+    values the first ones). Rows must not repeat a column, as after a product."""
+    result = sp.csr_matrix(matrix, dtype=np.float32)
     counts = np.diff(result.indptr)
     long_rows = np.flatnonzero(counts > k)
     if long_rows.size == 0:
-        return result
+        return result.copy()
     if k <= 0:
         return sp.csr_matrix(result.shape, dtype=np.float32)
-    keep = np.ones(result.nnz, dtype=bool)
-    # Rows grouped by length up to the next power of two, so padding at most doubles a block.
+    threshold = np.full(result.shape[0], -np.inf, dtype=np.float32)
+    # Each row's k-th largest value from a padded block per group of rows of similar length
+    # (lengths up to the next power of two, so padding at most doubles a block).
     buckets = np.ceil(np.log2(counts[long_rows])).astype(np.int64)
     for bucket in np.unique(buckets):
         rows_in_bucket = long_rows[buckets == bucket]
@@ -50,29 +59,33 @@ def keep_top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
         step = max(1, _BLOCK_CELLS // width)
         for first in range(0, rows_in_bucket.size, step):
             rows = rows_in_bucket[first : first + step]
-            _keep_top_in_block(result, counts, rows, width, k, keep)
-    indptr = np.concatenate([[0], np.cumsum(np.minimum(counts, k))])
+            threshold[rows] = _kth_largest(result, rows, width, k)
+    row_of = np.repeat(np.arange(result.shape[0]), counts)
+    above = result.data > threshold[row_of]
+    # Equal to the k-th value: kept in order while the row still has room.
+    equal = result.data == threshold[row_of]
+    room = k - np.bincount(row_of[above], minlength=result.shape[0])
+    equal_rank = np.cumsum(equal) - 1
+    first_equal = np.concatenate(
+        [[0], np.cumsum(np.bincount(row_of[equal], minlength=result.shape[0]))]
+    )
+    keep = above | (equal & (equal_rank - first_equal[row_of] < room[row_of]))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[keep], minlength=result.shape[0]))])
     return sp.csr_matrix(
         (result.data[keep], result.indices[keep], indptr), shape=result.shape, dtype=np.float32
     )
 
 
-def _keep_top_in_block(
-    matrix: sp.csr_matrix,
-    counts: np.ndarray[Any, Any],
-    rows: np.ndarray[Any, Any],
-    width: int,
-    k: int,
-    keep: np.ndarray[Any, np.dtype[np.bool_]],
-) -> None:
-    """Mark in `keep` only the k largest entries of each of `rows` (all longer than k)."""
-    offsets = np.arange(width)
-    valid = offsets[None, :] < counts[rows][:, None]
-    positions = np.where(valid, matrix.indptr[rows][:, None] + offsets[None, :], 0)
-    values = np.where(valid, matrix.data[positions], -np.inf)
-    best = np.argpartition(-values, k - 1, axis=1)[:, :k]
-    keep[positions[valid]] = False
-    keep[np.take_along_axis(positions, best, axis=1).ravel()] = True
+def _kth_largest(
+    matrix: sp.csr_matrix, rows: np.ndarray[Any, Any], width: int, k: int
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The k-th largest value of each of `rows` (all longer than k)."""
+    starts, lengths = matrix.indptr[rows], np.diff(matrix.indptr)[rows]
+    block = np.full((rows.size, width), -np.inf, dtype=np.float32)
+    local = np.repeat(np.arange(rows.size), lengths)
+    offsets = np.arange(local.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    block[local, offsets] = matrix.data[np.repeat(starts, lengths) + offsets]
+    return np.partition(block, width - k, axis=1)[:, width - k]
 
 
 def fit_associations(vectors: sp.csr_matrix, params: ExpansionParams) -> sp.csr_matrix:
@@ -94,5 +107,5 @@ def expand_vectors(
         return vectors
     strongest = keep_top_per_row(vectors, params.sources)
     related = keep_top_per_row(sp.csr_matrix(strongest @ associations), params.terms)
-    mixed: Any = (1 - params.weight) * vectors + params.weight * normalize(related)
-    return sp.csr_matrix(normalize(mixed), dtype=np.float32)
+    mixed: Any = (1 - params.weight) * vectors + params.weight * normalize_rows(related)
+    return normalize_rows(mixed)

@@ -1,22 +1,26 @@
 """Field tokens → TF-IDF vectors (float32 CSR, l2-normalised so a dot product is the cosine),
-fitted once over both sides with scikit-learn's TfidfVectorizer.
+fitted once over both sides.
 
 Each field is vectorised and l2-normalised on its own, then the fields are summed by weight and
 the sum normalised again (field-level length normalisation, as in BM25F): a long description
-then cannot drown the few words of a title or a skill list, whatever their lengths. Job vectors
-are further expanded with associated terms (see app.ranking.expansion).
+cannot drown the few words of a title or a skill list, whatever their lengths. Job vectors are
+then expanded with associated terms (see app.ranking.expansion).
+
+The weights are scikit-learn's TfidfVectorizer's (smooth idf, optional sublinear tf, max_df and
+min_df on document frequency), computed with numpy over all tokens at once: its per-token Python
+loop was most of the time of a fit on 100k postings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from itertools import chain, repeat
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from app.ranking.documents import (
     GraduateDocument,
@@ -27,23 +31,37 @@ from app.ranking.documents import (
     graduate_field_texts,
     job_field_texts,
 )
-from app.ranking.expansion import ExpansionParams, expand_vectors, fit_associations
+from app.ranking.expansion import (
+    ExpansionParams,
+    expand_vectors,
+    fit_associations,
+    normalize_rows,
+)
 from app.ranking.text import Tokenizer
 
 # Below this many documents max_df and min_df are not applied (see fit_tokens).
 MIN_DOCUMENTS_FOR_MAX_DF = 200
 # Stands in for the vocabulary of a corpus with no words at all, so fit never fails.
 EMPTY_CORPUS_TERM = "<empty>"
-# Opens a field in a token list: FIELD_MARK + "side.field:length". The tokenizer drops every
-# token without a word character, so no real token can start with this control character.
+# Opens a field in a token list: FIELD_MARK + "side.field". The tokenizer drops every token
+# without a word character, so no real token can start with this control character.
 FIELD_MARK = "\x1f"
 JOB_SIDE = "job"
 GRADUATE_SIDE = "graduate"
+# The field of a token list that has no markers.
+UNMARKED = ""
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def identity_analyzer(tokens: list[str]) -> list[str]:
     """Analyzer for TfidfVectorizer when documents are already token lists."""
     return tokens
+
+
+def field_marker(side: str, name: str) -> str:
+    """The token that opens a field."""
+    return f"{FIELD_MARK}{side}.{name}"
 
 
 def mark_fields(
@@ -53,49 +71,23 @@ def mark_fields(
     out: list[str] = []
     for name, tokens in field_tokens.items():
         if tokens and weights.get(name, 0) > 0:
-            out.append(f"{FIELD_MARK}{side}.{name}:{len(tokens)}")
+            out.append(field_marker(side, name))
             out.extend(tokens)
     return out
 
 
-def split_fields(tokens: Sequence[str]) -> Iterator[tuple[str, Sequence[str]]]:
-    """(side.field, tokens) of each field of a marked list; an unmarked list is one field ""."""
-    position, end = 0, len(tokens)
-    while position < end:
-        marker = tokens[position]
-        if not marker.startswith(FIELD_MARK):
-            yield "", tokens[position:]
-            return
-        key, _, length = marker[1:].rpartition(":")
-        start = position + 1
-        position = start + int(length)
-        yield key, tokens[start:position]
+def field_weights_of(side_fields: JobTextFields | GraduateTextFields) -> dict[str, float]:
+    """Field name → weight for one side."""
+    return {name: float(weight) for name, weight in asdict(side_fields).items()}
 
 
 def field_weights(fields: TextFields) -> dict[str, float]:
-    """Weight of each marked field ("job.title", ...); an unmarked list counts as one field."""
-    weights = {"": 1.0}
+    """Weight of each field key ("job.title", ...); an unmarked list is one field of weight 1."""
+    weights = {UNMARKED: 1.0}
     for side, side_fields in ((JOB_SIDE, fields.job), (GRADUATE_SIDE, fields.graduate)):
         for name, weight in field_weights_of(side_fields).items():
             weights[f"{side}.{name}"] = weight
     return weights
-
-
-def make_vectorizer(
-    *, max_df: float | int, min_df: float | int, sublinear_tf: bool, vocabulary: Any = None
-) -> TfidfVectorizer:
-    """The TfidfVectorizer every text model uses, over ready-made token lists."""
-    return TfidfVectorizer(
-        analyzer=identity_analyzer,
-        lowercase=False,
-        sublinear_tf=sublinear_tf,
-        norm="l2",
-        smooth_idf=True,
-        max_df=max_df,
-        min_df=min_df,
-        dtype=np.float32,
-        vocabulary=vocabulary,
-    )
 
 
 class TextModel:
@@ -167,24 +159,48 @@ class TextModel:
     def fit_tokens(self, token_lists: Sequence[list[str]]) -> TextModel:
         """Learn vocabulary and idf from marked (or plain) token lists, then term associations
         from the job lists."""
+        self._fit(token_lists)
+        return self
+
+    def fit_transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
+        """fit_tokens, returning what transform_tokens would give for the same lists."""
+        vectors, is_job = self._fit(token_lists)
+        return self._expand(vectors, is_job)
+
+    def _fit(
+        self, token_lists: Sequence[list[str]]
+    ) -> tuple[sp.csr_matrix, np.ndarray[Any, np.dtype[np.bool_]]]:
+        """Fit; the unexpanded vectors of the lists and which of them are jobs."""
+        weights = field_weights(self.fields_)
+        flat = list(chain.from_iterable(token_lists))
+        terms = sorted(set(flat).difference(_marker_codes(weights, 0)))
+        n_documents = len(token_lists)
+        if not terms:
+            terms, n_documents = [EMPTY_CORPUS_TERM], n_documents + 1
+        codes = _codes(terms, weights)
+        counts, owners, piece_keys = _count_fields(token_lists, flat, codes, len(terms))
+        frequency = _document_frequency(counts, owners, n_documents, len(terms))
+        if not np.any(frequency):
+            frequency[:] = 1  # only the stand-in term: as if it were in the extra document
         # A share-of-documents cut-off means something only in a real corpus: a new agency
         # with a handful of similar postings would lose every shared word (or all words).
         small = len(token_lists) < MIN_DOCUMENTS_FOR_MAX_DF
-        vectorizer = make_vectorizer(
+        kept = _within_df(
+            frequency,
+            n_documents,
             max_df=1.0 if small else self.max_df,
             min_df=1 if small else self.min_df,
-            sublinear_tf=self.sublinear_tf,
         )
-        documents = [_unmarked(tokens) for tokens in token_lists]
-        if not any(documents):
-            documents = [*documents, [EMPTY_CORPUS_TERM]]
-        vectorizer.fit(documents)
-        self._set_vocabulary(vectorizer)
-        self.n_fit_documents_ = len(documents)
-        jobs = [tokens for tokens in token_lists if _is_job(tokens)]
-        if self.expansion_.weight > 0 and jobs:
-            self.associations_ = fit_associations(self._field_vectors(jobs), self.expansion_)
-        return self
+        kept_terms = [term for term, keep in zip(terms, kept.tolist(), strict=True) if keep]
+        idf = np.log((1 + n_documents) / (1 + frequency[kept])) + 1
+        self._set_vocabulary(kept_terms, idf)
+        self.n_fit_documents_ = n_documents
+        counts = _keep_columns(counts, kept)
+        vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
+        is_job = _job_rows(token_lists)
+        if self.expansion_.weight > 0 and is_job.any():
+            self.associations_ = fit_associations(vectors[is_job], self.expansion_)
+        return vectors, is_job
 
     @classmethod
     def from_vocabulary(
@@ -196,66 +212,63 @@ class TextModel:
     ) -> TextModel:
         """Rebuild a fitted model from saved terms, idf and term associations."""
         model = cls(**params)
-        vectorizer = make_vectorizer(
-            max_df=model.max_df,
-            min_df=model.min_df,
-            sublinear_tf=model.sublinear_tf,
-            vocabulary={term: index for index, term in enumerate(terms)},
-        )
-        # max_df/min_df only act in fit; a fixed vocabulary skips them, as it should here.
-        vectorizer.fit([list(terms)])
-        vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
-        model._set_vocabulary(vectorizer)
+        model._set_vocabulary(list(terms), np.asarray(idf, dtype=np.float64))
         if associations is not None:
             model.associations_ = sp.csr_matrix(associations, dtype=np.float32)
         model.n_fit_documents_ = 0
         return model
 
-    def _set_vocabulary(self, vectorizer: TfidfVectorizer) -> None:
-        self.vectorizer_ = vectorizer
-        self.terms_: np.ndarray[Any, np.dtype[np.str_]] = vectorizer.get_feature_names_out()
-        self.idf_: np.ndarray[Any, np.dtype[np.float64]] = np.asarray(vectorizer.idf_)
+    def _set_vocabulary(self, terms: list[str], idf: np.ndarray[Any, Any]) -> None:
+        self.terms_: np.ndarray[Any, np.dtype[np.object_]] = np.asarray(terms, dtype=object)
+        self.vocabulary_ = {term: column for column, term in enumerate(terms)}
+        self.idf_: np.ndarray[Any, np.dtype[np.float64]] = idf
         self.field_weights_ = field_weights(self.fields_)
-        n_terms = len(self.terms_)
-        self.associations_ = sp.csr_matrix((n_terms, n_terms), dtype=np.float32)
+        # Terms and field markers in one lookup, so a transform maps every token in one pass.
+        self.codes_ = _codes(terms, self.field_weights_)
+        self.associations_ = sp.csr_matrix((len(terms), len(terms)), dtype=np.float32)
 
     def transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Vectors of marked (or plain) token lists with the fitted vocabulary (unknown terms
         drop); lists with job fields are expanded."""
-        vectors = self._field_vectors(token_lists)
-        jobs = np.flatnonzero([_is_job(tokens) for tokens in token_lists])
+        flat = list(chain.from_iterable(token_lists))
+        counts, owners, piece_keys = _count_fields(token_lists, flat, self.codes_, len(self.terms_))
+        vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
+        return self._expand(vectors, _job_rows(token_lists))
+
+    def _vectors(
+        self,
+        counts: sp.csr_matrix,
+        owners: IntArray,
+        piece_keys: IntArray,
+        n_rows: int,
+    ) -> sp.csr_matrix:
+        """Weighted sum of each list's l2-normalised field vectors, l2-normalised."""
+        counts = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+        if self.sublinear_tf:
+            np.log(counts.data, out=counts.data)
+            counts.data += 1
+        counts.data *= self.idf_.astype(np.float32)[counts.indices]
+        weights = np.asarray(list(self.field_weights_.values()), dtype=np.float32)
+        combine = sp.csr_matrix(
+            (weights[piece_keys], (owners, np.arange(owners.size))),
+            shape=(n_rows, owners.size),
+        )
+        combine.eliminate_zeros()
+        return normalize_rows(combine @ normalize_rows(counts))
+
+    def _expand(self, vectors: sp.csr_matrix, is_job: np.ndarray[Any, Any]) -> sp.csr_matrix:
+        """The job rows expanded, the others as they are."""
+        jobs = np.flatnonzero(is_job)
         if jobs.size == 0 or self.associations_.nnz == 0 or self.expansion_.weight <= 0:
             return vectors
         expanded = expand_vectors(vectors[jobs], self.associations_, self.expansion_)
         if jobs.size == vectors.shape[0]:
             return expanded
-        others = np.setdiff1d(np.arange(vectors.shape[0]), jobs)
+        others = np.flatnonzero(~is_job)
         stacked = sp.vstack([vectors[others], expanded], format="csr", dtype=np.float32)
         order = np.empty(vectors.shape[0], dtype=np.intp)
         order[np.concatenate([others, jobs])] = np.arange(vectors.shape[0])
         return sp.csr_matrix(stacked[order], dtype=np.float32)
-
-    def _field_vectors(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
-        """Weighted sum of each list's l2-normalised field vectors, l2-normalised."""
-        n_terms = len(self.terms_)
-        pieces: list[Sequence[str]] = []
-        owners: list[int] = []
-        weights: list[float] = []
-        for row, tokens in enumerate(token_lists):
-            for key, field in split_fields(tokens):
-                weight = self.field_weights_.get(key, 0.0)
-                if weight > 0 and field:
-                    pieces.append(field)
-                    owners.append(row)
-                    weights.append(weight)
-        if not pieces:
-            return sp.csr_matrix((len(token_lists), n_terms), dtype=np.float32)
-        field_vectors = self.vectorizer_.transform(pieces)
-        combine = sp.csr_matrix(
-            (np.asarray(weights, dtype=np.float32), (owners, np.arange(len(pieces)))),
-            shape=(len(token_lists), len(pieces)),
-        )
-        return sp.csr_matrix(normalize(combine @ field_vectors), dtype=np.float32)
 
     def transform_jobs(self, jobs: Sequence[JobDocument]) -> sp.csr_matrix:
         """Vectors of jobs."""
@@ -267,24 +280,92 @@ class TextModel:
 
     def term_index(self) -> dict[str, int]:
         """Term → column."""
-        vocabulary: dict[str, int] = self.vectorizer_.vocabulary_
-        return vocabulary
+        return self.vocabulary_
 
 
-def field_weights_of(side_fields: JobTextFields | GraduateTextFields) -> dict[str, float]:
-    """Field name → weight for one side."""
-    return {name: float(weight) for name, weight in asdict(side_fields).items()}
+def _marker_codes(weights: Mapping[str, float], n_terms: int) -> dict[str, int]:
+    """Code of each field marker: n_terms + the field key's position in weights."""
+    return {
+        field_marker(*key.split(".", 1)): n_terms + index
+        for index, key in enumerate(weights)
+        if key != UNMARKED
+    }
 
 
-def _is_job(tokens: Sequence[str]) -> bool:
-    return bool(tokens) and tokens[0].startswith(FIELD_MARK + JOB_SIDE + ".")
+def _codes(terms: Sequence[str], weights: Mapping[str, float]) -> dict[str, int]:
+    """Term → column, then each field marker → a code past the last column."""
+    codes = {term: column for column, term in enumerate(terms)}
+    codes.update(_marker_codes(weights, len(terms)))
+    return codes
 
 
-def _unmarked(tokens: Sequence[str]) -> list[str]:
-    """The tokens of every field, markers left out (what document frequency counts)."""
-    if not tokens or not tokens[0].startswith(FIELD_MARK):
-        return list(tokens)
-    out: list[str] = []
-    for _key, field in split_fields(tokens):
-        out.extend(field)
-    return out
+def _count_fields(
+    token_lists: Sequence[list[str]], flat: list[str], codes: Mapping[str, int], n_terms: int
+) -> tuple[sp.csr_matrix, IntArray, IntArray]:
+    """Term counts of every field of every list (a piece), with each piece's list and the
+    position of its field key in field_weights.
+
+    A piece starts at each marker and at the start of each list (an unmarked list is one
+    piece, key 0); tokens outside the vocabulary drop.
+    """
+    token_codes = np.fromiter(map(codes.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    list_starts = np.cumsum(lengths) - lengths
+    is_marker = token_codes >= n_terms
+    starts_piece = is_marker.copy()
+    starts_piece[list_starts[lengths > 0]] = True
+    piece_of_token = np.cumsum(starts_piece) - 1
+    first_tokens = np.flatnonzero(starts_piece)
+    owners = np.searchsorted(list_starts, first_tokens, side="right") - 1
+    piece_keys = np.where(is_marker[first_tokens], token_codes[first_tokens] - n_terms, 0)
+    words = (token_codes >= 0) & ~is_marker
+    counts = sp.csr_matrix(
+        (
+            np.ones(int(words.sum()), dtype=np.float32),
+            (piece_of_token[words], token_codes[words]),
+        ),
+        shape=(first_tokens.size, n_terms),
+    )
+    counts.sum_duplicates()
+    return counts, owners.astype(np.int64), piece_keys.astype(np.int64)
+
+
+def _job_rows(token_lists: Sequence[list[str]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    prefix = field_marker(JOB_SIDE, "")
+    return np.fromiter(
+        (bool(tokens) and tokens[0].startswith(prefix) for tokens in token_lists),
+        dtype=bool,
+        count=len(token_lists),
+    )
+
+
+def _document_frequency(
+    counts: sp.csr_matrix, owners: IntArray, n_documents: int, n_terms: int
+) -> IntArray:
+    """How many lists hold each term in any of their fields."""
+    pieces_of = sp.csr_matrix(
+        (np.ones(owners.size, dtype=np.float32), (owners, np.arange(owners.size))),
+        shape=(n_documents, owners.size),
+    )
+    present = sp.csr_matrix(pieces_of @ counts)
+    return np.bincount(present.indices, minlength=n_terms).astype(np.int64)
+
+
+def _within_df(
+    frequency: IntArray, n_documents: int, *, max_df: float | int, min_df: float | int
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Terms kept by max_df and min_df, read as TfidfVectorizer reads them (int: a count of
+    documents, float: a share)."""
+    most = max_df if isinstance(max_df, Integral) else max_df * n_documents
+    least = min_df if isinstance(min_df, Integral) else min_df * n_documents
+    if most < least:
+        raise ValueError("max_df corresponds to < documents than min_df")
+    kept = (frequency <= most) & (frequency >= least)
+    if not kept.any():
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    return kept
+
+
+def _keep_columns(counts: sp.csr_matrix, kept: np.ndarray[Any, np.dtype[np.bool_]]) -> Any:
+    """Counts on the kept terms only, columns renumbered."""
+    return sp.csr_matrix(counts[:, np.flatnonzero(kept)], dtype=np.float32)

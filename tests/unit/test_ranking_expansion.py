@@ -17,7 +17,7 @@ from app.ranking import (
     Tokenizer,
 )
 from app.ranking.expansion import expand_vectors, fit_associations, keep_top_per_row
-from app.ranking.vectorize import mark_fields, split_fields
+from app.ranking.vectorize import field_marker, mark_fields
 
 OFF = ExpansionParams(weight=0)
 
@@ -70,15 +70,28 @@ def test_expansion_mixes_in_associates_and_keeps_unit_length() -> None:
     )
 
 
-def test_marked_tokens_round_trip() -> None:
+def test_marked_fields_skip_empty_and_unweighted_fields() -> None:
     fields = {"title": ["plc", "工程师"], "skills": [], "description": ["调试"], "industry": ["x"]}
     weights = {"title": 3.0, "skills": 2.0, "description": 1.0, "industry": 0.0}
-    tokens = mark_fields("job", fields, weights)
-    assert [(key, list(part)) for key, part in split_fields(tokens)] == [
-        ("job.title", ["plc", "工程师"]),
-        ("job.description", ["调试"]),
+    assert mark_fields("job", fields, weights) == [
+        field_marker("job", "title"),
+        "plc",
+        "工程师",
+        field_marker("job", "description"),
+        "调试",
     ]
-    assert [(key, list(part)) for key, part in split_fields(["a", "b"])] == [("", ["a", "b"])]
+
+
+def test_fields_are_weighted_after_normalisation(tokenizer: Tokenizer) -> None:
+    model = TextModel(tokenizer=tokenizer, max_df=1.0, expansion=OFF)
+    model.fit_tokens([["a", "b", "c"]])
+    title, description = field_marker("job", "title"), field_marker("job", "description")
+    # Title weight 3, description 1: [3·(1,0,0) + 1·(0,1,1)/√2] normalised, not the raw counts.
+    vector = model.transform_tokens([[title, "a", description, "b", "c"]]).toarray()[0]
+    expected = np.array([3, 0.5**0.5, 0.5**0.5]) / np.hypot(3, 1)
+    assert vector == pytest.approx(expected, rel=1e-6)
+    plain = model.transform_tokens([["a", "b", "c"], []]).toarray()
+    assert plain == pytest.approx(np.array([[3**-0.5] * 3, [0, 0, 0]]))
 
 
 def test_a_long_description_does_not_drown_the_title(tokenizer: Tokenizer) -> None:

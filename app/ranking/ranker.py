@@ -148,14 +148,14 @@ class Ranker:
         model = self._text_model()
         job_tokens = [model.job_tokens(job) for job in jobs]
         graduate_tokens = [model.graduate_tokens(graduate) for graduate in graduates]
-        model.fit_tokens(job_tokens + graduate_tokens)
+        vectors = model.fit_transform_tokens(job_tokens + graduate_tokens)
         self._start(model)
         self.data_hash_ = hash_tokens(
             [(job.id, tokens) for job, tokens in zip(jobs, job_tokens, strict=True)],
             [(g.id, tokens) for g, tokens in zip(graduates, graduate_tokens, strict=True)],
         )
-        self._upsert_jobs(jobs, model.transform_tokens(job_tokens))
-        self._upsert_graduates(graduates, model.transform_tokens(graduate_tokens))
+        self._upsert_jobs(jobs, vectors[: len(jobs)])
+        self._upsert_graduates(graduates, vectors[len(jobs) :])
         self.jobs_index_.compact()
         self.graduates_index_.compact()
         return self

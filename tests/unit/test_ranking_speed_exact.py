@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from app.ranking import (
     FilterSpec,
@@ -17,11 +18,13 @@ from app.ranking import (
     Match,
     Ranker,
     RankerParams,
+    SparseIndex,
     StructuredFitWeights,
     Tokenizer,
     topk_rows,
 )
-from app.ranking.structured import Direction
+from app.ranking.ranker import best_rows
+from app.ranking.structured import Direction, places_match
 
 WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
 CITIES = ["北京", "深圳", "广州", "宁波", "杭州", "浙江", "广东", "全国", "", "火星"]
@@ -180,3 +183,49 @@ def test_pruned_single_query_equals_exhaustive_with_parts(tokenizer: Tokenizer) 
             assert fast == slow
     job = jobs[0]
     assert ranker.graduates_for_job(job, 5) == ranker.graduates_for_job(job, 5, exhaustive=True)
+
+
+def test_one_graduate_place_lookup_equals_slot_comparison() -> None:
+    rng = np.random.default_rng(3)
+    city = rng.integers(-1, 40, 500).astype(np.int32)
+    province = rng.integers(-1, 40, 500).astype(np.int32)
+    for _ in range(50):
+        desired = rng.integers(-1, 45, (1, 8)).astype(np.int32)
+        desired_province = rng.integers(-1, 45, (1, 8)).astype(np.int32)
+        lookup = places_match(city, province, desired, desired_province)
+        # A column of cities takes the slot-by-slot comparison.
+        slots = places_match(city[:, None], province[:, None], desired, desired_province)
+        assert lookup.tolist() == slots[:, 0].tolist()
+
+
+def test_cosine_is_the_sparse_product_to_the_bit() -> None:
+    rng = np.random.default_rng(4)
+
+    def random_rows(n: int) -> sp.csr_matrix:
+        dense = rng.random((n, 60), dtype=np.float32) * (rng.random((n, 60)) < 0.15)
+        return sp.csr_matrix(dense, dtype=np.float32)
+
+    index: SparseIndex[Any] = SparseIndex(
+        n_features=60, concat=lambda parts: _NoFeatures(), empty_features=_NoFeatures()
+    )
+    main, delta = random_rows(300), random_rows(40)
+    index.upsert(list(range(300)), main, _NoFeatures())
+    index.compact()
+    index.upsert(list(range(300, 340)), delta, _NoFeatures())
+    queries = random_rows(25)
+    expected = (queries @ sp.vstack([main, delta], format="csr").T).toarray()
+    assert np.array_equal(index.cosine(queries), expected)
+
+
+class _NoFeatures:
+    def take(self, rows: Any) -> _NoFeatures:
+        return self
+
+
+def test_best_rows_returns_the_best_by_score() -> None:
+    rng = np.random.default_rng(6)
+    scores = (rng.random(50_000) * (rng.random(50_000) < 0.6)).astype(np.float32)
+    rows = best_rows(scores, 200)
+    assert 50 <= rows.shape[0] <= 800
+    assert scores[rows].min() >= np.sort(scores)[-rows.shape[0] * 2]
+    assert best_rows(np.zeros(1000, dtype=np.float32), 10).tolist() == []

@@ -52,7 +52,8 @@ def _free_port() -> int:
 
 
 def _scaled_postings(path: Path, target: int) -> Iterator[tuple[int, dict[str, Any], None]]:
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    # split("\n"), not splitlines(): posting text holds U+2028 and friends.
+    rows = [json.loads(line) for line in path.read_text("utf-8").split("\n") if line.strip()]
     for number in range(target):
         row = dict(rows[number % len(rows)])
         copy = number // len(rows)

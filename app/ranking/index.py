@@ -184,12 +184,10 @@ class SparseIndex(Generic[F]):
         return self._delta_matrix()[row - n_main]
 
     def cosine(self, queries: sp.csr_matrix) -> FloatArray:
-        """Dot products (cosines) of query rows with every row: a dense (queries × rows) array.
-
-        The main segment is kept transposed, so a query only adds up the postings of its own
-        terms: term by term in float32, the order scipy's sparse product uses, so the scores
-        are those of `queries @ matrix.T` and never depend on the other queries of a call.
-        """
+        """Dot products (cosines) of query rows with every row: a dense (queries × rows) array."""
+        # The main segment is kept transposed, so a query only adds up the postings of its own
+        # terms: term by term in float32, the order of scipy's sparse product, whose values
+        # these are; one query's scores never depend on the others in the call.
         queries = sp.csr_matrix(queries, dtype=np.float32)
         n_main = self._main.shape[0]
         delta = self._delta_matrix()

@@ -651,11 +651,9 @@ class Ranker:
 
 
 def best_rows(scores: FloatArray, size: int) -> np.ndarray[Any, np.dtype[np.intp]]:
-    """Rows of roughly the `size` best scores (a few more or fewer), in one pass.
-
-    The cut-off is read off a strided sample, which is far cheaper than argpartition over
-    every row; callers only need good candidates, not an exact set.
-    """
+    """Rows of roughly the `size` best scores (a few more or fewer)."""
+    # The cut-off is read off a strided sample: one comparison pass instead of argpartition
+    # over every row, and callers only need good candidates, not an exact set.
     stride = max(1, scores.shape[0] // SAMPLE)
     sample = scores[::stride]
     above = min(sample.shape[0] - 1, size // stride)

@@ -602,8 +602,7 @@ def pair_mask_rows(
     query: JobFeatures | GraduateFeatures,
     spec: FilterSpec,
 ) -> BoolArray:
-    """pair_mask of some candidate rows against one query row, gathering only the columns the
-    filters that are on read (cheap enough to run before scoring)."""
+    """pair_mask of some candidate rows against one query row, reading only the columns needed."""
 
     def taken(name: str) -> Any:
         return getattr(features, name)[rows]

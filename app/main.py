@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import __version__
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodySizeLimit
-from app.api.routers import admin, graduates, health, jobs, match
+from app.api.routers import admin, graduates, health, jobs, match, requisitions
 from app.db import create_db_engine, create_session_factory
 from app.matching.engine import MatchEngine, load_major_table
 from app.settings import Settings, get_settings
@@ -69,5 +69,6 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(graduates.router)
     app.include_router(match.router)
+    app.include_router(requisitions.router)
     app.include_router(admin.router)
     return app

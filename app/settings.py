@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_bulk_records: int = Field(1000, ge=1, description="Records per bulk upsert request.")
     max_page_size: int = Field(200, ge=1, description="Largest `limit` of a list request.")
     import_batch_size: int = Field(1000, ge=1, description="Records per transaction on import.")
+    max_open_shortlists: int = Field(
+        1,
+        ge=1,
+        le=20,
+        description="Open requisitions a graduate may be shortlisted for at once.",
+    )
 
 
 @lru_cache

@@ -12,6 +12,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -36,8 +39,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# JSON on SQLite, JSONB on PostgreSQL: lists behave the same on both.
-StringList = JSON().with_variant(JSONB(), "postgresql")
+# JSON on SQLite, JSONB on PostgreSQL: lists and objects behave the same on both.
+JsonColumn = JSON().with_variant(JSONB(), "postgresql")
+StringList = JsonColumn
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -166,3 +170,94 @@ class IndexChange(Base):
     # For entity "model": the ranking version a refit published.
     detail: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+REQUISITION_STATUSES = ("open", "filled", "closed")
+PIPELINE_STAGES = (
+    "recommended",
+    "contacted",
+    "interviewed",
+    "offered",
+    "hired",
+    "rejected",
+    "withdrawn",
+)
+
+
+class Requisition(Base):
+    """An employer's order to an agency: fill `headcount` places by `deadline`."""
+
+    __tablename__ = "requisitions"
+    __table_args__ = (
+        CheckConstraint(_in("status", REQUISITION_STATUSES), name="status"),
+        CheckConstraint("headcount >= 1", name="headcount"),
+        Index("ix_requisitions_tenant_status", "tenant", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    employer: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    headcount: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    job_ids: Mapped[list[int]] = mapped_column(JsonColumn, default=list)
+    # Wall time of the first shortlist, the agency's "time to shortlist".
+    time_to_shortlist_ms: Mapped[float | None] = mapped_column(Float)
+    first_shortlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Candidacy(Base):
+    """A graduate in a requisition's pipeline, with the stage reached and the shortlist score."""
+
+    __tablename__ = "candidacies"
+    __table_args__ = (
+        UniqueConstraint(
+            "requisition_id", "graduate_id", name="uq_candidacies_requisition_graduate"
+        ),
+        CheckConstraint(_in("stage", PIPELINE_STAGES), name="stage"),
+        # The database itself refuses a second hire of one graduate (OpenCATS #232).
+        Index(
+            "uq_candidacies_one_hire_per_graduate",
+            "graduate_id",
+            unique=True,
+            sqlite_where=text("stage = 'hired'"),
+            postgresql_where=text("stage = 'hired'"),
+        ),
+        Index("ix_candidacies_graduate_stage", "graduate_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requisition_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("requisitions.id", ondelete="CASCADE")
+    )
+    graduate_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("graduates.id", ondelete="CASCADE")
+    )
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16), default="recommended")
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    # Sub-scores at shortlist time: the features `jobmatch tune` learns blend weights from.
+    parts: Mapped[dict[str, float]] = mapped_column(JsonColumn, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PipelineEvent(Base):
+    """One stage change of a candidacy: who recorded it and when it happened."""
+
+    __tablename__ = "pipeline_events"
+    __table_args__ = (Index("ix_pipeline_events_candidacy", "candidacy_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidacy_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("candidacies.id", ondelete="CASCADE")
+    )
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

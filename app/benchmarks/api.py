@@ -137,9 +137,7 @@ def _server(database_url: str, workers: int, folder: Path) -> Iterator[str]:
             if process.poll() is not None or time.perf_counter() - started > 600:
                 raise RuntimeError(f"server did not start; see {folder / 'server.log'}")
             time.sleep(0.5)
-        print(
-            f"server up, {workers} workers, index built: {time.perf_counter() - started:.1f} s"
-        )
+        print(f"server up, {workers} workers, index built: {time.perf_counter() - started:.1f} s")
         yield base
     finally:
         process.terminate()

@@ -21,7 +21,7 @@ DEFAULT_GRADUATES = "../shared/eval/dev/graduates.jsonl"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `bench` and its `ranking` sub-command."""
+    """Add `bench` and its sub-commands (ranking, api, …)."""
     parser = subparsers.add_parser("bench", help="print performance numbers", description=__doc__)
     kinds = parser.add_subparsers(dest="bench", required=True, metavar="KIND")
     ranking = kinds.add_parser("ranking", help="tokenise, fit and top-k speed of the ranking core")
@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--tokenize-mb", type=float, default=4.0, help="MB of text for the tokeniser comparison"
     )
     ranking.set_defaults(func=run_ranking)
+    # Each further benchmark lives in app/benchmarks/ and registers its own sub-command.
+    from app.benchmarks import api
+
+    api.register(kinds)
 
 
 def _timed(function: Callable[[], Any]) -> tuple[float, Any]:

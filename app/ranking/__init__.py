@@ -1,6 +1,7 @@
 """Ranking core: Chinese text → TF-IDF → cosine top-k in both directions, with structured fit,
 explanations and saved artifacts. Pure: numpy, scipy, scikit-learn and the tokenizer only."""
 
+from app.ranking.coherence import CoherenceParams
 from app.ranking.documents import (
     EDUCATION_LEVELS,
     GraduateDocument,
@@ -10,7 +11,6 @@ from app.ranking.documents import (
     TextFields,
     education_level,
 )
-from app.ranking.expansion import ExpansionParams
 from app.ranking.index import SparseIndex, topk_rows
 from app.ranking.ranker import (
     Explanation,
@@ -32,7 +32,7 @@ from app.ranking.vectorize import TextModel
 
 __all__ = [
     "EDUCATION_LEVELS",
-    "ExpansionParams",
+    "CoherenceParams",
     "Explanation",
     "FilterSpec",
     "GraduateDocument",

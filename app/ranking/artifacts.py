@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.ranking import lexicon
+from app.ranking.coherence import CoherenceParams
 from app.ranking.documents import (
     GraduateDocument,
     GraduateTextFields,
@@ -23,14 +24,13 @@ from app.ranking.documents import (
     JobTextFields,
     TextFields,
 )
-from app.ranking.expansion import ExpansionParams
 from app.ranking.ranker import Ranker, RankerParams
 from app.ranking.structured import MajorFitLevels, MajorTable, StructuredFitWeights
 from app.ranking.text import Tokenizer
 from app.ranking.vectorize import TextModel
 
-# 2: per-field normalised vectors and job expansion (associations.npz); format 1 vectors
-# cannot be rebuilt by this code.
+# 2: per-field normalised vectors and coherence-weighted jobs (associations.npz); format 1
+# vectors cannot be rebuilt by this code.
 FORMAT = 2
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "jieba", "rjieba")
 
@@ -65,7 +65,7 @@ def params_from_dict(data: dict[str, Any]) -> RankerParams:
         ),
         "weights": StructuredFitWeights(**data["weights"]),
         "major_levels": MajorFitLevels(**data["major_levels"]),
-        "expansion": ExpansionParams(**data["expansion"]),
+        "coherence": CoherenceParams(**data["coherence"]),
     }
     flat = {key: value for key, value in data.items() if key not in nested}
     return RankerParams(**nested, **flat)
@@ -147,7 +147,7 @@ def load_ranker(
         max_df=params.max_df,
         min_df=params.min_df,
         sublinear_tf=params.sublinear_tf,
-        expansion=params.expansion,
+        coherence=params.coherence,
     )
     majors = MajorTable(
         major_classes=saved["major_classes"],

@@ -13,8 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 
+from app.ranking.coherence import CoherenceParams
 from app.ranking.documents import GraduateDocument, JobDocument, TextFields
-from app.ranking.expansion import ExpansionParams
 from app.ranking.index import FloatArray, SparseIndex, topk_rows
 from app.ranking.structured import (
     BoolArray,
@@ -58,7 +58,7 @@ class RankerParams:
     explain_terms: int = 8
     feedback_docs: int = 0
     feedback_weight: float = 0.5
-    expansion: ExpansionParams = field(default_factory=ExpansionParams)
+    coherence: CoherenceParams = field(default_factory=CoherenceParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ class Ranker:
             max_df=params.max_df,
             min_df=params.min_df,
             sublinear_tf=params.sublinear_tf,
-            expansion=params.expansion,
+            coherence=params.coherence,
         )
 
     def fit(self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()) -> Self:

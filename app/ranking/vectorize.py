@@ -4,7 +4,7 @@ fitted once over both sides.
 Each field is vectorised and l2-normalised on its own, then the fields are summed by weight and
 the sum normalised again (field-level length normalisation, as in BM25F): a long description
 cannot drown the few words of a title or a skill list, whatever their lengths. Job vectors are
-then expanded with associated terms (see app.ranking.expansion).
+then weighted by coherence (see app.ranking.coherence).
 
 The weights are scikit-learn's TfidfVectorizer's (smooth idf, optional sublinear tf, max_df and
 min_df on document frequency), computed with numpy over all tokens at once: its per-token Python
@@ -22,6 +22,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from app.ranking.coherence import (
+    CoherenceParams,
+    fit_associations,
+    normalize_rows,
+    weigh_by_coherence,
+)
 from app.ranking.documents import (
     GraduateDocument,
     GraduateTextFields,
@@ -30,12 +36,6 @@ from app.ranking.documents import (
     TextFields,
     graduate_field_texts,
     job_field_texts,
-)
-from app.ranking.expansion import (
-    ExpansionParams,
-    expand_vectors,
-    fit_associations,
-    normalize_rows,
 )
 from app.ranking.text import Tokenizer
 
@@ -102,14 +102,14 @@ class TextModel:
         max_df: float | int = 0.3,
         min_df: float | int = 1,
         sublinear_tf: bool = True,
-        expansion: ExpansionParams | None = None,
+        coherence: CoherenceParams | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.fields = fields
         self.max_df = max_df
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
-        self.expansion = expansion
+        self.coherence = coherence
 
     @property
     def tokenizer_(self) -> Tokenizer:
@@ -124,9 +124,9 @@ class TextModel:
         return self.fields if self.fields is not None else TextFields()
 
     @property
-    def expansion_(self) -> ExpansionParams:
-        """Expansion settings in use."""
-        return self.expansion if self.expansion is not None else ExpansionParams()
+    def coherence_(self) -> CoherenceParams:
+        """Coherence weighting in use."""
+        return self.coherence if self.coherence is not None else CoherenceParams()
 
     def job_field_tokens(self, job: JobDocument) -> dict[str, list[str]]:
         """Tokens of each job field."""
@@ -165,12 +165,12 @@ class TextModel:
     def fit_transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """fit_tokens, returning what transform_tokens would give for the same lists."""
         vectors, is_job = self._fit(token_lists)
-        return self._expand(vectors, is_job)
+        return self._weigh_jobs(vectors, is_job)
 
     def _fit(
         self, token_lists: Sequence[list[str]]
     ) -> tuple[sp.csr_matrix, np.ndarray[Any, np.dtype[np.bool_]]]:
-        """Fit; the unexpanded vectors of the lists and which of them are jobs."""
+        """Fit; the lists' vectors before coherence weighting and which lists are jobs."""
         weights = field_weights(self.fields_)
         flat = list(chain.from_iterable(token_lists))
         terms = sorted(set(flat).difference(_marker_codes(weights, 0)))
@@ -198,8 +198,8 @@ class TextModel:
         counts = _keep_columns(counts, kept)
         vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
         is_job = _job_rows(token_lists)
-        if self.expansion_.weight > 0 and is_job.any():
-            self.associations_ = fit_associations(vectors[is_job], self.expansion_)
+        if self.coherence_.weight > 0 and is_job.any():
+            self.associations_ = fit_associations(vectors[is_job], self.coherence_)
         return vectors, is_job
 
     @classmethod
@@ -229,11 +229,11 @@ class TextModel:
 
     def transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Vectors of marked (or plain) token lists with the fitted vocabulary (unknown terms
-        drop); lists with job fields are expanded."""
+        drop); lists with job fields are weighted by coherence."""
         flat = list(chain.from_iterable(token_lists))
         counts, owners, piece_keys = _count_fields(token_lists, flat, self.codes_, len(self.terms_))
         vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
-        return self._expand(vectors, _job_rows(token_lists))
+        return self._weigh_jobs(vectors, _job_rows(token_lists))
 
     def _vectors(
         self,
@@ -256,16 +256,16 @@ class TextModel:
         combine.eliminate_zeros()
         return normalize_rows(combine @ normalize_rows(counts))
 
-    def _expand(self, vectors: sp.csr_matrix, is_job: np.ndarray[Any, Any]) -> sp.csr_matrix:
-        """The job rows expanded, the others as they are."""
+    def _weigh_jobs(self, vectors: sp.csr_matrix, is_job: np.ndarray[Any, Any]) -> sp.csr_matrix:
+        """The job rows weighted by coherence, the others as they are."""
         jobs = np.flatnonzero(is_job)
-        if jobs.size == 0 or self.associations_.nnz == 0 or self.expansion_.weight <= 0:
+        if jobs.size == 0 or self.associations_.nnz == 0 or self.coherence_.weight <= 0:
             return vectors
-        expanded = expand_vectors(vectors[jobs], self.associations_, self.expansion_)
+        weighted = weigh_by_coherence(vectors[jobs], self.associations_, self.coherence_)
         if jobs.size == vectors.shape[0]:
-            return expanded
+            return weighted
         others = np.flatnonzero(~is_job)
-        stacked = sp.vstack([vectors[others], expanded], format="csr", dtype=np.float32)
+        stacked = sp.vstack([vectors[others], weighted], format="csr", dtype=np.float32)
         order = np.empty(vectors.shape[0], dtype=np.intp)
         order[np.concatenate([others, jobs])] = np.arange(vectors.shape[0])
         return sp.csr_matrix(stacked[order], dtype=np.float32)

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
 from app.ranking import (
-    ExpansionParams,
+    CoherenceParams,
     FilterSpec,
     GraduateDocument,
     GraduateTextFields,
@@ -38,14 +38,14 @@ def tokenizer() -> Tokenizer:
 
 
 def simple_params(**changes: object) -> RankerParams:
-    """Title-only jobs and skills-only graduates, no max_df pruning, no expansion: easy to check
-    by hand."""
+    """Title-only jobs and skills-only graduates, no max_df pruning, no coherence weighting:
+    easy to check by hand."""
     fields = TextFields(
         job=JobTextFields(title=1, skills=0, majors=0, description=0),
         graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0),
     )
     base = RankerParams(
-        fields=fields, weights=TEXT_ONLY, max_df=1.0, expansion=ExpansionParams(weight=0)
+        fields=fields, weights=TEXT_ONLY, max_df=1.0, coherence=CoherenceParams(weight=0)
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 

@@ -1,4 +1,5 @@
-"""Field-normalised vectors and job expansion on corpora small enough to check by hand."""
+"""Field-normalised vectors and coherence-weighted postings on corpora small enough to check by
+hand."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from app.ranking import (
-    ExpansionParams,
+    CoherenceParams,
     GraduateDocument,
     GraduateTextFields,
     JobDocument,
@@ -16,10 +17,10 @@ from app.ranking import (
     TextModel,
     Tokenizer,
 )
-from app.ranking.expansion import expand_vectors, fit_associations, keep_top_per_row
+from app.ranking.coherence import fit_associations, keep_top_per_row, weigh_by_coherence
 from app.ranking.vectorize import field_marker, mark_fields
 
-OFF = ExpansionParams(weight=0)
+OFF = CoherenceParams(weight=0)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_associations_pair_terms_that_share_documents() -> None:
     vectors = sp.csr_matrix(
         np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 0, 0]], dtype=np.float32)
     )
-    associations = fit_associations(vectors, ExpansionParams(sources=4, associations=1))
+    associations = fit_associations(vectors, CoherenceParams(context=4, partners=1))
     assert associations.toarray().tolist() == [
         [0, 2, 0, 0],
         [2, 0, 0, 0],
@@ -59,15 +60,16 @@ def test_associations_pair_terms_that_share_documents() -> None:
     ]
 
 
-def test_expansion_mixes_in_associates_and_keeps_unit_length() -> None:
+def test_coherence_reweights_own_terms_only_and_keeps_unit_length() -> None:
     associations = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=np.float32))
-    vectors = sp.csr_matrix(np.array([[1, 0, 0], [0, 0, 1]], dtype=np.float32))
-    expanded = expand_vectors(vectors, associations, ExpansionParams(weight=0.5))
-    # [0.5, 0.5, 0] normalised; the second row has no associates and stays as it was.
-    assert expanded.toarray() == pytest.approx(np.array([[0.5**0.5, 0.5**0.5, 0], [0, 0, 1]]))
-    assert (
-        expand_vectors(vectors, associations, OFF).toarray().tolist() == vectors.toarray().tolist()
-    )
+    vectors = sp.csr_matrix(np.array([[0.8, 0.6, 0], [0, 0, 1], [1, 0, 0]], dtype=np.float32))
+    weighted = weigh_by_coherence(vectors, associations, CoherenceParams(weight=0.5))
+    # Row 0: support (0.6, 0.8) from the other term; 0.5·(0.8, 0.6) + 0.5·(0.6, 0.8), normalised.
+    # Rows 1 and 2 hold no associated pair, and term 1 is not added to row 2.
+    expected = np.array([[0.5**0.5, 0.5**0.5, 0], [0, 0, 1], [1, 0, 0]])
+    assert weighted.toarray() == pytest.approx(expected)
+    unchanged = weigh_by_coherence(vectors, associations, OFF)
+    assert unchanged.toarray().tolist() == vectors.toarray().tolist()
 
 
 def test_marked_fields_skip_empty_and_unweighted_fields() -> None:
@@ -83,7 +85,7 @@ def test_marked_fields_skip_empty_and_unweighted_fields() -> None:
 
 
 def test_fields_are_weighted_after_normalisation(tokenizer: Tokenizer) -> None:
-    model = TextModel(tokenizer=tokenizer, max_df=1.0, expansion=OFF)
+    model = TextModel(tokenizer=tokenizer, max_df=1.0, coherence=OFF)
     model.fit_tokens([["a", "b", "c"]])
     title, description = field_marker("job", "title"), field_marker("job", "description")
     # Title weight 3, description 1: [3·(1,0,0) + 1·(0,1,1)/√2] normalised, not the raw counts.
@@ -101,7 +103,7 @@ def test_a_long_description_does_not_drown_the_title(tokenizer: Tokenizer) -> No
         JobDocument(id=2, title="销售专员", description=f"{filler} plc"),
     ]
     fields = TextFields(job=JobTextFields(title=1, skills=0, majors=0, description=1))
-    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, expansion=OFF).fit(jobs)
+    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, coherence=OFF).fit(jobs)
     vectors = model.transform_jobs(jobs)
     plc = model.term_index()["plc"]
     # Half of the vector's weight is the title's, however long the description is.
@@ -109,7 +111,7 @@ def test_a_long_description_does_not_drown_the_title(tokenizer: Tokenizer) -> No
         tokenizer=tokenizer,
         fields=TextFields(job=JobTextFields(title=1, skills=0, majors=0, description=0)),
         max_df=1.0,
-        expansion=OFF,
+        coherence=OFF,
     ).fit(jobs)
     assert (
         vectors[0, plc] > 0.5 * title_only.transform_jobs(jobs)[0, title_only.term_index()["plc"]]
@@ -117,11 +119,11 @@ def test_a_long_description_does_not_drown_the_title(tokenizer: Tokenizer) -> No
     assert np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel() == pytest.approx([1, 1])
 
 
-def test_only_jobs_are_expanded_and_one_equals_many(tokenizer: Tokenizer) -> None:
+def test_only_jobs_are_weighted_and_one_equals_many(tokenizer: Tokenizer) -> None:
     jobs = [
-        JobDocument(id=1, title="会计", skills=("财务报表", "税法")),
-        JobDocument(id=2, title="会计助理", skills=("财务报表", "审计")),
-        JobDocument(id=3, title="java 开发", skills=("spring", "mysql")),
+        JobDocument(id=1, title="会计", skills=("财务报表", "税法", "篮球")),
+        JobDocument(id=2, title="会计助理", skills=("财务报表", "税法")),
+        JobDocument(id=3, title="会计", skills=("财务报表", "审计")),
         JobDocument(id=4, title="后端开发", skills=("java", "mysql", "redis")),
     ]
     graduate = GraduateDocument(id=9, skills=("税法", "审计"))
@@ -129,16 +131,20 @@ def test_only_jobs_are_expanded_and_one_equals_many(tokenizer: Tokenizer) -> Non
         job=JobTextFields(title=1, skills=1, majors=0, description=0),
         graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0),
     )
-    params = ExpansionParams(weight=0.5, sources=4, associations=4, terms=8)
-    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, expansion=params)
-    model.fit(jobs, [graduate])
-    plain = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, expansion=OFF)
-    plain.fit(jobs, [graduate])
+    params = CoherenceParams(weight=0.5, context=4, partners=4)
+    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, coherence=params)
+    together = model.fit_transform_tokens(
+        [model.job_tokens(job) for job in jobs] + [model.graduate_tokens(graduate)]
+    )
+    plain = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, coherence=OFF)
+    plain_vectors = plain.fit(jobs, [graduate]).transform_jobs(jobs)
     profile = model.transform_graduates([graduate])
     assert (profile != plain.transform_graduates([graduate])).nnz == 0
-    together = model.transform_jobs(jobs)
-    assert together.nnz > plain.transform_jobs(jobs).nnz
+    assert (together[4] != profile).nnz == 0
     for row, job in enumerate(jobs):
         assert (model.transform_jobs([job]) != together[row]).nnz == 0
-    # Expansion reaches the first posting through its associates: 审计 is not in it.
-    assert together[0, model.term_index()["审计"]] > 0
+    # Same terms, but the word no other posting pairs with 会计 and 税法 loses weight.
+    assert together[:4].nnz == plain_vectors.nnz
+    terms = model.term_index()
+    odd, core = terms["篮球"], terms["会计"]
+    assert together[0, odd] / together[0, core] < plain_vectors[0, odd] / plain_vectors[0, core]

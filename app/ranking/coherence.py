@@ -1,11 +1,13 @@
-"""Document expansion with term associations learned from the postings themselves.
+"""Coherence weighting: each posting's terms re-weighted by how strongly, across all postings,
+they keep company with the posting's own strongest terms.
 
-A posting names its kind of work in its own words; a profile of the same kind often uses others
-(a requirement list says 财务 and 税法, the posting 会计 and 报表). Summing the postings'
-term-term products gives, for each term, the terms it keeps company with; a posting is then
-smoothed with the associates of its strongest terms, as in a translation language model
-(Berger and Lafferty, 1999) or cluster-based document smoothing (Liu and Croft, 2004). Only
-postings are expanded: expanding both sides blurs the match twice.
+A posting's words that name its kind of work recur with its other key words in many postings
+(会计 with 财务 and 报表); the incidental ones (a company's slogan, a tool every posting lists)
+do not. Summing the postings' term-term products gives each term's associates; a posting's
+vector is mixed with the same terms weighted by their association with its strongest terms,
+a smoothing of the document model by term co-occurrence (Berger and Lafferty's translation
+model, kept to the document's own terms). No term is added, so the index does not grow. Only
+postings are weighted: doing it to profiles as well measured worse.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ _BLOCK_CELLS = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
-class ExpansionParams:
-    """How postings are expanded; weight 0 turns expansion off."""
+class CoherenceParams:
+    """How postings are weighted: weight is the share of the coherence part (0 turns it off),
+    context the strongest terms of a posting that judge the others, partners the associates
+    kept per term."""
 
     weight: float = 0.5
-    sources: int = 10
-    associations: int = 20
-    terms: int = 30
+    context: int = 10
+    partners: int = 20
 
 
 def normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -49,7 +52,8 @@ def keep_top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
         return result.copy()
     if k <= 0:
         return sp.csr_matrix(result.shape, dtype=np.float32)
-    threshold = np.full(result.shape[0], -np.inf, dtype=np.float32)
+    n_rows = result.shape[0]
+    threshold = np.full(n_rows, -np.inf, dtype=np.float32)
     # Each row's k-th largest value from a padded block per group of rows of similar length
     # (lengths up to the next power of two, so padding at most doubles a block).
     buckets = np.ceil(np.log2(counts[long_rows])).astype(np.int64)
@@ -60,17 +64,15 @@ def keep_top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
         for first in range(0, rows_in_bucket.size, step):
             rows = rows_in_bucket[first : first + step]
             threshold[rows] = _kth_largest(result, rows, width, k)
-    row_of = np.repeat(np.arange(result.shape[0]), counts)
+    row_of = np.repeat(np.arange(n_rows), counts)
     above = result.data > threshold[row_of]
     # Equal to the k-th value: kept in order while the row still has room.
     equal = result.data == threshold[row_of]
-    room = k - np.bincount(row_of[above], minlength=result.shape[0])
-    equal_rank = np.cumsum(equal) - 1
-    first_equal = np.concatenate(
-        [[0], np.cumsum(np.bincount(row_of[equal], minlength=result.shape[0]))]
-    )
-    keep = above | (equal & (equal_rank - first_equal[row_of] < room[row_of]))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[keep], minlength=result.shape[0]))])
+    room = k - np.bincount(row_of[above], minlength=n_rows)
+    equal_before = np.concatenate([[0], np.cumsum(np.bincount(row_of[equal], minlength=n_rows))])
+    equal_rank = np.cumsum(equal) - 1 - equal_before[row_of]
+    keep = above | (equal & (equal_rank < room[row_of]))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[keep], minlength=n_rows))])
     return sp.csr_matrix(
         (result.data[keep], result.indices[keep], indptr), shape=result.shape, dtype=np.float32
     )
@@ -88,24 +90,29 @@ def _kth_largest(
     return np.partition(block, width - k, axis=1)[:, width - k]
 
 
-def fit_associations(vectors: sp.csr_matrix, params: ExpansionParams) -> sp.csr_matrix:
+def fit_associations(vectors: sp.csr_matrix, params: CoherenceParams) -> sp.csr_matrix:
     """Term × term associations: summed products of each document's strongest terms, a term's
-    own pair left out, the strongest `associations` partners kept per term."""
-    strongest = keep_top_per_row(vectors, params.sources)
+    own pair left out, the strongest `partners` kept per term."""
+    strongest = keep_top_per_row(vectors, params.context)
     products = sp.csr_matrix(strongest.T @ strongest, dtype=np.float32)
     products.setdiag(0)
     products.eliminate_zeros()
-    return keep_top_per_row(products, params.associations)
+    return keep_top_per_row(products, params.partners)
 
 
-def expand_vectors(
-    vectors: sp.csr_matrix, associations: sp.csr_matrix, params: ExpansionParams
+def weigh_by_coherence(
+    vectors: sp.csr_matrix, associations: sp.csr_matrix, params: CoherenceParams
 ) -> sp.csr_matrix:
-    """Each l2-normalised row mixed with the unit vector of its strongest terms' associates."""
+    """Each l2-normalised row mixed with the unit vector of its own terms weighted by their
+    association with its strongest terms."""
     vectors = sp.csr_matrix(vectors, dtype=np.float32)
     if params.weight <= 0 or vectors.shape[0] == 0 or associations.nnz == 0:
         return vectors
-    strongest = keep_top_per_row(vectors, params.sources)
-    related = keep_top_per_row(sp.csr_matrix(strongest @ associations), params.terms)
-    mixed: Any = (1 - params.weight) * vectors + params.weight * normalize_rows(related)
+    strongest = keep_top_per_row(vectors, params.context)
+    support = sp.csr_matrix(strongest @ associations)
+    present = vectors.copy()
+    present.data[:] = 1
+    coherence = sp.csr_matrix(support.multiply(present), dtype=np.float32)
+    coherence.eliminate_zeros()
+    mixed: Any = (1 - params.weight) * vectors + params.weight * normalize_rows(coherence)
     return normalize_rows(mixed)

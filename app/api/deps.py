@@ -1,4 +1,8 @@
-"""Typed dependencies: the request's session (commit or rollback), tenant, and record lookups."""
+"""Typed dependencies: the request's session (commit or rollback), tenant, and record lookups.
+
+Dependencies that only read the request are `async def`: FastAPI runs a sync dependency in
+the thread pool, and a thread hop per parameter costs more than the work itself.
+"""
 
 from __future__ import annotations
 
@@ -34,13 +38,13 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-def get_settings_from_app(request: Request) -> Settings:
+async def get_settings_from_app(request: Request) -> Settings:
     """The settings the application was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_tenant(
+async def get_tenant(
     x_tenant: Annotated[
         str,
         Header(
@@ -83,7 +87,7 @@ class PageParams:
     offset: int
 
 
-def get_page_params(
+async def get_page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (≤ {MAX_PAGE_SIZE}).")
     ] = 50,
@@ -147,7 +151,7 @@ def bulk_request_body(schema_name: str) -> dict[str, Any]:
     }
 
 
-def get_match_engine(request: Request) -> MatchEngine:
+async def get_match_engine(request: Request) -> MatchEngine:
     """The application's live match engine."""
     engine: MatchEngine = request.app.state.match_engine
     return engine
@@ -167,7 +171,7 @@ _CITY = Annotated[
 _EDUCATION = Annotated[Education | None, Query(description="Candidates' minimum education.")]
 
 
-def get_graduate_match_query(
+async def get_graduate_match_query(
     k: _K = 10,
     explain: _EXPLAIN = False,
     city: _CITY = None,
@@ -204,7 +208,7 @@ def get_graduate_match_query(
     )
 
 
-def get_job_match_query(
+async def get_job_match_query(
     k: _K = 10,
     explain: _EXPLAIN = False,
     city: _CITY = None,
@@ -229,7 +233,7 @@ GraduateMatchQueryDep = Annotated[MatchQuery, Depends(get_graduate_match_query)]
 JobMatchQueryDep = Annotated[MatchQuery, Depends(get_job_match_query)]
 
 
-def get_preview_query(k: _K = 10, explain: _EXPLAIN = False, city: _CITY = None) -> MatchQuery:
+async def get_preview_query(k: _K = 10, explain: _EXPLAIN = False, city: _CITY = None) -> MatchQuery:
     """Parameters of a draft match: candidates are seeking graduates or open jobs."""
     return MatchQuery(k=k, explain=explain, city=city)
 

@@ -97,3 +97,26 @@ def test_refit_swaps_in_while_readers_read(live_database_url: str, tmp_path: Pat
     expected = [(m["graduate_id"], round(m["score"], 5)) for m in baseline["matches"]]
     for answer in answers + [after]:
         assert [(m["graduate_id"], round(m["score"], 5)) for m in answer["matches"]] == expected
+
+
+def test_start_up_loads_the_saved_index_only_when_it_matches_the_database(
+    live_database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=live_database_url, models_dir=tmp_path / "models")
+    with TestClient(create_app(settings)) as client:
+        client.post("/v1/jobs", json=make_job("kyt"))
+        client.post("/v1/graduates/bulk", json=SEED_GRADUATES)
+        first = client.get("/v1/admin/index").json()
+    assert first["source"] == "fitted"
+
+    with TestClient(create_app(settings)) as client:  # a restart: nothing changed
+        second = client.get("/v1/admin/index").json()
+        assert (second["source"], second["version"]) == ("loaded", first["version"])
+        assert (second["jobs"], second["graduates"]) == (1, len(SEED_GRADUATES))
+        client.post("/v1/graduates", json=make_graduate("while-up"))
+
+    with TestClient(create_app(settings)) as client:  # the database moved on: rebuilt
+        third = client.get("/v1/admin/index").json()
+        assert third["source"] == "fitted"
+        assert third["version"] != first["version"]
+        assert third["graduates"] == len(SEED_GRADUATES) + 1

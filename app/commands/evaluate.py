@@ -30,6 +30,7 @@ from app.ranking.evaluation import (
     tfidf_word_baseline,
     to_run,
 )
+from app.ranking.vectorize import NGRAM_FIELD_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +260,13 @@ def bm25_baseline(
 
 
 def _flat(fields: dict[str, list[str]]) -> list[str]:
-    return [token for tokens in fields.values() for token in tokens]
+    """The word tokens of every field (the character n-gram fields are not words)."""
+    return [
+        token
+        for name, tokens in fields.items()
+        if not name.endswith(NGRAM_FIELD_SUFFIX)
+        for token in tokens
+    ]
 
 
 def _job_text(job: JobDocument) -> str:

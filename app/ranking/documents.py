@@ -59,6 +59,9 @@ class GraduateDocument:
 
 # Each field is vectorised and l2-normalised on its own and the fields are summed by these
 # weights, so a weight is the field's share of the text vector whatever the field's length.
+# The *_ngrams fields are character n-grams rather than words: a job's title against a
+# profile's desired roles and skills, which are short and often cut wrongly by the segmenter
+# (游戏策划 as a skill, 游戏系统策划（2022届）as a title).
 @dataclass(frozen=True, slots=True)
 class JobTextFields:
     """Weight of each job field in its text vector (0 leaves the field out)."""
@@ -68,6 +71,7 @@ class JobTextFields:
     majors: float = 1
     description: float = 1
     industry: float = 0
+    title_ngrams: float = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class GraduateTextFields:
     skills: float = 2
     desired_roles: float = 3
     summary: float = 1
+    role_ngrams: float = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ def job_field_texts(job: JobDocument) -> dict[str, str]:
         "majors": " ".join(job.majors),
         "description": job.description or "",
         "industry": job.industry or "",
+        "title_ngrams": job.title or "",
     }
 
 
@@ -106,4 +112,5 @@ def graduate_field_texts(graduate: GraduateDocument) -> dict[str, str]:
         "skills": " ".join(graduate.skills),
         "desired_roles": " ".join(graduate.desired_roles),
         "summary": graduate.summary or "",
+        "role_ngrams": " ".join([*graduate.desired_roles, *graduate.skills]),
     }

@@ -9,6 +9,7 @@ import threading
 import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, Literal, Protocol
 
 from app.ranking import lexicon
@@ -22,6 +23,7 @@ Backend = Literal["auto", "jieba", "rjieba"]
 USER_WORD_FREQ = 100_000
 
 _WORD_CHAR = re.compile(r"\w")
+_WORD_RUN = re.compile(r"\w+")
 
 
 class Segmenter(Protocol):
@@ -228,6 +230,30 @@ class Tokenizer:
     def tokenize_many(self, texts: Iterable[str | None]) -> list[list[str]]:
         """Tokens of each text."""
         return [self.tokenize(text) for text in texts]
+
+    def ngrams(self, text: str | None, min_n: int, max_n: int) -> list[str]:
+        """Character n-grams inside each run of word characters (a shorter run whole), after
+        NFKC and lower-casing; protected-attribute words are cut out first."""
+        if not text:
+            return []
+        text = normalize_text(text)
+        if self.drop_protected:
+            text = _protected_pattern().sub(" ", text)
+        out: list[str] = []
+        for run in _WORD_RUN.findall(text):
+            if len(run) < min_n:
+                out.append(run)
+                continue
+            for n in range(min_n, min(max_n, len(run)) + 1):
+                out.extend(run[start : start + n] for start in range(len(run) - n + 1))
+        return out
+
+
+@cache
+def _protected_pattern() -> re.Pattern[str]:
+    """Any protected-attribute word, longest first so a whole word goes before its parts."""
+    words = sorted({normalize_text(word) for word in lexicon.protected_terms()}, key=len)
+    return re.compile("|".join(re.escape(word) for word in reversed(words) if word))
 
 
 def _classify(token: str) -> str:

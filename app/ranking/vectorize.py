@@ -50,6 +50,12 @@ JOB_SIDE = "job"
 GRADUATE_SIDE = "graduate"
 # The field of a token list that has no markers.
 UNMARKED = ""
+# Fields whose tokens are character n-grams, and the prefix that keeps those apart from words.
+NGRAM_FIELD_SUFFIX = "_ngrams"
+NGRAM_PREFIX = "~"
+# Two and three characters: most Chinese words are two, three catches the common compounds,
+# and single characters match too much.
+NGRAM_RANGE = (2, 3)
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -129,24 +135,36 @@ class TextModel:
         return self.coherence if self.coherence is not None else CoherenceParams()
 
     def job_field_tokens(self, job: JobDocument) -> dict[str, list[str]]:
-        """Tokens of each job field."""
-        tokenize = self.tokenizer_.tokenize
-        return {name: tokenize(text) for name, text in job_field_texts(job).items()}
+        """Tokens of each job field (prefixed character n-grams for the n-gram fields)."""
+        return {name: self._field_tokens(name, text) for name, text in job_field_texts(job).items()}
 
     def graduate_field_tokens(self, graduate: GraduateDocument) -> dict[str, list[str]]:
-        """Tokens of each graduate field."""
-        tokenize = self.tokenizer_.tokenize
-        return {name: tokenize(text) for name, text in graduate_field_texts(graduate).items()}
+        """Tokens of each graduate field (prefixed character n-grams for the n-gram fields)."""
+        texts = graduate_field_texts(graduate)
+        return {name: self._field_tokens(name, text) for name, text in texts.items()}
+
+    def _field_tokens(self, name: str, text: str) -> list[str]:
+        if not name.endswith(NGRAM_FIELD_SUFFIX):
+            return self.tokenizer_.tokenize(text)
+        return [NGRAM_PREFIX + gram for gram in self.tokenizer_.ngrams(text, *NGRAM_RANGE)]
 
     def job_tokens(self, job: JobDocument) -> list[str]:
         """Marked token list of a job (see mark_fields)."""
-        weights = field_weights_of(self.fields_.job)
-        return mark_fields(JOB_SIDE, self.job_field_tokens(job), weights)
+        return self._marked(JOB_SIDE, job_field_texts(job), field_weights_of(self.fields_.job))
 
     def graduate_tokens(self, graduate: GraduateDocument) -> list[str]:
         """Marked token list of a graduate (see mark_fields)."""
         weights = field_weights_of(self.fields_.graduate)
-        return mark_fields(GRADUATE_SIDE, self.graduate_field_tokens(graduate), weights)
+        return self._marked(GRADUATE_SIDE, graduate_field_texts(graduate), weights)
+
+    def _marked(self, side: str, texts: dict[str, str], weights: dict[str, float]) -> list[str]:
+        """Only the weighted fields are tokenised."""
+        tokens = {
+            name: self._field_tokens(name, text)
+            for name, text in texts.items()
+            if weights.get(name, 0) > 0
+        }
+        return mark_fields(side, tokens, weights)
 
     def fit(
         self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()
@@ -165,7 +183,7 @@ class TextModel:
     def fit_transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """fit_tokens, returning what transform_tokens would give for the same lists."""
         vectors, is_job = self._fit(token_lists)
-        return self._weigh_jobs(vectors, is_job)
+        return _canonical(self._weigh_jobs(vectors, is_job))
 
     def _fit(
         self, token_lists: Sequence[list[str]]
@@ -199,7 +217,8 @@ class TextModel:
         vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
         is_job = _job_rows(token_lists)
         if self.coherence_.weight > 0 and is_job.any():
-            self.associations_ = fit_associations(vectors[is_job], self.coherence_)
+            words, _grams = _split_columns(vectors[is_job], self.ngram_columns_)
+            self.associations_ = fit_associations(words, self.coherence_)
         return vectors, is_job
 
     @classmethod
@@ -221,6 +240,9 @@ class TextModel:
     def _set_vocabulary(self, terms: list[str], idf: np.ndarray[Any, Any]) -> None:
         self.terms_: np.ndarray[Any, np.dtype[np.object_]] = np.asarray(terms, dtype=object)
         self.vocabulary_ = {term: column for column, term in enumerate(terms)}
+        self.ngram_columns_ = np.fromiter(
+            (term.startswith(NGRAM_PREFIX) for term in terms), dtype=bool, count=len(terms)
+        )
         self.idf_: np.ndarray[Any, np.dtype[np.float64]] = idf
         self.field_weights_ = field_weights(self.fields_)
         # Terms and field markers in one lookup, so a transform maps every token in one pass.
@@ -233,7 +255,7 @@ class TextModel:
         flat = list(chain.from_iterable(token_lists))
         counts, owners, piece_keys = _count_fields(token_lists, flat, self.codes_, len(self.terms_))
         vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
-        return self._weigh_jobs(vectors, _job_rows(token_lists))
+        return _canonical(self._weigh_jobs(vectors, _job_rows(token_lists)))
 
     def _vectors(
         self,
@@ -261,7 +283,7 @@ class TextModel:
         jobs = np.flatnonzero(is_job)
         if jobs.size == 0 or self.associations_.nnz == 0 or self.coherence_.weight <= 0:
             return vectors
-        weighted = weigh_by_coherence(vectors[jobs], self.associations_, self.coherence_)
+        weighted = self._weigh_words(vectors[jobs])
         if jobs.size == vectors.shape[0]:
             return weighted
         others = np.flatnonzero(~is_job)
@@ -269,6 +291,14 @@ class TextModel:
         order = np.empty(vectors.shape[0], dtype=np.intp)
         order[np.concatenate([others, jobs])] = np.arange(vectors.shape[0])
         return sp.csr_matrix(stacked[order], dtype=np.float32)
+
+    def _weigh_words(self, vectors: sp.csr_matrix) -> sp.csr_matrix:
+        """Coherence weighting of the word columns, their share of each row's norm kept; the
+        n-gram columns, a separate channel, stay as they are."""
+        words, grams = _split_columns(vectors, self.ngram_columns_)
+        norms = np.sqrt(np.asarray(words.multiply(words).sum(axis=1), dtype=np.float32))
+        weighted = weigh_by_coherence(words, self.associations_, self.coherence_)
+        return sp.csr_matrix(weighted.multiply(norms) + grams, dtype=np.float32)
 
     def transform_jobs(self, jobs: Sequence[JobDocument]) -> sp.csr_matrix:
         """Vectors of jobs."""
@@ -328,6 +358,32 @@ def _count_fields(
     )
     counts.sum_duplicates()
     return counts, owners.astype(np.int64), piece_keys.astype(np.int64)
+
+
+def _canonical(vectors: sp.csr_matrix) -> sp.csr_matrix:
+    """Columns in order in every row: a dot product then adds in one order whichever way the
+    vector was made, so a loaded model scores to the bit like the fitted one."""
+    vectors.sort_indices()
+    return vectors
+
+
+def _split_columns(
+    matrix: sp.csr_matrix, columns: np.ndarray[Any, np.dtype[np.bool_]]
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The matrix outside `columns` and inside them (each with the other's entries dropped)."""
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    inside = columns[matrix.indices]
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    parts = []
+    for keep in (~inside, inside):
+        parts.append(
+            sp.csr_matrix(
+                (matrix.data[keep], (rows[keep], matrix.indices[keep])),
+                shape=matrix.shape,
+                dtype=np.float32,
+            )
+        )
+    return parts[0], parts[1]
 
 
 def _job_rows(token_lists: Sequence[list[str]]) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -41,8 +41,8 @@ def simple_params(**changes: object) -> RankerParams:
     """Title-only jobs and skills-only graduates, no max_df pruning, no coherence weighting:
     easy to check by hand."""
     fields = TextFields(
-        job=JobTextFields(title=1, skills=0, majors=0, description=0),
-        graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0),
+        job=JobTextFields(title=1, skills=0, majors=0, description=0, title_ngrams=0),
+        graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0, role_ngrams=0),
     )
     base = RankerParams(
         fields=fields, weights=TEXT_ONLY, max_df=1.0, coherence=CoherenceParams(weight=0)
@@ -236,7 +236,9 @@ def test_protected_words_in_free_text_do_not_change_scores(tokenizer: Tokenizer)
 
 
 def test_text_model_transform_drops_unknown_terms(tokenizer: Tokenizer) -> None:
-    model = TextModel(tokenizer=tokenizer, max_df=1.0).fit([JobDocument(id=1, title="plc")])
+    words_only = TextFields(job=JobTextFields(title_ngrams=0))
+    model = TextModel(tokenizer=tokenizer, fields=words_only, max_df=1.0)
+    model.fit([JobDocument(id=1, title="plc")])
     vectors = model.transform_tokens([["plc", "未见过"], ["未见过"]])
     assert isinstance(vectors, sp.csr_matrix) and vectors.dtype == np.float32
     assert vectors.toarray().tolist() == [[1.0], [0.0]]

@@ -84,3 +84,19 @@ def test_rjieba_equals_jieba_on_shared_postings(tokenizer: Tokenizer) -> None:
     for record in records:
         text = f"{record['title']} {' '.join(record['skills'])} {record['description']}"  # type: ignore[arg-type]
         assert fast.tokenize(text) == tokenizer.tokenize(text), record["external_id"]
+
+
+def test_ngrams_stay_inside_word_runs_and_skip_protected_words(tokenizer: Tokenizer) -> None:
+    assert tokenizer.ngrams("【22届】游戏策划-C++", 2, 3) == [
+        "22",
+        "2届",
+        "22届",
+        "游戏",
+        "戏策",
+        "策划",
+        "游戏策",
+        "戏策划",
+        "c",
+    ]
+    assert tokenizer.ngrams("女性向游戏", 2, 3) == ["向游", "游戏", "向游戏"]
+    assert tokenizer.ngrams("", 2, 3) == []

@@ -1,5 +1,5 @@
-"""Field-normalised vectors and coherence-weighted postings on corpora small enough to check by
-hand."""
+"""Field-normalised vectors, the character n-gram fields and coherence-weighted postings on
+corpora small enough to check by hand."""
 
 from __future__ import annotations
 
@@ -148,3 +148,20 @@ def test_only_jobs_are_weighted_and_one_equals_many(tokenizer: Tokenizer) -> Non
     terms = model.term_index()
     odd, core = terms["篮球"], terms["会计"]
     assert together[0, odd] / together[0, core] < plain_vectors[0, odd] / plain_vectors[0, core]
+
+
+def test_ngram_fields_match_titles_the_segmenter_cuts_differently(tokenizer: Tokenizer) -> None:
+    jobs = [
+        JobDocument(id=1, title="游戏系统策划（2022届）"),
+        JobDocument(id=2, title="财务会计"),
+    ]
+    graduate = GraduateDocument(id=9, desired_roles=("系统策划",))
+    ngrams_only = TextFields(
+        job=JobTextFields(title=0, skills=0, majors=0, description=0, title_ngrams=1),
+        graduate=GraduateTextFields(major=0, skills=0, desired_roles=0, summary=0, role_ngrams=1),
+    )
+    model = TextModel(tokenizer=tokenizer, fields=ngrams_only, max_df=1.0, coherence=OFF)
+    model.fit(jobs, [graduate])
+    assert all(term.startswith("~") for term in model.terms_)
+    scores = (model.transform_graduates([graduate]) @ model.transform_jobs(jobs).T).toarray()[0]
+    assert scores[0] > 0.3 and scores[1] == 0

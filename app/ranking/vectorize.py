@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from functools import cache
 from itertools import chain, repeat
 from numbers import Integral
 from typing import Any
@@ -82,8 +83,9 @@ def mark_fields(
     return out
 
 
-def field_weights_of(side_fields: JobTextFields | GraduateTextFields) -> dict[str, float]:
-    """Field name → weight for one side."""
+@cache
+def field_weights_of(side_fields: JobTextFields | GraduateTextFields) -> Mapping[str, float]:
+    """Field name → weight for one side (cached: asked for every document)."""
     return {name: float(weight) for name, weight in asdict(side_fields).items()}
 
 
@@ -157,7 +159,7 @@ class TextModel:
         weights = field_weights_of(self.fields_.graduate)
         return self._marked(GRADUATE_SIDE, graduate_field_texts(graduate), weights)
 
-    def _marked(self, side: str, texts: dict[str, str], weights: dict[str, float]) -> list[str]:
+    def _marked(self, side: str, texts: dict[str, str], weights: Mapping[str, float]) -> list[str]:
         """Only the weighted fields are tokenised."""
         tokens = {
             name: self._field_tokens(name, text)

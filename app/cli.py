@@ -18,6 +18,7 @@ COMMANDS = {
     "bench": ("app.commands.bench", "benchmarks that print numbers"),
     "rerank": ("app.commands.rerank", "re-rank every graduate against every open job (batch)"),
     "allocate": ("app.commands.allocate", "assign graduates to jobs within headcounts"),
+    "tune": ("app.commands.tune", "fit the blend weights on recorded hiring outcomes"),
 }
 
 

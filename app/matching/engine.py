@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.learning.weights import with_tuned_weights
 from app.matching.documents import graduate_document, job_document
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
 from app.ranking.lexicon import read_major_classes_csv
@@ -305,7 +306,9 @@ class MatchEngine:
             ranker = Ranker.load(folder, jobs=job_docs, graduates=graduate_docs)
             snapshot = self._snapshot(ranker, head, "loaded", folder)
         else:
-            ranker = Ranker(self.params, majors=self.majors).fit(job_docs, graduate_docs)
+            # The tenant's weights from `jobmatch tune`, if any, shape every version fitted.
+            params = with_tuned_weights(self.params, self._tenant_dir(tenant))
+            ranker = Ranker(params, majors=self.majors).fit(job_docs, graduate_docs)
             # Microseconds in the name: two refits of unchanged data never collide.
             version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{ranker.data_hash_[:8]}"
             folder = ranker.save(self._tenant_dir(tenant), version=version)

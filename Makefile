@@ -39,6 +39,10 @@ run: install
 	$(BIN)/jobmatch demo load --if-empty
 	$(BIN)/jobmatch serve
 
+# The five-day case on synthetic data: figures printed, chart in var/five_day_case.png.
+demo: install
+	$(BIN)/python scripts/five_day_case.py $(DEMO_ARGS)
+
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 

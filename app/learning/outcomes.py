@@ -92,7 +92,7 @@ def read_outcomes(
         ).all()
     )
     outcomes = []
-    for candidacy, status in session.execute(query).tuples():
+    for candidacy, status in session.execute(query):
         hired_at = hired_in.get(candidacy.graduate_id)
         outcomes.append(
             Outcome(

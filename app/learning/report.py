@@ -148,7 +148,7 @@ def format_tune_result(result: TuneResult, *, source: str) -> list[str]:
         f"outcomes: {result.positives} {noun}, {result.negatives} negatives (rejected or "
         f"withdrawn), {result.undecided} undecided, {result.requisitions} requisition"
         f"{'' if result.requisitions == 1 else 's'}",
-        f"weights before: those of {source}",
+        f"weights before: {source}",
         f"{'weights':<10}{header}",
     ]
     for label, weights in (("before", result.before), ("after", result.after)):

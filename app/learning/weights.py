@@ -71,8 +71,8 @@ def live_weights(tenant_dir: Path) -> tuple[StructuredFitWeights, str]:
         params_file = tenant_dir / str(version) / "params.json"
         if version and params_file.is_file():
             params = params_from_dict(json.loads(params_file.read_text("utf-8")))
-            return params.weights, f"version {version}"
+            return params.weights, f"ranking version {version}"
     tuned = read_tuned_weights(tenant_dir)
     if tuned is not None:
-        return tuned, TUNED_WEIGHTS_FILE
-    return StructuredFitWeights(), "defaults"
+        return tuned, f"{TUNED_WEIGHTS_FILE} (no version fitted yet)"
+    return StructuredFitWeights(), "the defaults"

@@ -71,7 +71,8 @@ def format_report(report: OutcomeReport, *, tenant: str) -> list[str]:
     if not report.requisitions:
         return [f"outcomes of tenant {tenant}: no shortlists recorded yet"]
     lines = [
-        f"outcomes of tenant {tenant}: {len(report.requisitions)} requisitions, "
+        f"outcomes of tenant {tenant}: {len(report.requisitions)} requisition"
+        f"{'' if len(report.requisitions) == 1 else 's'}, "
         f"{report.candidacies} candidacies, {report.hires} hires",
         f"{'requisition':>11} {'status':>7} {'candidacies':>11} {'hires':>6} "
         f"{f'top-{k}':>7} {'hired in top':>12} {f'precision@{k}':>13} {'recall':>7}",

@@ -287,7 +287,7 @@ def test_outcome_report_alone_and_inside_a_parser_that_has_k_and_json(
     )
     assert run_outcomes(args) == 0
     out = capsys.readouterr().out
-    assert "1 requisitions, 5 candidacies, 3 hires" in out
+    assert "1 requisition, 5 candidacies, 3 hires" in out
     assert "precision@4" in out and "0.500" in out and "0.667" in out
     # Inside `evaluate`, whose parser already defines --k and --json: no clash, both reused.
     host = argparse.ArgumentParser()

@@ -129,7 +129,8 @@ def build_pool(
 
 
 def load_pool(factory: sessionmaker[Session], pool: Pool, *, tenant: str) -> dict[str, LoadSummary]:
-    """Upsert the pool through the importer's batch loader; raises if any record fails."""
+    """Upsert the pool through the importer's batch loader. Every synthetic record must pass
+    validation (else RuntimeError); a real posting that fails is skipped, as an import would."""
     parts: tuple[tuple[str, Any, Any, Iterable[tuple[int, dict[str, Any], None]]], ...] = (
         ("jobs", Job, JobCreate, ((n, row, None) for n, row in enumerate(pool.jobs, 1))),
         ("real jobs", Job, JobCreate, ((line, row, None) for line, row in pool.real_jobs)),

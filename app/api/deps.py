@@ -233,7 +233,9 @@ GraduateMatchQueryDep = Annotated[MatchQuery, Depends(get_graduate_match_query)]
 JobMatchQueryDep = Annotated[MatchQuery, Depends(get_job_match_query)]
 
 
-async def get_preview_query(k: _K = 10, explain: _EXPLAIN = False, city: _CITY = None) -> MatchQuery:
+async def get_preview_query(
+    k: _K = 10, explain: _EXPLAIN = False, city: _CITY = None
+) -> MatchQuery:
     """Parameters of a draft match: candidates are seeking graduates or open jobs."""
     return MatchQuery(k=k, explain=explain, city=city)
 

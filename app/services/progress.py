@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -74,6 +74,7 @@ def progress_chart(progress: Progress, *, started: date | None = None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers
+    from matplotlib import dates as mdates
     from matplotlib import pyplot as plt
 
     figure, (funnel, timeline) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100)
@@ -89,23 +90,35 @@ def progress_chart(progress: Progress, *, started: date | None = None) -> bytes:
     cumulative = [point.cumulative for point in progress.hires_per_day]
     first_day = started or (days[0] if days else progress.deadline)
     if days:
+        # A day's bar spans that day; the running total steps up when the day is over.
+        day_ends = [day + timedelta(days=1) for day in days]
+        timeline.bar(
+            days,
+            [point.hires for point in progress.hires_per_day],
+            width=1.0,
+            align="edge",
+            color="#9cc3e6",
+            label="hires that day",
+        )
         timeline.step(
-            [first_day, *days],
+            [first_day, *day_ends],
             [0, *cumulative],
             where="post",
             color="#2f6db5",
             label="hires (cumulative)",
         )
-        timeline.bar(
-            days,
-            [point.hires for point in progress.hires_per_day],
-            color="#9cc3e6",
-            label="hires that day",
-        )
+    timeline.xaxis.set_major_locator(mdates.DayLocator())
+    timeline.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
     timeline.axhline(
         progress.headcount, color="#c0392b", linestyle="--", label=f"headcount {progress.headcount}"
     )
-    timeline.axvline(progress.deadline, color="#7f8c8d", linestyle=":", label="deadline")
+    # A deadline date lasts until the end of that day.
+    timeline.axvline(
+        progress.deadline + timedelta(days=1),
+        color="#7f8c8d",
+        linestyle=":",
+        label=f"deadline (end of {progress.deadline:%m-%d})",
+    )
     timeline.set_title(
         f"Hires {progress.hires}/{progress.headcount}, {progress.days_left} days left"
     )

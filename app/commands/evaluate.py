@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from app.learning.report import add_outcome_arguments, run_outcomes
 from app.ranking import (
     FilterSpec,
     GraduateDocument,
@@ -64,6 +65,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--halves", action="store_true", help="also report each half of the queries"
     )
+    # `--outcomes` scores past shortlists against recorded hires instead (app.learning).
+    add_outcome_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -280,6 +283,8 @@ def _graduate_text(graduate: GraduateDocument) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print the metrics (last line JSON with --json)."""
+    if args.outcomes:
+        return run_outcomes(args)
     for path in (args.jobs, args.graduates, args.qrels):
         if not Path(path).exists():
             print(f"error: {path} does not exist", file=sys.stderr)

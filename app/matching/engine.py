@@ -302,8 +302,15 @@ class MatchEngine:
             pointer = {"version": version, "change_id": head}
         folder = self._tenant_dir(tenant) / str(pointer["version"]) if pointer else None
         started = time.perf_counter()
+        loaded: Ranker | None = None
         if pointer and folder and folder.is_dir() and pointer["change_id"] == head:
-            ranker = Ranker.load(folder, jobs=job_docs, graduates=graduate_docs)
+            try:
+                loaded = Ranker.load(folder, jobs=job_docs, graduates=graduate_docs)
+            except (ValueError, KeyError, OSError) as exc:
+                # An artifact of an older format (or a damaged one) is rebuilt, not fatal.
+                logger.warning("cannot load %s (%s); fitting a new version", folder, exc)
+        if loaded is not None and folder is not None:
+            ranker = loaded
             snapshot = self._snapshot(ranker, head, "loaded", folder)
         else:
             # The tenant's weights from `jobmatch tune`, if any, shape every version fitted.

@@ -35,7 +35,10 @@ class Explanation(BaseModel):
     """Why a candidate ranks where it does."""
 
     weights: dict[str, float] = Field(description="Blend weights: final = Σ weight × part.")
-    terms: list[TermContribution] = Field(description="Top shared terms by contribution.")
+    terms: list[TermContribution] = Field(
+        description="Top shared terms by contribution. A term starting with `~` is a character "
+        "n-gram of the job title matched in the graduate's desired roles and skills."
+    )
     filters_passed: list[str] = Field(description="Hard filters the candidate passed.")
     missing_skills: list[str] = Field(description="The job's skills the graduate does not list.")
 

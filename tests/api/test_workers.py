@@ -124,3 +124,16 @@ def test_start_up_loads_the_saved_index_only_when_it_matches_the_database(
         assert third["source"] == "fitted"
         assert third["version"] != first["version"]
         assert third["graduates"] == len(SEED_GRADUATES) + 1
+
+
+def test_an_unreadable_saved_index_is_rebuilt(live_database_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=live_database_url, models_dir=tmp_path / "models")
+    with TestClient(create_app(settings)) as client:
+        client.post("/v1/jobs", json=make_job("kyt"))
+        first = client.get("/v1/admin/index").json()
+    manifest = tmp_path / "models" / "default" / first["version"] / "manifest.json"
+    manifest.write_text(manifest.read_text("utf-8").replace('"format": ', '"format": 99, "was": '))
+    with TestClient(create_app(settings)) as client:
+        rebuilt = client.get("/v1/admin/index").json()
+        assert rebuilt["source"] == "fitted"
+        assert rebuilt["jobs"] == 1

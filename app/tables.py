@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    REAL,
     CheckConstraint,
     Date,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -261,3 +263,120 @@ class PipelineEvent(Base):
     recorded_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+MATCH_SIDES = ("jobs", "graduates")
+MATCH_RUN_STATUSES = ("running", "complete", "failed")
+
+
+class MatchRun(Base):
+    """One batch re-ranking of a tenant: its fixed inputs and parameters (`params`: ranking
+    version, data hash, k, chunking), progress and outcome. Rows are in match_run_rows."""
+
+    __tablename__ = "match_runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", MATCH_RUN_STATUSES), name="status"),
+        CheckConstraint("chunks_done <= chunks_total", name="chunks"),
+        Index("ix_match_runs_tenant_status", "tenant", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    # Comma-separated sides ranked: "jobs" (jobs for every graduate), "graduates" (the reverse).
+    sides: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    chunks_total: Mapped[int] = mapped_column(Integer)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MatchRunChunk(Base):
+    """A chunk of a run whose rows are stored: written in the same transaction as its rows, so
+    a resumed run skips exactly the chunks that are complete."""
+
+    __tablename__ = "match_run_chunks"
+    __table_args__ = (CheckConstraint(_in("side", MATCH_SIDES), name="side"),)
+
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("match_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    side: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queries: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MatchRunRow(Base):
+    """One ranked candidate of one query in a run: side "jobs" holds jobs (candidate_id) for
+    a graduate (query_id), side "graduates" the reverse; parts are the unweighted sub-scores."""
+
+    __tablename__ = "match_run_rows"
+    __table_args__ = (CheckConstraint(_in("side", MATCH_SIDES), name="side"),)
+
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("match_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    side: Mapped[str] = mapped_column(String(16), primary_key=True)
+    query_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(REAL)
+    text: Mapped[float] = mapped_column(REAL)
+    major: Mapped[float] = mapped_column(REAL)
+    education: Mapped[float] = mapped_column(REAL)
+    city: Mapped[float] = mapped_column(REAL)
+    salary: Mapped[float] = mapped_column(REAL)
+
+
+class CurrentMatchRun(Base):
+    """The complete run readers use, per tenant and side; switched in one transaction when a
+    run completes, so readers see the previous complete run until then."""
+
+    __tablename__ = "match_run_current"
+    __table_args__ = (CheckConstraint(_in("side", MATCH_SIDES), name="side"),)
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    side: Mapped[str] = mapped_column(String(16), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("match_runs.id"))
+    switched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+ALLOCATION_METHODS = ("exact", "greedy")
+
+
+class Allocation(Base):
+    """An assignment of graduates to jobs within headcounts, from the pairs of batch runs."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint(_in("method", ALLOCATION_METHODS), name="method"),
+        Index("ix_allocations_tenant", "tenant"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), default=DEFAULT_TENANT)
+    run_ids: Mapped[list[int]] = mapped_column(JsonColumn, default=list)
+    method: Mapped[str] = mapped_column(String(16))
+    per_graduate: Mapped[int] = mapped_column(Integer, default=1)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+    total_score: Mapped[float] = mapped_column(Float, default=0.0)
+    params: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AllocationRow(Base):
+    """One graduate assigned to one job in an allocation."""
+
+    __tablename__ = "allocation_rows"
+
+    allocation_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("allocations.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    graduate_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,232 @@
+"""The batch top-k returns, for every query, the online ranker's ids in the online order, with
+scores equal to float tolerance: on random data with many ties, both directions, several
+weightings and filters, tiny pools (the wider and exhaustive passes) and candidate blocks
+merged with zip_sp_matmul_topn."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.batch.inputs import candidate_side, query_set, rank_spec
+from app.batch.topk import ChunkResult, RankSpec, rank_chunk
+from app.ranking import (
+    FilterSpec,
+    GraduateDocument,
+    JobDocument,
+    MajorFitLevels,
+    Ranker,
+    RankerParams,
+    StructuredFitWeights,
+    Tokenizer,
+)
+from app.ranking.structured import Direction
+
+WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
+CITIES = ["北京", "深圳", "宁波", "杭州", "浙江", "全国", "", "火星"]
+MAJORS = ["电气工程及其自动化", "自动化", "会计学", "计算机科学与技术", ""]
+LEVELS = ["不限", "大专", "本科", "硕士", "博士"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(backend="jieba")
+
+
+def pick(rng: np.random.Generator, values: Sequence[Any]) -> Any:
+    return values[int(rng.integers(len(values)))]
+
+
+def words(rng: np.random.Generator, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS, int(rng.integers(low, high + 1))))
+
+
+def random_job(rng: np.random.Generator, job_id: int) -> JobDocument:
+    low = pick(rng, [None, 3000, 6000])
+    return JobDocument(
+        id=job_id,
+        title=words(rng, 0, 3),
+        skills=tuple(words(rng, 0, 2).split()),
+        city=pick(rng, CITIES) or None,
+        education=pick(rng, LEVELS),
+        majors=tuple(m for m in {pick(rng, MAJORS), pick(rng, MAJORS)} if m),
+        salary_min=low,
+        salary_max=pick(rng, [None, 0, 5000, 9000]) if low is None else low + 2000,
+        status=pick(rng, ["open", "open", "open", "closed"]),
+    )
+
+
+def random_graduate(rng: np.random.Generator, graduate_id: int) -> GraduateDocument:
+    return GraduateDocument(
+        id=graduate_id,
+        skills=tuple(words(rng, 0, 3).split()),
+        desired_roles=tuple(words(rng, 0, 1).split()),
+        major=pick(rng, MAJORS) or None,
+        education=pick(rng, LEVELS),
+        graduation_year=pick(rng, [None, 2025, 2026]),
+        city=pick(rng, CITIES) or None,
+        desired_cities=tuple(c for c in {pick(rng, CITIES), pick(rng, CITIES)} if c),
+        expected_salary=pick(rng, [None, 0, 4000, 7000, 12000]),
+        status=pick(rng, ["seeking", "seeking", "seeking", "placed"]),
+    )
+
+
+def make_ranker(tokenizer: Tokenizer, params: RankerParams, seed: int) -> Ranker:
+    rng = np.random.default_rng(seed)
+    jobs = [random_job(rng, int(i)) for i in rng.permutation(5000)[:260]]
+    # Copies under new ids: equal scores, so ties must fall to the smaller id in both paths.
+    jobs += [
+        JobDocument(**{**_fields(jobs[int(rng.integers(len(jobs)))]), "id": 6000 + i})
+        for i in range(60)
+    ]
+    graduates = [random_graduate(rng, 10_000 + i) for i in range(220)]
+    graduates += [
+        GraduateDocument(**{**_fields(graduates[int(rng.integers(220))]), "id": 20_000 + i})
+        for i in range(60)
+    ]
+    return Ranker(params, tokenizer=tokenizer).fit(jobs, graduates)
+
+
+def _fields(document: Any) -> dict[str, Any]:
+    return {name: getattr(document, name) for name in document.__dataclass_fields__}
+
+
+Ranking = dict[int, list[tuple[int, float, tuple[float, ...]]]]
+
+
+def batch_results(
+    ranker: Ranker, direction: Direction, spec: RankSpec, chunk_rows: int, paths: list[int]
+) -> Ranking:
+    """Every query's batch top-k; `paths` accumulates (widened, fallbacks) counts."""
+    side = candidate_side(ranker, direction, spec.filters)
+    queries = query_set(ranker, direction, spec.filters)
+    out: Ranking = {int(q): [] for q in queries.ids}
+    for number in range(queries.chunk_count(chunk_rows)):
+        result = rank_chunk(side, queries.chunk(number, chunk_rows), spec)
+        paths[0] += result.widened
+        paths[1] += result.fallbacks
+        _collect(result, out)
+    return out
+
+
+def _collect(result: ChunkResult, out: Ranking) -> None:
+    parts = result.parts
+    for i in range(len(result)):
+        entry = (
+            int(result.candidate_ids[i]),
+            float(result.scores[i]),
+            (
+                float(result.text[i]),
+                float(parts.major[i]),
+                float(parts.education[i]),
+                float(parts.city[i]),
+                float(parts.salary[i]),
+            ),
+        )
+        assert result.ranks[i] == len(out[int(result.query_ids[i])]) + 1
+        out[int(result.query_ids[i])].append(entry)
+
+
+def online_results(
+    ranker: Ranker, direction: Direction, query_ids: list[int], k: int, filters: FilterSpec
+) -> Ranking:
+    if direction == "jobs":
+        ranked = ranker.jobs_for_graduates(query_ids, k, filters=filters, explain=False)
+    else:
+        ranked = ranker.graduates_for_jobs(query_ids, k, filters=filters, explain=False)
+    return {
+        query: [
+            (
+                m.id,
+                m.score,
+                (m.parts.text, m.parts.major, m.parts.education, m.parts.city, m.parts.salary),
+            )
+            for m in matches
+        ]
+        for query, matches in zip(query_ids, ranked, strict=True)
+    }
+
+
+def assert_same(batch: Ranking, online: Ranking) -> None:
+    assert batch.keys() == online.keys()
+    for query, expected in online.items():
+        got = batch[query]
+        assert [c for c, _, _ in got] == [c for c, _, _ in expected], f"query {query}"
+        for (_, score, parts), (_, want, want_parts) in zip(got, expected, strict=True):
+            assert score == pytest.approx(want, abs=1e-6)
+            assert parts == pytest.approx(want_parts, abs=1e-6)
+
+
+WEIGHTINGS = [
+    RankerParams(max_df=1.0),
+    RankerParams(max_df=1.0, weights=StructuredFitWeights(major=1.0, city=0.5, salary=0.3)),
+    RankerParams(max_df=1.0, weights=StructuredFitWeights(text=0.5, education=-0.4, city=-0.1)),
+    RankerParams(max_df=1.0, weights=StructuredFitWeights(text=0.0)),
+    RankerParams(max_df=1.0, major_levels=MajorFitLevels(same_major=3.0, unrelated=-1.0)),
+]
+FILTERS = [
+    FilterSpec(),
+    FilterSpec(education=False, city=False, salary=False),
+    FilterSpec(city=False, min_education="本科", candidate_city="浙江"),
+]
+
+
+PATHS_SEEN = [0, 0]
+
+
+@pytest.mark.parametrize("direction", ["jobs", "graduates"])
+@pytest.mark.parametrize("weighting", range(len(WEIGHTINGS)))
+def test_batch_equals_online(tokenizer: Tokenizer, direction: Direction, weighting: int) -> None:
+    ranker = make_ranker(tokenizer, WEIGHTINGS[weighting], seed=weighting)
+    for number, filters in enumerate(FILTERS):
+        # A pool of 5 for a top-5 over ~200 candidates with many copies: the wider passes and
+        # the full recomputation run; blocks of 64 candidates are merged by zip_sp_matmul_topn.
+        for k, pool, chunk_rows, block_rows in ((10, 20, 37, 1 << 18), (5, 5, 500, 64)):
+            spec = rank_spec(ranker, k=k, pool=pool, threads=2, filters=filters)
+            spec = RankSpec(**{**_slots(spec), "block_rows": block_rows})
+            batch = batch_results(ranker, direction, spec, chunk_rows, PATHS_SEEN)
+            online = online_results(ranker, direction, list(batch), k, filters)
+            assert_same(batch, online)
+            assert any(batch.values()), f"filters {number} left nothing to compare"
+
+
+def test_every_path_was_taken() -> None:
+    # Runs after the parametrised test above (file order): both slow paths were exercised.
+    widened, fallbacks = PATHS_SEEN
+    assert widened > 0 and fallbacks > 0
+
+
+def _slots(spec: RankSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in spec.__slots__}
+
+
+def test_queries_are_open_jobs_or_seeking_graduates(tokenizer: Tokenizer) -> None:
+    ranker = make_ranker(tokenizer, WEIGHTINGS[0], seed=7)
+    seeking = {g.id for g in ranker.graduates_.values() if g.status == "seeking"}
+    open_jobs = {j.id for j in ranker.jobs_.values() if j.status == "open"}
+    assert set(query_set(ranker, "jobs", FilterSpec()).ids.tolist()) == seeking
+    assert set(query_set(ranker, "graduates", FilterSpec()).ids.tolist()) == open_jobs
+    assert set(candidate_side(ranker, "jobs", FilterSpec()).ids.tolist()) == open_jobs
+
+
+def test_a_candidate_side_travels_without_its_cache(tokenizer: Tokenizer) -> None:
+    ranker = make_ranker(tokenizer, WEIGHTINGS[0], seed=8)
+    side = candidate_side(ranker, "jobs", FilterSpec())
+    queries = query_set(ranker, "jobs", FilterSpec())
+    spec = rank_spec(ranker, k=5, pool=10, threads=2, filters=FilterSpec())
+    before = rank_chunk(side, queries.chunk(0, 100), spec)
+    copy = pickle.loads(pickle.dumps(side))
+    assert copy._cache == {} and copy._subsets == {}
+    after = rank_chunk(copy, queries.chunk(0, 100), spec)
+    assert np.array_equal(before.candidate_ids, after.candidate_ids)
+    assert np.array_equal(before.scores, after.scores)
+
+
+def test_the_query_order_is_fixed_by_the_data(tokenizer: Tokenizer) -> None:
+    first = query_set(make_ranker(tokenizer, WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
+    second = query_set(make_ranker(tokenizer, WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
+    assert np.array_equal(first.ids, second.ids)

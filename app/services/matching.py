@@ -68,7 +68,8 @@ def _parts(match: Match) -> ScoreParts:
     return ScoreParts(**asdict(match.parts))
 
 
-def _explanation(match: Match) -> Explanation | None:
+def explanation_out(match: Match) -> Explanation | None:
+    """The API shape of a match's explanation (None when not asked for)."""
     explanation = match.explanation
     if explanation is None:
         return None
@@ -99,7 +100,7 @@ def _graduate_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[Gra
                 city=label.city,
                 score=match.score,
                 parts=_parts(match),
-                explanation=_explanation(match),
+                explanation=explanation_out(match),
             )
         )
     return results
@@ -119,7 +120,7 @@ def _job_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[JobMatch
                 city=label.city,
                 score=match.score,
                 parts=_parts(match),
-                explanation=_explanation(match),
+                explanation=explanation_out(match),
             )
         )
     return results

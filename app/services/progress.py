@@ -107,8 +107,8 @@ def progress_chart(progress: Progress, *, started: date | None = None) -> bytes:
             color="#2f6db5",
             label="hires (cumulative)",
         )
-    timeline.xaxis.set_major_locator(mdates.DayLocator())
-    timeline.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    timeline.xaxis.set_major_locator(mdates.DayLocator())  # type: ignore[no-untyped-call]
+    timeline.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
     timeline.axhline(
         progress.headcount, color="#c0392b", linestyle="--", label=f"headcount {progress.headcount}"
     )

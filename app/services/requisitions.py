@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from app.errors import ConflictError, NotFoundError, ValidationFailed
 from app.matching.engine import MatchEngine
 from app.ranking import FilterSpec, Match
-from app.schemas.matches import Explanation, ScoreParts, TermContribution
+from app.schemas.matches import ScoreParts
 from app.schemas.requisitions import RequisitionCreate, Shortlist, ShortlistEntry
+from app.services.matching import explanation_out
 from app.services.pipeline import ACTIVE
 from app.tables import Candidacy, Job, PipelineEvent, Requisition, utcnow
 
@@ -84,18 +85,6 @@ def update_requisition(
     requisition.updated_at = utcnow()
     session.flush()
     return requisition
-
-
-def _explanation(match: Match) -> Explanation | None:
-    explanation = match.explanation
-    if explanation is None:
-        return None
-    return Explanation(
-        weights=asdict(explanation.weights),
-        terms=[TermContribution(**asdict(term)) for term in explanation.terms],
-        filters_passed=list(explanation.filters_passed),
-        missing_skills=list(explanation.missing_skills),
-    )
 
 
 def shortlist(
@@ -201,7 +190,7 @@ def shortlist(
                     job_id=job_id,
                     score=match.score,
                     parts=ScoreParts(**asdict(match.parts)),
-                    explanation=_explanation(
+                    explanation=explanation_out(
                         Match(match.id, match.score, match.parts, explanation)
                     ),
                 )

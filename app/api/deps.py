@@ -169,6 +169,13 @@ _CITY = Annotated[
     AfterValidator(normalize_text),
 ]
 _EDUCATION = Annotated[Education | None, Query(description="Candidates' minimum education.")]
+_SOURCE = Annotated[
+    Literal["live", "batch"],
+    Query(
+        description="live: the in-memory index, fresh after every write; batch: the current "
+        "stored re-rank run (`jobmatch rerank`), its top-k with the default filters."
+    ),
+]
 
 
 async def get_graduate_match_query(
@@ -185,6 +192,7 @@ async def get_graduate_match_query(
         Literal["seeking", "placed", "withdrawn", "any"],
         Query(description="Candidates' status; `any` switches the filter off."),
     ] = "seeking",
+    source: _SOURCE = "live",
 ) -> MatchQuery:
     """Parameters of a graduates-for-a-job query."""
     if (
@@ -205,6 +213,7 @@ async def get_graduate_match_query(
         graduation_year_max=graduation_year_max,
         salary=salary,
         status=status,
+        source=source,
     )
 
 
@@ -222,10 +231,17 @@ async def get_job_match_query(
         Literal["open", "closed", "any"],
         Query(description="Jobs' status; `any` switches the filter off."),
     ] = "open",
+    source: _SOURCE = "live",
 ) -> MatchQuery:
     """Parameters of a jobs-for-a-graduate query."""
     return MatchQuery(
-        k=k, explain=explain, city=city, education=education, salary=salary, status=status
+        k=k,
+        explain=explain,
+        city=city,
+        education=education,
+        salary=salary,
+        status=status,
+        source=source,
     )
 
 

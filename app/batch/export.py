@@ -41,18 +41,8 @@ def export_run(session: Session, *, run_id: int, path: Path) -> int:
     if suffix not in FORMATS:
         raise ValueError(f"{path}: the output must end in .parquet or .csv")
     run = store.get_run(session, run_id=run_id)
-    jobs = dict(
-        session.execute(select(Job.id, Job.external_id).where(Job.tenant == run.tenant))
-        .tuples()
-        .all()
-    )
-    graduates = dict(
-        session.execute(
-            select(Graduate.id, Graduate.external_id).where(Graduate.tenant == run.tenant)
-        )
-        .tuples()
-        .all()
-    )
+    jobs = _external_ids(session, Job, run.tenant)
+    graduates = _external_ids(session, Graduate, run.tenant)
     external: dict[str, tuple[dict[int, str], dict[int, str]]] = {
         "jobs": (graduates, jobs),  # side "jobs": jobs (candidates) for each graduate (query)
         "graduates": (jobs, graduates),
@@ -87,3 +77,10 @@ def export_run(session: Session, *, run_id: int, path: Path) -> int:
                 written += len(rows)
     temporary.replace(path)  # a reader never sees half a file
     return written
+
+
+def _external_ids(
+    session: Session, table: type[Job] | type[Graduate], tenant: str
+) -> dict[int, str]:
+    rows = session.execute(select(table.id, table.external_id).where(table.tenant == tenant))
+    return {int(row[0]): str(row[1]) for row in rows}

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.batch.topk import ChunkResult
 from app.errors import ConflictError, NotFoundError
 from app.tables import CurrentMatchRun, MatchRun, MatchRunChunk, MatchRunRow, utcnow
+
+if TYPE_CHECKING:  # the web process reads runs without loading the ranking libraries
+    from app.batch.topk import ChunkResult
 
 ROW_COLUMNS = (
     "run_id",

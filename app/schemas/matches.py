@@ -78,6 +78,10 @@ class IndexInfo(BaseModel):
     version: str
     fitted_at: datetime
     source: str = Field(description="live (in-memory index) or batch (a stored re-rank run).")
+    run_id: int | None = Field(None, description="The stored re-rank run (source batch).")
+    computed_at: datetime | None = Field(
+        None, description="When that run completed (source batch)."
+    )
 
 
 class GraduateMatches(BaseModel):

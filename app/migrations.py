@@ -27,4 +27,4 @@ def alembic_config(*, url: str | None = None, connection: Connection | None = No
 
 def upgrade_database(*, url: str | None = None, connection: Connection | None = None) -> None:
     """Bring the database schema up to the newest migration."""
-    command.upgrade(alembic_config(url=url, connection=connection), "heads")
+    command.upgrade(alembic_config(url=url, connection=connection), "head")

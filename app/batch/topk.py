@@ -41,6 +41,7 @@ from sparse_dot_topn import sp_matmul_topn, zip_sp_matmul_topn
 
 from app.ranking import FilterSpec, MajorFitLevels, StructuredFitWeights, topk_rows
 from app.ranking.structured import (
+    MISSING,
     BoolArray,
     Components,
     Direction,
@@ -460,6 +461,13 @@ def _group_bound(
 
     def education_and_city(query: Features) -> Float64Array:
         job, graduate = _arrange(side.direction, subset.features, query)
+        # The major part is not used here: with no graduate major stated score_components
+        # skips the major comparison (education and city do not read majors).
+        graduate = dataclasses.replace(
+            graduate,
+            major=np.full_like(graduate.major, MISSING),
+            major_class=np.full_like(graduate.major_class, MISSING),
+        )
         parts = score_components(job, graduate, side.related, spec.levels)
         weights = spec.weights
         fixed = weights.education * parts.education.astype(np.float64)

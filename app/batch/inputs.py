@@ -1,5 +1,6 @@
-"""A fitted Ranker → the arrays a batch top-k needs: the candidate side, the queries in a fixed
-order, and their chunks. Pure: no database."""
+"""A fitted Ranker → the arrays a batch top-k needs: each side's documents (vectors, features,
+sub-score ranges) gathered once, the candidate side, the queries in a fixed order, and their
+chunks. Pure: no database."""
 
 from __future__ import annotations
 
@@ -35,36 +36,79 @@ def _index(ranker: Ranker, side: Direction) -> SparseIndex[Any]:
     return ranker.jobs_index_ if side == "jobs" else ranker.graduates_index_
 
 
-def _vectors(index: SparseIndex[Any], rows: np.ndarray[Any, Any]) -> sp.csr_matrix:
-    """The stored vectors of some rows, stacked (the vectors the online path multiplies)."""
-    n_features = index.n_features
-    if rows.shape[0] == 0:
-        return sp.csr_matrix((0, n_features), dtype=np.float32)
-    matrix = sp.vstack([index.vector(int(row)) for row in rows], format="csr", dtype=np.float32)
-    matrix.sort_indices()
-    return matrix
+def status_only(filters: FilterSpec) -> FilterSpec:
+    """The status part of a filter spec: which documents take part at all."""
+    return FilterSpec(
+        status=filters.status,
+        job_statuses=filters.job_statuses,
+        graduate_statuses=filters.graduate_statuses,
+    )
 
 
-def _eligible(ranker: Ranker, side: Direction, filters: FilterSpec) -> np.ndarray[Any, Any]:
-    """Live rows of a side passing the candidate-side filters (status: open jobs, seeking
-    graduates by default), in id order."""
+@dataclass(frozen=True, slots=True)
+class SideDocuments:
+    """One side's documents that pass the status filter, in id order: ids, the stored vectors
+    (those the online path multiplies), features and sub-score ranges."""
+
+    side: Direction
+    ids: IdArray
+    vectors: sp.csr_matrix
+    features: Features
+    ranges: Float64Array
+
+    def take(self, rows: np.ndarray[Any, Any]) -> SideDocuments:
+        """Some of the documents, in the given order."""
+        return SideDocuments(
+            self.side,
+            self.ids[rows],
+            self.vectors[rows],
+            self.features.take(rows),
+            self.ranges[rows],
+        )
+
+
+def side_documents(ranker: Ranker, side: Direction, filters: FilterSpec) -> SideDocuments:
+    """The documents of `side` passing the status filter of `filters`."""
     index = _index(ranker, side)
-    mask = index.alive & ranker.encoder_.candidate_mask(side, index.features, filters)
+    mask = index.alive & ranker.encoder_.candidate_mask(side, index.features, status_only(filters))
     rows = np.flatnonzero(mask)
-    return rows[np.argsort(index.ids[rows], kind="stable")]
+    rows = rows[np.argsort(index.ids[rows], kind="stable")]
+    if rows.shape[0]:
+        vectors = sp.vstack(
+            [index.vector(int(row)) for row in rows], format="csr", dtype=np.float32
+        )
+    else:
+        vectors = sp.csr_matrix((0, index.n_features), dtype=np.float32)
+    vectors.sort_indices()
+    features = index.features.take(rows)
+    return SideDocuments(
+        side=side,
+        ids=index.ids[rows].astype(np.int64),
+        vectors=vectors,
+        features=features,
+        ranges=document_ranges(features, ranker.params_.major_levels),
+    )
 
 
-def candidate_side(ranker: Ranker, direction: Direction, filters: FilterSpec) -> CandidateSide:
-    """The candidates of `direction` that the online ranker could return under `filters`."""
-    index = _index(ranker, direction)
-    rows = _eligible(ranker, direction, filters)
+def candidate_side(
+    ranker: Ranker,
+    direction: Direction,
+    filters: FilterSpec,
+    documents: SideDocuments | None = None,
+) -> CandidateSide:
+    """The candidates of `direction` that the online ranker could return under `filters`
+    (`documents`: that side's documents, when already gathered)."""
+    documents = documents or side_documents(ranker, direction, filters)
+    keep = np.flatnonzero(ranker.encoder_.candidate_mask(direction, documents.features, filters))
+    chosen = documents.take(keep)
     return CandidateSide(
         direction=direction,
-        ids=index.ids[rows].astype(np.int64),
-        vectors=_vectors(index, rows),
-        features=index.features.take(rows),
+        ids=chosen.ids,
+        vectors=chosen.vectors,
+        features=chosen.features,
         related=ranker.encoder_.related_matrix(),
         levels=ranker.params_.major_levels,
+        ranges=chosen.ranges,
     )
 
 
@@ -97,28 +141,23 @@ class QuerySet:
         return -(-len(self) // rows)
 
 
-def query_set(ranker: Ranker, direction: Direction, filters: FilterSpec) -> QuerySet:
+def query_set(
+    ranker: Ranker,
+    direction: Direction,
+    filters: FilterSpec,
+    documents: SideDocuments | None = None,
+) -> QuerySet:
     """The queries of a batch ranking `direction`: the other side's documents that the same
     status filter keeps (seeking graduates for jobs, open jobs for graduates)."""
-    side = other(direction)
-    index = _index(ranker, side)
-    status_only = FilterSpec(
-        status=filters.status,
-        job_statuses=filters.job_statuses,
-        graduate_statuses=filters.graduate_statuses,
-    )
-    rows = _eligible(ranker, side, status_only)
-    features = index.features.take(rows)
-    ranges = document_ranges(features, ranker.params_.major_levels)
-    labels = group_labels(pair_keys(direction, features))
-    order = np.lexsort((index.ids[rows], labels))
-    rows = rows[order]
+    documents = documents or side_documents(ranker, other(direction), filters)
+    labels = group_labels(pair_keys(direction, documents.features))
+    ordered = documents.take(np.lexsort((documents.ids, labels)))
     return QuerySet(
         direction=direction,
-        ids=index.ids[rows].astype(np.int64),
-        vectors=_vectors(index, rows),
-        features=index.features.take(rows),
-        ranges=ranges[order],
+        ids=ordered.ids,
+        vectors=ordered.vectors,
+        features=ordered.features,
+        ranges=ordered.ranges,
     )
 
 

@@ -23,7 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch import store
-from app.batch.inputs import SIDES, QuerySet, candidate_side, query_set, rank_spec
+from app.batch.inputs import (
+    SIDES,
+    QuerySet,
+    candidate_side,
+    other,
+    query_set,
+    rank_spec,
+    side_documents,
+)
 from app.batch.topk import CandidateSide, ChunkResult, QueryChunk, RankSpec, rank_chunk
 from app.errors import AppError
 from app.matching.documents import graduate_document, job_document
@@ -168,12 +176,14 @@ def plan_sides(
 ) -> list[SidePlan]:
     """Candidates, queries and chunk count of every side of a run."""
     plans = []
+    # Each side's documents are gathered once: they are candidates one way, queries the other.
+    documents = {side: side_documents(inputs.ranker, side, filters) for side in SIDES}
     for side in options.sides:
-        queries = query_set(inputs.ranker, side, filters)
+        queries = query_set(inputs.ranker, side, filters, documents[other(side)])
         plans.append(
             SidePlan(
                 side=side,
-                candidates=candidate_side(inputs.ranker, side, filters),
+                candidates=candidate_side(inputs.ranker, side, filters, documents[side]),
                 queries=queries,
                 spec=rank_spec(
                     inputs.ranker, k=options.k, pool=options.pool, threads=threads, filters=filters

@@ -149,6 +149,7 @@ class CandidateSide:
         features: Features,
         related: BoolArray,
         levels: MajorFitLevels,
+        ranges: Float64Array | None = None,
     ) -> None:
         if vectors.shape[0] != ids.shape[0]:
             raise ValueError("one vector per candidate id")
@@ -159,7 +160,7 @@ class CandidateSide:
         self.features = features
         self.related = related
         self.levels = levels
-        self.ranges = document_ranges(features, levels)
+        self.ranges = document_ranges(features, levels) if ranges is None else ranges
         self._cache: dict[Any, np.ndarray[Any, Any]] = {}
         self._cached_bytes = 0
         self._subsets: dict[bytes, Subset] = {}

@@ -31,16 +31,19 @@ from app.settings import get_settings
 from app.tables import DEFAULT_TENANT, MatchRun
 
 DEFAULTS = RerankOptions()
-# Measured with tracemalloc on the benchmark data (top-20, pool 80): what one chunk allocates
-# per query row while it is ranked; the candidate side is held once besides.
-BYTES_PER_QUERY_ROW = 14_000
+# Measured by `jobmatch bench rerank` (tracemalloc, 50,000 graduates × 31,482 postings, top-20,
+# pool 80): what one chunk allocates per query row while it is ranked when every pair passes
+# the pair filters (the worst case; 2–5 KB with the default education and city filters).
+BYTES_PER_QUERY_ROW = 26_000
 MEMORY_NOTE = (
-    f"A chunk takes about {BYTES_PER_QUERY_ROW // 1000} KB per query row while it is ranked "
-    f"(≈ {DEFAULTS.chunk_rows * BYTES_PER_QUERY_ROW / 2**20:.0f} MB at the default "
-    f"{DEFAULTS.chunk_rows} rows, top-{DEFAULTS.k}, pool {DEFAULTS.pool}; it grows with "
-    "--top-k and --pool); on top of that each process holds the candidate side once (about "
-    "8 bytes per stored term plus 150 bytes per candidate, ≈ 60 MB for 50,000 graduates) and "
-    "up to as much again in masked copies of it."
+    f"Memory: a chunk takes up to about {BYTES_PER_QUERY_ROW // 1000} KB per query row while it "
+    f"is ranked (≈ {DEFAULTS.chunk_rows * BYTES_PER_QUERY_ROW / 2**20:.0f} MB at the default "
+    f"{DEFAULTS.chunk_rows} rows, top-{DEFAULTS.k}, pool {DEFAULTS.pool}; 2–5 KB per row with "
+    "the usual city and education filters; it grows with --top-k and --pool). Each process "
+    "also holds the candidate side once (about 8 bytes per stored term plus 170 bytes per "
+    "candidate: ≈ 25 MB for 50,000 graduates), up to twice that again in filtered copies of "
+    "it, "
+    "and at most 64 MB of cached masks."
 )
 
 

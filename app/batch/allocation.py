@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import insert, select
@@ -43,42 +43,45 @@ def candidate_pairs(
 ) -> Pairs:
     """The (graduate, job) pairs the runs ranked, from either side, once each, between open
     jobs and seeking graduates as they are now (optionally only `job_ids`)."""
-    graduate_ids: list[int] = []
-    pair_jobs: list[int] = []
-    scores: list[float] = []
+    # Plain lookups filtered here rather than a join: the plan cannot go wrong on a table
+    # whose statistics predate a bulk load.
+    open_jobs = np.fromiter(
+        session.scalars(select(Job.id).where(Job.tenant == tenant, Job.status == "open")),
+        dtype=np.int64,
+    )
+    seeking = np.fromiter(
+        session.scalars(
+            select(Graduate.id).where(Graduate.tenant == tenant, Graduate.status == "seeking")
+        ),
+        dtype=np.int64,
+    )
+    if job_ids is not None:
+        open_jobs = np.intersect1d(open_jobs, np.asarray(list(job_ids), dtype=np.int64))
+    graduates: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    jobs: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    scores: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     for side in SIDES:
-        # Side "jobs" ranks jobs (candidates) for graduates (queries); "graduates" the reverse.
-        graduate_column, job_column = (
-            (MatchRunRow.query_id, MatchRunRow.candidate_id)
-            if side == "jobs"
-            else (MatchRunRow.candidate_id, MatchRunRow.query_id)
-        )
-        query = (
-            select(graduate_column, job_column, MatchRunRow.score)
-            .join(Job, Job.id == job_column)
-            .join(Graduate, Graduate.id == graduate_column)
-            .where(
-                MatchRunRow.run_id.in_(list(run_ids)),
-                MatchRunRow.side == side,
-                Job.tenant == tenant,
-                Graduate.tenant == tenant,
-                Job.status == "open",
-                Graduate.status == "seeking",
+        rows = session.execute(
+            select(MatchRunRow.query_id, MatchRunRow.candidate_id, MatchRunRow.score).where(
+                MatchRunRow.run_id.in_(list(run_ids)), MatchRunRow.side == side
             )
-        )
-        if job_ids is not None:
-            query = query.where(job_column.in_(list(job_ids)))
-        for graduate, job, score in session.execute(query):
-            graduate_ids.append(graduate)
-            pair_jobs.append(job)
-            scores.append(score)
-    graduates = np.array(graduate_ids, dtype=np.int64)
-    jobs = np.array(pair_jobs, dtype=np.int64)
-    if graduates.shape[0] == 0:
-        return Pairs(graduates, jobs, np.empty(0, dtype=np.float64))
+        ).all()
+        if not rows:
+            continue
+        table = np.array([(q, c) for q, c, _ in rows], dtype=np.int64)
+        # Side "jobs" ranks jobs (candidates) for graduates (queries); "graduates" the reverse.
+        graduate, job = (table[:, 0], table[:, 1]) if side == "jobs" else (table[:, 1], table[:, 0])
+        keep = np.isin(job, open_jobs) & np.isin(graduate, seeking)
+        graduates.append(graduate[keep])
+        jobs.append(job[keep])
+        scores.append(np.array([score for _, _, score in rows], dtype=np.float64)[keep])
+    if not graduates:
+        empty = np.empty(0, dtype=np.int64)
+        return Pairs(empty, empty, np.empty(0, dtype=np.float64))
+    graduate_ids, pair_jobs = np.concatenate(graduates), np.concatenate(jobs)
     # A pair ranked from both sides has the same score both times: keep it once.
-    _, first = np.unique(np.stack([graduates, jobs]), axis=1, return_index=True)
-    return Pairs(graduates[first], jobs[first], np.array(scores, dtype=np.float64)[first])
+    _, first = np.unique(np.stack([graduate_ids, pair_jobs]), axis=1, return_index=True)
+    return Pairs(graduate_ids[first], pair_jobs[first], np.concatenate(scores)[first])
 
 
 def headcounts(session: Session, *, tenant: str, job_ids: Sequence[int]) -> dict[int, int]:

@@ -309,6 +309,7 @@ def run_rerank(
         raise
     with session_factory.begin() as session:
         pruned = store.prune_runs(session, tenant=tenant)
+        store.refresh_statistics(session)
     if pruned:
         logger.info("pruned match runs %s", pruned)
     return run_id

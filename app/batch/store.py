@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, NotFoundError
@@ -198,6 +198,13 @@ def prune_runs(session: Session, *, tenant: str, keep: int = RUNS_KEPT) -> list[
         session.execute(delete(MatchRun).where(MatchRun.id.in_(stale)))
         session.flush()
     return stale
+
+
+def refresh_statistics(session: Session) -> None:
+    """ANALYZE match_run_rows on PostgreSQL after a bulk load, so plans see its real size (the
+    autovacuum daemon would only get to it later)."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE match_run_rows"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,10 +262,13 @@ def _dask(sides: dict[str, Any], args: argparse.Namespace, spec_args: Any, ranke
 
 def _store(sides: dict[str, Any]) -> dict[str, float]:
     """Seconds to store every chunk (rows + done mark, a transaction each) in SQLite."""
+    import logging
+
     from app.batch import store
     from app.db import create_db_engine, create_session_factory
     from app.migrations import upgrade_database
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         upgrade_database(url=url)

@@ -29,6 +29,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A deleted row's bytes are overwritten, not left in free pages: an erased graduate's
+    # phone must not survive in the database file (PIPL art. 47).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -50,7 +53,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     sqlite_file = _sqlite_file(url)
     if sqlite_file is not None:
         sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: an IntegrityError or DataError message would otherwise carry the
+    # statement's values (names and phones of a whole bulk) into the logs.
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         # pysqlite's own transaction handling breaks SAVEPOINT (used by bulk upserts):
         # SQLAlchemy's documented fix is to switch it off and emit BEGIN ourselves.

@@ -16,18 +16,22 @@ logger = logging.getLogger(__name__)
 
 
 def error_response(
-    status_code: int, code: str, message: str, fields: list[dict[str, str]] | None = None
+    status_code: int,
+    code: str,
+    message: str,
+    fields: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The one error body shape."""
     body: dict[str, object] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
-    return JSONResponse({"error": body}, status_code=status_code)
+    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -36,7 +40,10 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
     if any(error.get("type") == "json_invalid" for error in errors):
         detail = errors[0].get("ctx", {}).get("error", "")
         return error_response(400, "invalid_json", f"Request body is not valid JSON: {detail}")
-    fields = describe_validation_errors(errors)
+    # A header read by a dependency that several others share is reported once per use.
+    fields = list(
+        {(f["field"], f["message"]): f for f in describe_validation_errors(errors)}.values()
+    )
     message = "; ".join(f"{field['field']}: {field['message']}" for field in fields)
     return error_response(422, "validation_error", message, fields)
 

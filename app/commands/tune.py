@@ -25,6 +25,7 @@ from app.learning.weights import live_weights, write_tuned_weights
 from app.matching.engine import MatchEngine, load_major_table
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT
+from app.tenant_paths import tenant_dir as tenant_models_dir
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     url = args.database_url or settings.database_url
     models_dir = Path(args.models_dir) if args.models_dir else settings.models_dir
-    tenant_dir = models_dir / args.tenant
+    tenant_dir = tenant_models_dir(models_dir, args.tenant)
     engine = create_db_engine(url)
     try:
         with Session(engine) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from app.api.deps import (
     CityQuery,
@@ -14,10 +14,13 @@ from app.api.deps import (
     JobDep,
     JsonArrayDep,
     PageDep,
+    PrincipalDep,
     SessionDep,
     TenantDep,
     TextQuery,
     bulk_request_body,
+    requires,
+    valid_job,
 )
 from app.schemas.common import BulkResponse, Page
 from app.schemas.jobs import JobCreate, JobPublic, JobStatus, JobUpdate
@@ -31,20 +34,25 @@ from app.tables import Job
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-@router.get("", summary="List job postings")
+@router.get("", summary="List job postings", dependencies=[requires("jobs:read")])
 def list_jobs(
     session: SessionDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     page: PageDep,
     city: CityQuery = None,
     education: EducationQuery = None,
     status: Annotated[JobStatus | None, Query(description="open or closed.")] = None,
     q: Annotated[TextQuery, Query(description="Substring of title or company.")] = None,
 ) -> Page[JobPublic]:
-    """Job postings matching every filter given, ordered by id."""
+    """Job postings matching every filter given, ordered by id (an employer's own only)."""
     filters = RecordFilters(city=city, education=education, status=status, q=q)
     items, total = job_service.list_jobs(
-        session, tenant=tenant, filters=filters, limit=page.limit, offset=page.offset
+        session,
+        tenant=principal.tenant,
+        filters=filters,
+        limit=page.limit,
+        offset=page.offset,
+        owner_key_id=principal.owner_key_id,
     )
     return Page[JobPublic](
         items=[JobPublic.model_validate(job) for job in items],
@@ -54,23 +62,37 @@ def list_jobs(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a job posting")
-def create_job(session: SessionDep, tenant: TenantDep, data: JobCreate) -> JobPublic:
-    """Store a new posting; its external_id must be new for the tenant (409 otherwise)."""
-    return JobPublic.model_validate(job_service.create_job(session, tenant=tenant, data=data))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a job posting",
+    dependencies=[requires("jobs:write")],
+)
+def create_job(session: SessionDep, principal: PrincipalDep, data: JobCreate) -> JobPublic:
+    """Store a new posting; its external_id must be new for the tenant (409 otherwise). An
+    employer key owns the postings it creates."""
+    job = job_service.create_job(
+        session, tenant=principal.tenant, data=data, owner_key_id=principal.owner_key_id
+    )
+    return JobPublic.model_validate(job)
 
 
 @router.post(
     "/bulk",
     summary="Upsert up to 1,000 job postings by external_id",
     openapi_extra=bulk_request_body("JobCreate"),
+    dependencies=[requires("jobs:bulk")],
 )
 def bulk_upsert_jobs(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) -> BulkResponse:
     """Create or update each posting; invalid ones fail alone with the field named."""
     return bulk_upsert(session, Job, JobCreate, tenant=tenant, raw_records=raw)
 
 
-@router.get("/{job_id}/matches", summary="Graduates who fit this job best")
+@router.get(
+    "/{job_id}/matches",
+    summary="Graduates who fit this job best",
+    dependencies=[requires("jobs:read"), Depends(valid_job)],
+)
 def match_graduates(
     session: SessionDep,
     tenant: TenantDep,
@@ -82,19 +104,24 @@ def match_graduates(
     return matching.graduates_for_job(session, engine, tenant=tenant, job_id=job_id, query=query)
 
 
-@router.get("/{job_id}", summary="Read a job posting")
+@router.get("/{job_id}", summary="Read a job posting", dependencies=[requires("jobs:read")])
 def read_job(job: JobDep) -> JobPublic:
     """One posting by id."""
     return JobPublic.model_validate(job)
 
 
-@router.patch("/{job_id}", summary="Update a job posting")
+@router.patch("/{job_id}", summary="Update a job posting", dependencies=[requires("jobs:write")])
 def update_job(session: SessionDep, job: JobDep, data: JobUpdate) -> JobPublic:
     """Change the fields sent; the others stay as they are."""
     return JobPublic.model_validate(job_service.update_job(session, job=job, data=data))
 
 
-@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting")
+@router.delete(
+    "/{job_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a job posting",
+    dependencies=[requires("jobs:write")],
+)
 def delete_job(session: SessionDep, job: JobDep) -> None:
     """Remove a posting."""
     job_service.delete_job(session, job=job)

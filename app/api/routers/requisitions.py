@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.api.deps import EngineDep, PageDep, SessionDep, SettingsDep, TenantDep
+from app.api.deps import EngineDep, PageDep, SessionDep, SettingsDep, TenantDep, requires
 from app.schemas.common import Page
 from app.schemas.requisitions import (
     CandidacyPublic,
@@ -55,7 +55,12 @@ def _candidacy_public(candidacy: Candidacy, events: list[PipelineEventPublic]) -
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a requisition")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a requisition",
+    dependencies=[requires("requisitions:write")],
+)
 def create_requisition(
     session: SessionDep, tenant: TenantDep, data: RequisitionCreate
 ) -> RequisitionPublic:
@@ -64,7 +69,7 @@ def create_requisition(
     return RequisitionPublic.model_validate(requisition)
 
 
-@router.get("", summary="List requisitions")
+@router.get("", summary="List requisitions", dependencies=[requires("requisitions:read")])
 def list_requisitions(
     session: SessionDep,
     tenant: TenantDep,
@@ -85,13 +90,19 @@ def list_requisitions(
     )
 
 
-@router.get("/{requisition_id}", summary="Read a requisition")
+@router.get(
+    "/{requisition_id}", summary="Read a requisition", dependencies=[requires("requisitions:read")]
+)
 def read_requisition(requisition: RequisitionDep) -> RequisitionPublic:
     """One requisition."""
     return RequisitionPublic.model_validate(requisition)
 
 
-@router.patch("/{requisition_id}", summary="Update a requisition")
+@router.patch(
+    "/{requisition_id}",
+    summary="Update a requisition",
+    dependencies=[requires("requisitions:write")],
+)
 def update_requisition(
     session: SessionDep, requisition: RequisitionDep, data: RequisitionUpdate
 ) -> RequisitionPublic:
@@ -103,7 +114,11 @@ def update_requisition(
     return RequisitionPublic.model_validate(updated)
 
 
-@router.post("/{requisition_id}/shortlist", summary="Shortlist graduates for a requisition")
+@router.post(
+    "/{requisition_id}/shortlist",
+    summary="Shortlist graduates for a requisition",
+    dependencies=[requires("requisitions:write")],
+)
 def shortlist(
     session: SessionDep,
     engine: EngineDep,
@@ -122,7 +137,11 @@ def shortlist(
     )
 
 
-@router.get("/{requisition_id}/pipeline", summary="The requisition's pipeline")
+@router.get(
+    "/{requisition_id}/pipeline",
+    summary="The requisition's pipeline",
+    dependencies=[requires("requisitions:read")],
+)
 def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[CandidacyPublic]:
     """Every candidacy with its stage, allowed next stages and event history, by rank."""
     candidacies = sorted(
@@ -141,6 +160,7 @@ def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[Cand
 @router.post(
     "/{requisition_id}/pipeline/{graduate_id}/events",
     summary="Record a stage change",
+    dependencies=[requires("requisitions:write")],
     responses={409: {"description": "Transition not allowed (the allowed ones are named)."}},
 )
 def record_stage(
@@ -167,7 +187,11 @@ def record_stage(
     return _candidacy_public(moved, [PipelineEventPublic.model_validate(e) for e in events])
 
 
-@router.get("/{requisition_id}/progress", summary="Funnel, hires and days left")
+@router.get(
+    "/{requisition_id}/progress",
+    summary="Funnel, hires and days left",
+    dependencies=[requires("requisitions:read")],
+)
 def read_progress(session: SessionDep, requisition: RequisitionDep) -> Progress:
     """Funnel counts by stage, hires against headcount, days left, time to shortlist."""
     return progress_service.requisition_progress(session, requisition=requisition)
@@ -176,6 +200,7 @@ def read_progress(session: SessionDep, requisition: RequisitionDep) -> Progress:
 @router.get(
     "/{requisition_id}/progress.png",
     summary="Progress chart",
+    dependencies=[requires("requisitions:read")],
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG chart."}},
 )

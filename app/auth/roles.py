@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -65,3 +66,12 @@ class Principal:
     def owner_key_id(self) -> int | None:
         """The key whose postings are the only ones visible, for an employer; else None."""
         return self.key_id if self.role == "employer" else None
+
+
+def command_line_principal(tenant: str) -> Principal:
+    """Who acts when an operator runs a command on the server: an admin, named by OS user."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        user = "unknown"
+    return Principal(role="admin", tenant=tenant, actor=f"cli:{user}")

@@ -238,10 +238,17 @@ def _rerank(args: argparse.Namespace, factory: Any, models_dir: Path, shared_dir
 
 
 def _export(factory: Any, run_id: int, out: Path) -> int:
+    from app.auth.roles import command_line_principal
+    from app.batch import store
     from app.batch.export import export_run
+    from app.services.exports import register_export
 
-    with factory() as session:
+    with factory.begin() as session:
         written = export_run(session, run_id=run_id, path=out)
+        # Audited, and remembered so that an erasure rewrites the file without the graduate.
+        tenant = store.get_run(session, run_id=run_id).tenant
+        principal = command_line_principal(tenant)
+        register_export(session, principal=principal, tenant=tenant, run_id=run_id, path=out)
     print(f"wrote {written} rows of match run {run_id} to {out}")
     return 0
 

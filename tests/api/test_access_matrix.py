@@ -74,7 +74,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every route the application serves, included routers flattened."""
     return {
-        (method, route.path)
+        (method, str(route.path))
         for route in iter_route_contexts(app.routes)
         for method in route.methods or ()
         if method != "HEAD"
@@ -99,7 +99,9 @@ class TenantRecords:
 
 
 def _seed(client: TestClient, factory: sessionmaker, tenant: str) -> TenantRecords:  # type: ignore[type-arg]
-    headers = {role: add_key(factory, role=role, tenant=tenant)[1] for role in ROLE_NAMES}
+    headers: dict[str, dict[str, str]] = {
+        role: add_key(factory, role=role, tenant=tenant)[1] for role in ROLE_NAMES
+    }
     agency = headers["agency"]
     # The employer key creates the posting, so it is the employer's own.
     job = client.post("/v1/jobs", json=make_job(f"{tenant}-job"), headers=headers["employer"])

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from uvicorn.logging import AccessFormatter
 
@@ -102,7 +102,7 @@ def test_a_full_session_leaves_no_personal_data_in_the_logs(
             connection.execute(insert(Graduate), [row])
         logging.getLogger("test").warning("integrity error: %s", raised.value)
         with engine.begin() as connection:
-            connection.execute(Graduate.__table__.delete().where(Graduate.external_id == "pii-dup"))
+            connection.execute(delete(Graduate).where(Graduate.external_id == "pii-dup"))
     finally:
         engine.dispose()
 

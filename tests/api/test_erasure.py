@@ -147,7 +147,7 @@ def test_erasure_leaves_no_copy_in_any_file(live_database_url: str, tmp_path: Pa
             erasures = session.scalars(
                 select(AuditEvent.external_id).where(AuditEvent.action == "erase")
             ).all()
-            assert sorted(erasures) == ["erase-1", "erase-2"]
+            assert sorted(str(e) for e in erasures) == ["erase-1", "erase-2"]
             exported = session.scalar(select(func.count()).where(AuditEvent.action == "export"))
             assert exported == 2
 

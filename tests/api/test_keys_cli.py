@@ -120,7 +120,7 @@ def test_auth_off_is_announced_loudly(settings: Settings, caplog: pytest.LogCapt
 
 def test_auth_is_on_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JOBMATCH_AUTH", raising=False)
-    assert Settings(_env_file=None).auth == "on"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).auth == "on"
 
 
 def test_openapi_declares_the_bearer_scheme(client: TestClient) -> None:

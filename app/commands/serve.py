@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import uvicorn
 
+from app.processes import die_with_parent
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,15 +33,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one uvicorn worker process, which ends when the supervisor is killed."""
+    from app.main import create_app
+
+    die_with_parent()
+    return create_app()
+
+
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted."""
+    """Serve until interrupted; on SIGTERM, in-flight requests get the grace period to finish."""
     settings = get_settings()
     uvicorn.run(
-        "app.main:create_app",
+        "app.commands.serve:create_worker_app" if args.workers > 1 else "app.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
     )
     return 0

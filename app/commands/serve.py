@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -12,6 +13,8 @@ from app.settings import get_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+SUPERVISOR_PID = "JOBMATCH_SERVE_SUPERVISOR_PID"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,15 +38,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def create_worker_app() -> FastAPI:
     """The app of one uvicorn worker process, which ends when the supervisor is killed."""
-    from app.main import create_app
+    die_with_parent(parent_pid=int(os.environ[SUPERVISOR_PID]))
+    from app.main import create_app  # after: a worker orphaned while importing ends too
 
-    die_with_parent()
     return create_app()
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; on SIGTERM, in-flight requests get the grace period to finish."""
     settings = get_settings()
+    os.environ[SUPERVISOR_PID] = str(os.getpid())  # inherited by the spawned workers
     uvicorn.run(
         "app.commands.serve:create_worker_app" if args.workers > 1 else "app.main:create_app",
         factory=True,

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from app.benchmarks.load import free_port as _free_port
+from app.benchmarks.load import free_port
 from app.benchmarks.load import running_server as serve_in_background
 from app.migrations import upgrade_database
 from tests.api.test_jobs import make_job
+
+
+_free_port = free_port
 
 
 @contextmanager

@@ -15,7 +15,6 @@ from app.benchmarks.load import running_server as serve_in_background
 from app.migrations import upgrade_database
 from tests.api.test_jobs import make_job
 
-
 _free_port = free_port
 
 

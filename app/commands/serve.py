@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
+from typing import TYPE_CHECKING
 
 import uvicorn
 
+from app.processes import die_with_parent
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+SUPERVISOR_PID = "JOBMATCH_SERVE_SUPERVISOR_PID"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +53,14 @@ def is_loopback(host: str) -> bool:
         return False  # a host name other than localhost may resolve anywhere
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one uvicorn worker process, which ends when the supervisor is killed."""
+    die_with_parent(parent_pid=int(os.environ[SUPERVISOR_PID]))
+    from app.main import create_app  # after: a worker orphaned while importing ends too
+
+    return create_app()
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; refuse a remote address while authentication is off."""
     settings = get_settings()
@@ -55,12 +71,14 @@ def run(args: argparse.Namespace) -> int:
             "127.0.0.1, or pass --insecure-allow-remote."
         )
         return 2
+    os.environ[SUPERVISOR_PID] = str(os.getpid())  # inherited by the spawned workers
     uvicorn.run(
-        "app.main:create_app",
+        "app.commands.serve:create_worker_app" if args.workers > 1 else "app.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
     )
     return 0

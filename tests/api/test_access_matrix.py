@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/v1/jobs"): JOB_READERS,
     ("POST", "/v1/jobs"): JOB_WRITERS,
     ("POST", "/v1/jobs/bulk"): WRITERS,

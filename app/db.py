@@ -229,3 +229,14 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def transaction_on(url: str) -> Iterator[Session]:
+    """A one-off writer's session on `url`, its engine disposed after (commands, scripts)."""
+    engine = create_db_engine(url)
+    try:
+        with write_transaction(create_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()

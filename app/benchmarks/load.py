@@ -36,7 +36,12 @@ import numpy as np
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
-from app.db import create_db_engine, create_session_factory, normalize_database_url, transaction
+from app.db import (
+    create_db_engine,
+    create_session_factory,
+    normalize_database_url,
+    transaction_on,
+)
 from app.services.keys import create_key
 from app.tables import DEFAULT_TENANT
 
@@ -350,12 +355,8 @@ def running_server(
 
 def agency_key_headers(database_url: str) -> dict[str, str]:
     """Request headers with a new agency key of the default tenant (load goes through auth)."""
-    engine = create_db_engine(database_url)
-    try:
-        with transaction(create_session_factory(engine)) as session:
-            created = create_key(session, tenant=DEFAULT_TENANT, role="agency", name="bench load")
-    finally:
-        engine.dispose()
+    with transaction_on(database_url) as session:
+        created = create_key(session, tenant=DEFAULT_TENANT, role="agency", name="bench load")
     return {"Authorization": f"Bearer {created.secret}"}
 
 

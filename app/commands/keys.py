@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.auth.roles import ROLE_NAMES
-from app.db import create_db_engine, create_session_factory, transaction
+from app.db import transaction_on
 from app.errors import AppError
 from app.services import keys as key_service
 from app.settings import get_settings
@@ -32,9 +32,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_create(args: argparse.Namespace) -> int:
     """Create a key and print its secret (the only time it is shown)."""
-    engine = create_db_engine(args.database_url or get_settings().database_url)
     try:
-        with transaction(create_session_factory(engine)) as session:
+        with transaction_on(args.database_url or get_settings().database_url) as session:
             created = key_service.create_key(
                 session, tenant=args.tenant, role=args.role, name=args.name
             )
@@ -42,8 +41,6 @@ def run_create(args: argparse.Namespace) -> int:
     except AppError as exc:
         print(f"error: {exc.message}")
         return 1
-    finally:
-        engine.dispose()
     print(f"key {key_id}: role {args.role} in tenant {args.tenant}")
     print(created.secret)
     print("Store it now: only its hash is kept, it cannot be shown again.")
@@ -51,31 +48,23 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print keys: id, tenant, role, name, prefix, state."""
-    engine = create_db_engine(args.database_url or get_settings().database_url)
-    try:
-        with transaction(create_session_factory(engine)) as session:
-            for key in key_service.list_keys(session, tenant=args.tenant):
-                state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-                print(
-                    f"{key.id:>5} {key.tenant:<20} {key.role:<9} {key.prefix}…  "
-                    f"{state:<18} {key.name}"
-                )
-    finally:
-        engine.dispose()
+    """Print keys: id, tenant, role, prefix, state, name."""
+    with transaction_on(args.database_url or get_settings().database_url) as session:
+        for key in key_service.list_keys(session, tenant=args.tenant):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(
+                f"{key.id:>5} {key.tenant:<20} {key.role:<9} {key.prefix}…  {state:<18} {key.name}"
+            )
     return 0
 
 
 def run_revoke(args: argparse.Namespace) -> int:
     """Revoke a key; requests with it answer 401 from then on."""
-    engine = create_db_engine(args.database_url or get_settings().database_url)
     try:
-        with transaction(create_session_factory(engine)) as session:
+        with transaction_on(args.database_url or get_settings().database_url) as session:
             key = key_service.revoke_key(session, key_id=args.id)
             print(f"key {key.id} ({key.role} in {key.tenant}) revoked")
     except AppError as exc:
         print(f"error: {exc.message}")
         return 1
-    finally:
-        engine.dispose()
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.db import create_db_engine, create_session_factory, transaction
+from app.db import transaction_on
 from app.errors import AppError
 from app.services import tenants as tenant_service
 from app.settings import get_settings
@@ -18,18 +18,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create = actions.add_parser("create", help="add a tenant")
     create.add_argument("id", help=f"tenant id, {TENANT_ID_PATTERN}")
     create.add_argument("--name", default="", help="display name, e.g. 宁波中博人力资源")
-    create.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
     create.set_defaults(func=run_create)
     listing = actions.add_parser("list", help="every tenant")
-    listing.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
     listing.set_defaults(func=run_list)
+    for action in (create, listing):
+        action.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
 
 
 def run_create(args: argparse.Namespace) -> int:
     """Create the tenant; 1 with the reason when the id is invalid or taken."""
-    engine = create_db_engine(args.database_url or get_settings().database_url)
     try:
-        with transaction(create_session_factory(engine)) as session:
+        with transaction_on(args.database_url or get_settings().database_url) as session:
             tenant = tenant_service.create_tenant(
                 session, tenant_id=args.id, display_name=args.name
             )
@@ -37,20 +36,12 @@ def run_create(args: argparse.Namespace) -> int:
     except AppError as exc:
         print(f"error: {exc.message}")
         return 1
-    finally:
-        engine.dispose()
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every tenant."""
-    engine = create_db_engine(args.database_url or get_settings().database_url)
-    try:
-        with transaction(create_session_factory(engine)) as session:
-            for tenant in tenant_service.list_tenants(session):
-                print(
-                    f"{tenant.id:<32} {tenant.display_name}  created {tenant.created_at:%Y-%m-%d}"
-                )
-    finally:
-        engine.dispose()
+    with transaction_on(args.database_url or get_settings().database_url) as session:
+        for tenant in tenant_service.list_tenants(session):
+            print(f"{tenant.id:<32} {tenant.display_name}  created {tenant.created_at:%Y-%m-%d}")
     return 0

@@ -23,6 +23,7 @@ from app.batch.rerank import (
     load_inputs,
     run_rerank,
 )
+from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.errors import AppError
 from app.matching.engine import load_major_table
@@ -95,7 +96,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="threads of the in-process sparse product (default: all cores, at least 2)",
     )
-    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="owning agency (%(default)s)")
+    parser.add_argument(
+        "--tenant",
+        type=tenant_id_argument,
+        default=DEFAULT_TENANT,
+        help="owning agency (%(default)s)",
+    )
     parser.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a stopped run")
     parser.add_argument("--export", type=int, metavar="RUN_ID", help="write a run to --out")
     parser.add_argument("--list", action="store_true", help="show the tenant's recent runs")

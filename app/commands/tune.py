@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.learning.outcomes import POSITIVES, read_outcomes
 from app.learning.report import format_tune_result
@@ -36,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="agency (default: %(default)s)")
+    parser.add_argument(
+        "--tenant",
+        type=tenant_id_argument,
+        default=DEFAULT_TENANT,
+        help="agency (default: %(default)s)",
+    )
     parser.add_argument(
         "--min-outcomes",
         type=int,

@@ -519,9 +519,16 @@ class Ranker:
     # --- explanations -------------------------------------------------------------------
 
     def explain(
-        self, job_id: int, graduate_id: int, *, filters: FilterSpec | None = None
+        self,
+        job_id: int,
+        graduate_id: int,
+        *,
+        filters: FilterSpec | None = None,
+        candidates: Direction = "jobs",
     ) -> Explanation | None:
-        """Explanation of one indexed (job, graduate) pair; None if a filter excludes it."""
+        """Explanation of one indexed (job, graduate) pair, the job ranked for the graduate
+        (candidates="jobs") or the graduate for the job ("graduates"): the text part is
+        measured against the query's best eligible candidate. None if a filter excludes it."""
         filters = filters or FilterSpec()
         job_row, graduate_row = (
             self.jobs_index_.row_of(job_id),
@@ -529,29 +536,32 @@ class Ranker:
         )
         if job_row is None or graduate_row is None:
             raise KeyError((job_id, graduate_id))
-        graduate_features = self.graduates_index_.features.take(
-            slice(graduate_row, graduate_row + 1)
-        )
-        query = self.graduates_index_.vector(graduate_row)
-        # The text part is measured against this graduate's best eligible job: score them all.
-        text = self.jobs_index_.cosine(query)[0]
-        scored = self.score_rows("jobs", text, graduate_features, filters)
-        if not np.isfinite(scored.scores[job_row]):
+        query_index: SparseIndex[Any]
+        if candidates == "jobs":
+            query_index, query_row, row = self.graduates_index_, graduate_row, job_row
+            query_doc: Any = self.graduates_[graduate_id]
+            doc_id = job_id
+        else:
+            query_index, query_row, row = self.jobs_index_, job_row, graduate_row
+            query_doc, doc_id = self.jobs_[job_id], graduate_id
+        query = query_index.vector(query_row)
+        query_features = query_index.features.take(slice(query_row, query_row + 1))
+        # The text part is measured against the query's best eligible candidate: score them all.
+        text = self._index(candidates).cosine(query)[0]
+        scored = self.score_rows(candidates, text, query_features, filters)
+        if not np.isfinite(scored.scores[row]):
             return None
-        eligible = np.isfinite(scored.scores)
-        best = float(text[eligible].max())
+        best = float(text[np.isfinite(scored.scores)].max())
         parts = ScoreParts(
-            text=float(scored.text[job_row]),
-            major=float(scored.parts.major[job_row]),
-            education=float(scored.parts.education[job_row]),
-            city=float(scored.parts.city[job_row]),
-            salary=float(scored.parts.salary[job_row]),
-            cosine=float(text[job_row]),
+            text=float(scored.text[row]),
+            major=float(scored.parts.major[row]),
+            education=float(scored.parts.education[row]),
+            city=float(scored.parts.city[row]),
+            salary=float(scored.parts.salary[row]),
+            cosine=float(text[row]),
         )
-        doc = self.jobs_index_.vector(job_row)
-        return self._explain(
-            "jobs", self.graduates_[graduate_id], job_id, query, doc, parts, filters, best
-        )
+        doc = self._index(candidates).vector(row)
+        return self._explain(candidates, query_doc, doc_id, query, doc, parts, filters, best)
 
     def _explain(
         self,

@@ -41,16 +41,22 @@ MAX_CITIES = 8
 
 @dataclass(frozen=True, slots=True)
 class StructuredFitWeights:
-    """final = text·cosine + major·major fit + education·edu fit + city·city fit + salary·fit.
+    """final = text·t + major·major fit + education·edu fit + city·city fit + salary·fit, every
+    part in [0, 1] (t the calibrated text part, see app.ranking.scoring).
 
-    Text dominates: the sub-scores (each in [0, 1]) re-order candidates whose texts are close.
+    Text and major count the same: both are on a scale whose 1.0 is "the best there is" (the
+    best eligible text match; a listed major), and no measurement says one matters more, so an
+    unrelated major outranks a listed one only with the whole text scale more (README, "The
+    blend"). Education, city and salary are hard filters by default; a second say in the score
+    would count the same fact twice, so they weigh nothing until `jobmatch tune` learns a
+    weight for them from outcomes.
     """
 
     text: float = 1.0
-    major: float = 0.10
-    education: float = 0.03
-    city: float = 0.03
-    salary: float = 0.02
+    major: float = 1.0
+    education: float = 0.0
+    city: float = 0.0
+    salary: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.api.deps import EngineDep, PageDep, SessionDep, SettingsDep, TenantDep
+from app.api.deps import EngineDep, MajorQuery, PageDep, SessionDep, SettingsDep, TenantDep
 from app.schemas.common import Page
 from app.schemas.requisitions import (
     CandidacyPublic,
@@ -110,6 +110,7 @@ def shortlist(
     settings: SettingsDep,
     requisition: RequisitionDep,
     size: Annotated[int, Query(ge=1, le=200, description="Graduates to add (≤ 200).")] = 30,
+    major: MajorQuery = "prefer",
 ) -> Shortlist:
     """The best graduates not yet in this pipeline, each pick explained; a graduate already
     shortlisted for the configured number of open requisitions is passed over."""
@@ -119,6 +120,7 @@ def shortlist(
         requisition=requisition,
         size=size,
         max_open_shortlists=settings.max_open_shortlists,
+        major_required=major == "require",
     )
 
 

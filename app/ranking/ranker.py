@@ -18,6 +18,7 @@ from app.ranking.documents import GraduateDocument, JobDocument, TextFields
 from app.ranking.index import FloatArray, SparseIndex, topk_rows
 from app.ranking.scoring import (
     PairScores,
+    TermContribution,
     TopK,
     bound_slack,
     exact_top,
@@ -25,6 +26,7 @@ from app.ranking.scoring import (
     pair_scores,
     structured_reach,
     text_scale,
+    top_terms,
 )
 from app.ranking.structured import (
     BoolArray,
@@ -75,16 +77,6 @@ class ScoreParts:
     city: float
     salary: float
     cosine: float
-
-
-@dataclass(frozen=True, slots=True)
-class TermContribution:
-    """One shared term: its weight in the query and the document vectors, and their product."""
-
-    term: str
-    query_weight: float
-    document_weight: float
-    contribution: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,25 +656,6 @@ class Ranker:
 
 def _row(matrix: sp.csr_matrix, row: int) -> sp.csr_matrix:
     return matrix if matrix.shape[0] == 1 else matrix[row]
-
-
-def top_terms(
-    query: sp.csr_matrix, doc: sp.csr_matrix, terms: Any, n: int
-) -> tuple[TermContribution, ...]:
-    """Shared terms by contribution to the cosine, largest first, ties by term."""
-    q = sp.csr_matrix(query)
-    d = sp.csr_matrix(doc)
-    q_weights = dict(zip(q.indices.tolist(), q.data.tolist(), strict=True))
-    shared = [
-        (int(col), q_weights[int(col)], float(w))
-        for col, w in zip(d.indices, d.data, strict=True)
-        if int(col) in q_weights
-    ]
-    items = sorted(
-        (TermContribution(str(terms[c]), qw, dw, qw * dw) for c, qw, dw in shared),
-        key=lambda t: (-t.contribution, t.term),
-    )
-    return tuple(items[:n])
 
 
 def hash_tokens(*sides: Sequence[tuple[int, list[str]]]) -> str:

@@ -1,6 +1,7 @@
 """How a (job, graduate) pair is scored, and the exact pruned top-k of one query: the one home
-of the blend, the calibrated text part, the structured bound and the pruning, called by the
-live ranker, batch re-ranking, shortlists and evaluation alike.
+of the blend, the calibrated text part, the structured bound, the pruning and the shared terms
+that explain a cosine, called by the live ranker, batch re-ranking, shortlists and evaluation
+alike.
 
 final = w_text · t + w_major · major + w_education · education + w_city · city + w_salary · salary
 
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from app.ranking.index import FloatArray, topk_rows
 from app.ranking.structured import (
@@ -42,6 +45,16 @@ SAMPLE = 4096
 # Room for float32 rounding in a bound, times (1 + Σ|weight|·|level|): a cosine sums up to a
 # few hundred float32 products, the final score five more.
 BOUND_SLACK = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class TermContribution:
+    """One shared term: its weight in the query and the document vectors, and their product."""
+
+    term: str
+    query_weight: float
+    document_weight: float
+    contribution: float
 
 
 class PairScores(NamedTuple):
@@ -284,6 +297,25 @@ def best_rows(scores: FloatArray, size: int) -> IntpArray:
         # Many equal scores at the cut: keep the size best of them.
         rows = rows[np.argpartition(scores[rows], rows.shape[0] - size)[-size:]]
     return rows
+
+
+def top_terms(
+    query: sp.csr_matrix, doc: sp.csr_matrix, terms: Any, n: int
+) -> tuple[TermContribution, ...]:
+    """Shared terms by contribution to the cosine, largest first, ties by term."""
+    q = sp.csr_matrix(query)
+    d = sp.csr_matrix(doc)
+    q_weights = dict(zip(q.indices.tolist(), q.data.tolist(), strict=True))
+    shared = [
+        (int(col), q_weights[int(col)], float(w))
+        for col, w in zip(d.indices, d.data, strict=True)
+        if int(col) in q_weights
+    ]
+    items = sorted(
+        (TermContribution(str(terms[c]), qw, dw, qw * dw) for c, qw, dw in shared),
+        key=lambda t: (-t.contribution, t.term),
+    )
+    return tuple(items[:n])
 
 
 def _empty_top() -> TopK:

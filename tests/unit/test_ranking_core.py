@@ -177,6 +177,22 @@ def test_every_listed_major_is_exact_then_class_related_unknown_unrelated(
     assert len(open_to_all) == 6
 
 
+def test_a_query_sharing_no_term_is_ordered_by_major_alone(tokenizer: Tokenizer) -> None:
+    job = JobDocument(id=1, title="会计", majors=("电气工程及其自动化",))
+    graduates = [
+        GraduateDocument(id=11, skills=("plc",), major="会计学"),
+        GraduateDocument(id=12, skills=("plc",), major="智能电网信息工程"),
+        GraduateDocument(id=13, skills=("plc",), major="电气工程及其自动化"),
+    ]
+    weights = StructuredFitWeights(text=1.0, major=1.0, education=0, city=0, salary=0)
+    ranker = Ranker(simple_params(weights=weights), tokenizer=tokenizer).fit([job], graduates)
+    for exhaustive in (False, True):
+        matches = ranker.graduates_for_job(1, k=3, filters=NO_FILTERS, exhaustive=exhaustive)
+        assert [m.id for m in matches] == [13, 12, 11]
+        assert [m.parts.text for m in matches] == [0.0, 0.0, 0.0]
+        assert [m.score for m in matches] == [m.parts.major for m in matches]
+
+
 def test_hard_filters(tokenizer: Tokenizer) -> None:
     jobs = [
         JobDocument(id=1, title="plc", city="深圳", education="本科", salary_max=9000),

@@ -29,6 +29,7 @@ from app.ranking.scoring import (
     top_terms,
 )
 from app.ranking.structured import (
+    MISSING,
     BoolArray,
     Direction,
     FeatureEncoder,
@@ -399,8 +400,46 @@ class Ranker:
             reach=structured_reach(sub_score_ranges(query, params.major_levels), params.weights),
             slack=bound_slack(params.weights, params.major_levels),
             text_weight=params.weights.text,
+            **self._major_boost(direction, query),
         )
         return Ranked(top, text[top.rows])
+
+    def _major_boost(self, direction: Direction, query: Any) -> dict[str, Any]:
+        """The candidate rows whose major part can beat the unknown and unrelated levels for
+        this query (a listed major, its class or a related class), and the reach of the rest;
+        nothing when the major part cannot vary (scoring.exact_top)."""
+        params = self.params_
+        levels = params.major_levels
+        ranges = sub_score_ranges(query, levels)
+        if params.weights.major == 0 or ranges[0][0] == ranges[0][1]:
+            return {}
+        if direction == "jobs":
+            majors, classes = query.major[:1], query.major_class[:1]
+        else:
+            majors, classes = query.majors[0], query.classes[0]
+        majors, classes = majors[majors != MISSING], classes[classes != MISSING]
+        related = self._related_matrix()
+        if classes.shape[0]:
+            neighbours = np.flatnonzero(related[classes, :-1].any(axis=0))
+            classes = np.union1d(classes, neighbours)
+        index = self._index(direction)
+        if direction == "jobs":
+            major_column, class_column = "majors", "classes"
+        else:
+            major_column, class_column = "major", "major_class"
+        boosted = np.union1d(
+            rows_with(
+                index.memo(("postings", major_column), partial(postings, index, major_column)),
+                majors,
+            ),
+            rows_with(
+                index.memo(("postings", class_column), partial(postings, index, class_column)),
+                classes,
+            ),
+        )
+        rest = (min(levels.unknown, levels.unrelated), max(levels.unknown, levels.unrelated))
+        reach_rest = structured_reach((rest, *ranges[1:]), params.weights)
+        return {"boosted": boosted.astype(np.intp), "reach_rest": reach_rest}
 
     def _top_exhaustive(
         self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
@@ -652,6 +691,31 @@ class Ranker:
         if len(rows) == 1:
             return rows[0]
         return sp.vstack(rows, format="csr", dtype=np.float32)
+
+
+def postings(
+    index: SparseIndex[Any], column: str
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The index's rows by the codes of one feature column (majors or classes): the codes
+    sorted, and the row of each."""
+    codes = np.asarray(getattr(index.features, column))
+    flat = codes.reshape(codes.shape[0], -1)
+    rows = np.repeat(np.arange(codes.shape[0], dtype=np.intp), flat.shape[1])
+    values = flat.ravel()
+    known = values != MISSING
+    order = np.argsort(values[known], kind="stable")
+    return values[known][order], rows[known][order]
+
+
+def rows_with(
+    posting: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], codes: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """The rows holding any of `codes`, from postings()."""
+    values, rows = posting
+    low = np.searchsorted(values, codes, side="left")
+    high = np.searchsorted(values, codes, side="right")
+    found = [rows[a:b] for a, b in zip(low.tolist(), high.tolist(), strict=True) if b > a]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)
 
 
 def _row(matrix: sp.csr_matrix, row: int) -> sp.csr_matrix:

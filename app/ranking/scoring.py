@@ -172,6 +172,8 @@ def exact_top(
     reach: float,
     slack: float,
     text_weight: float,
+    boosted: IntpArray | None = None,
+    reach_rest: float | None = None,
 ) -> TopK:
     """The exact top-k of one query from its cosine with every candidate row, scoring in full
     only the candidates that can still reach it.
@@ -183,6 +185,11 @@ def exact_top(
     be below; only rows with w·scale·cosine + reach ≥ floor can be in the top-k (or tie with
     it). Those are scored like every row of exhaustive_top and cut by topk_rows, so ids and
     scores are the same.
+
+    `boosted` (optional) lists the only rows whose structured part can exceed `reach_rest`
+    (those whose major relates to the query's): the others need w·scale·cosine + reach_rest ≥
+    floor, a much narrower band when the major weighs a lot, and the boosted rows' best by
+    text join the first pool so the floor counts their major fit.
     """
     if k <= 0 or text_weight <= 0:
         return exhaustive_top(
@@ -201,9 +208,15 @@ def exact_top(
         )
     scored = 0
     floor = -np.inf
+    if pool.shape[0] > wanted:
+        pool = pool[np.argpartition(text[pool], pool.shape[0] - wanted)[-wanted:]]
+    if boosted is not None and boosted.shape[0]:
+        lifted = boosted[allowed[boosted]]
+        lifted = lifted[eligible(lifted)]
+        if lifted.shape[0] > wanted:
+            lifted = lifted[np.argpartition(text[lifted], lifted.shape[0] - wanted)[-wanted:]]
+        pool = np.union1d(pool, lifted)
     if pool.shape[0] >= k:
-        if pool.shape[0] > wanted:
-            pool = pool[np.argpartition(text[pool], pool.shape[0] - wanted)[-wanted:]]
         first = score(pool, scale).scores
         scored += pool.shape[0]
         finite = first[np.isfinite(first)]
@@ -213,10 +226,12 @@ def exact_top(
         rows = allowed_rows
     else:
         weight = text_weight * float(scale)
-        lowest = (floor - reach - slack) / weight
-        # Rounded down in float32: a few more rows rather than one too few.
-        cut = np.nextafter(np.float32(lowest), np.float32(-np.inf))
-        rows = np.flatnonzero(text >= cut)
+        if boosted is None or reach_rest is None:
+            rows = np.flatnonzero(text >= _text_cut(floor - reach - slack, weight))
+        else:
+            rest = np.flatnonzero(text >= _text_cut(floor - reach_rest - slack, weight))
+            near = boosted[text[boosted] >= _text_cut(floor - reach - slack, weight)]
+            rows = np.union1d(rest, near)
         rows = rows[allowed[rows]]
     rows = rows[eligible(rows)]
     result = score(rows, scale)
@@ -229,6 +244,12 @@ def exact_top(
         scale,
         scored + rows.shape[0],
     )
+
+
+def _text_cut(lowest: float, weight: float) -> np.float32:
+    """The cosine a row needs for w·scale·cosine ≥ lowest, rounded down in float32 (a few more
+    rows rather than one too few)."""
+    return np.float32(np.nextafter(np.float32(lowest / weight), np.float32(-np.inf)))
 
 
 def exhaustive_top(

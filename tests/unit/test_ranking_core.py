@@ -99,7 +99,9 @@ def test_cosine_equals_sklearn_reference(tokenizer: Tokenizer) -> None:
     model = ranker.text_model_
     job_tokens = [model.job_field_tokens(j)["title"] for j in jobs]
     grad_tokens = [model.graduate_field_tokens(g)["skills"] for g in grads]
-    reference = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True)
+    reference = TfidfVectorizer(
+        analyzer=lambda tokens: tokens, sublinear_tf=ranker.params_.sublinear_tf
+    )
     matrix = reference.fit_transform(job_tokens + grad_tokens)
     expected = cosine_similarity(matrix[len(jobs) :], matrix[: len(jobs)])
     for row, graduate in enumerate(grads):

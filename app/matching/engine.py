@@ -314,7 +314,8 @@ class MatchEngine:
     def _install_built(self, session: Session, index: TenantIndex, *, version: str | None) -> bool:
         """Build (version None: load or fit) or adopt `version` outside the lock, then swap it in.
 
-        False when there was nothing to install (no documents, or the version is missing).
+        False when there was nothing to install (no documents, the version is missing, or
+        another thread is building while this one has a snapshot to serve meanwhile).
         """
         if version is not None and not (self._tenant_dir(index.tenant) / version).is_dir():
             logger.warning(
@@ -324,7 +325,13 @@ class MatchEngine:
             )
             return False
         session.connection()  # the connection first, then the build lock (see module doc)
-        with index.build_lock:
+        with index.lock:
+            serving = index.snapshot is not None
+        # Only a worker with nothing to serve waits for a build: with a snapshot in hand,
+        # readers go on with it (fresh documents, previous vocabulary) while one thread adopts.
+        if not index.build_lock.acquire(blocking=not serving):
+            return False
+        try:
             with index.lock:
                 current = index.snapshot
             if current is not None and (version is None or current.version == version):
@@ -337,6 +344,8 @@ class MatchEngine:
                 index.snapshot = snapshot
                 # Changes after `head` are applied again on the next catch-up (idempotent).
                 index.cursor = ChangeCursor(head)
+        finally:
+            index.build_lock.release()
         return True
 
     # --- building -----------------------------------------------------------------------

@@ -153,7 +153,8 @@ class IndexStatus:
 class PendingChanges:
     """Changes read from the log (outside the lock) with the documents they name."""
 
-    ids: list[int]
+    # (change id, entity, entity id) of each change not applied when read.
+    changes: list[tuple[int, str, int]]
     jobs: dict[int, Job | None]
     graduates: dict[int, Graduate | None]
     published_version: str | None
@@ -251,21 +252,31 @@ class MatchEngine:
         with index.lock:
             snapshot = index.snapshot
             assert snapshot is not None
-            # Another thread may have applied some of them meanwhile, or swapped a refit in.
-            unseen = index.cursor.unseen(pending.ids)
+            # Another thread may have applied some of them meanwhile (with documents read no
+            # earlier than these), or swapped a refit in: only still-unseen changes apply.
+            unseen = set(index.cursor.unseen([change_id for change_id, _, _ in pending.changes]))
             if not unseen:
                 return
+            touched = {
+                (entity, entity_id)
+                for change_id, entity, entity_id in pending.changes
+                if change_id in unseen
+            }
             for job_id, job in sorted(pending.jobs.items()):
+                if ("job", job_id) not in touched:
+                    continue
                 if job is None:
                     snapshot.drop("job", job_id)
                 else:
                     snapshot.put_job(job)
             for graduate_id, graduate in sorted(pending.graduates.items()):
+                if ("graduate", graduate_id) not in touched:
+                    continue
                 if graduate is None:
                     snapshot.drop("graduate", graduate_id)
                 else:
                     snapshot.put_graduate(graduate)
-            index.cursor.mark(unseen)
+            index.cursor.mark(sorted(unseen))
 
     def _read_pending(self, session: Session, index: TenantIndex) -> PendingChanges | None:
         """The changes this worker has not applied, and their documents as they are now."""
@@ -305,7 +316,7 @@ class MatchEngine:
         published = [row.detail for row in changes if row.entity == "model" and row.detail]
         newest = published[-1] if published else None
         return PendingChanges(
-            ids=[row.id for row in changes],
+            changes=[(row.id, row.entity, row.entity_id) for row in changes],
             jobs=jobs,
             graduates=graduates,
             published_version=newest if newest != current_version else None,

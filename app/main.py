@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +51,10 @@ def create_app(
         app.state.readiness_limiter = anyio.CapacityLimiter(1)
         # Ready means indexed: build or load every tenant's index before taking traffic.
         await anyio.to_thread.run_sync(app.state.match_engine.warm)
+        # What start-up loaded (dictionaries, the index) lives as long as the process: out of
+        # the collector's sight. A full collection of it held the GIL, the event loop with it,
+        # for about 290 ms (measured with 2,200 documents); after the freeze, under 1 ms.
+        gc.freeze()
         yield
         if owns_engine:
             engine.dispose()

@@ -13,6 +13,9 @@ from pydantic import (
     Field,
     StringConstraints,
 )
+from pydantic.json_schema import SkipJsonSchema
+
+T = TypeVar("T")
 
 EducationLevel = Literal["不限", "大专", "本科", "硕士", "博士"]
 
@@ -40,6 +43,8 @@ MAX_JOB_SKILLS = 100
 MAX_GRADUATE_SKILLS = 400
 MAX_LIST_ITEMS = 50
 MAX_PAGE_SIZE = 200
+# Ids are 32-bit integers in the database (PostgreSQL `integer`); a larger one names no record.
+MAX_RECORD_ID = 2**31 - 1
 
 
 def normalize_text(value: Any) -> Any:
@@ -49,9 +54,25 @@ def normalize_text(value: Any) -> Any:
     return value
 
 
+def clean_text(value: Any) -> Any:
+    """normalize_text, refusing what no text column can store: NUL and lone surrogates."""
+    value = normalize_text(value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL characters (\\u0000) are not allowed")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(
+                    f"not valid Unicode: a lone surrogate at position {exc.start}"
+                ) from None
+    return value
+
+
 def normalize_education(value: Any) -> Any:
     """Fold common spellings of an education level onto the five stored ones."""
-    value = normalize_text(value)
+    value = clean_text(value)
     if isinstance(value, str):
         return EDUCATION_ALIASES.get(value, value)
     return value
@@ -61,7 +82,7 @@ def number_to_text(value: Any) -> Any:
     # Spreadsheets store ids and phone numbers typed as digits as numbers.
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return normalize_text(value)
+    return clean_text(value)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -69,30 +90,58 @@ def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(item for item in items if item))
 
 
-def _empty_to_none(value: Any) -> Any:
-    value = normalize_text(value)
+def empty_to_none(value: Any) -> Any:
+    """Clean text; blank becomes None."""
+    value = clean_text(value)
     return None if value == "" else value
 
 
-Text = Annotated[str, BeforeValidator(normalize_text)]
+Text = Annotated[str, BeforeValidator(clean_text)]
 """Free text, NFKC-normalised and trimmed."""
 
 Name = Annotated[
     str,
-    BeforeValidator(normalize_text),
+    BeforeValidator(clean_text),
     StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS),
 ]
 """A required, non-empty short text (title, company)."""
 
-OptionalShort = Annotated[
-    str | None,
-    BeforeValidator(_empty_to_none),
-    Field(max_length=MAX_ITEM_CHARS),
-]
-"""An optional short text; blank becomes null."""
+ShortText = Annotated[str, StringConstraints(max_length=MAX_ITEM_CHARS)]
 
-Item = Annotated[str, BeforeValidator(normalize_text), StringConstraints(max_length=MAX_ITEM_CHARS)]
+# The cap sits on the str branch: a constraint on `str | None` itself fails on None (a 500).
+OptionalShort = Annotated[ShortText | None, BeforeValidator(empty_to_none)]
+"""An optional short text; blank becomes null, and null on PATCH clears the field."""
+
+Item = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=MAX_ITEM_CHARS)]
 ItemList = Annotated[list[Item], AfterValidator(_dedupe)]
+
+
+def refuse_null(value: Any) -> Any:
+    """A PATCH may leave a required field out, not null it."""
+    if value is None:
+        raise ValueError("may not be null; leave the field out to keep its value")
+    return value
+
+
+NotNull = Annotated[T | SkipJsonSchema[None], BeforeValidator(refuse_null)]
+"""A PATCH field the record cannot lack: None means "not sent", an explicit null is a 422."""
+
+
+def null_to_empty_text(value: Any) -> Any:
+    """Optional free text is stored as "": null is accepted and means empty."""
+    return "" if value is None else value
+
+
+def null_to_empty_list(value: Any) -> Any:
+    """Optional lists are stored as []: null is accepted and means empty."""
+    return [] if value is None else value
+
+
+def nullable_list_schema(max_items: int) -> Any:
+    """The input type OpenAPI shows for an optional list that accepts null."""
+    return Annotated[list[Item], Field(max_length=max_items)] | None
+
+
 Education = Annotated[EducationLevel, BeforeValidator(normalize_education)]
 ExternalId = Annotated[
     str,
@@ -112,9 +161,6 @@ class OutputModel(BaseModel):
     """Base of response bodies, read from ORM objects."""
 
     model_config = ConfigDict(from_attributes=True)
-
-
-T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):

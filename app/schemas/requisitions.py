@@ -7,15 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from app.schemas.common import InputModel, Name, OutputModel, Text
+from app.schemas.common import MAX_RECORD_ID, InputModel, Name, NotNull, OutputModel, Text
 from app.schemas.matches import Explanation, ScoreParts
 
 RequisitionStatus = Literal["open", "filled", "closed"]
+Headcount = Annotated[int, Field(ge=1, le=10_000)]
 Stage = Literal[
     "recommended", "contacted", "interviewed", "offered", "hired", "rejected", "withdrawn"
 ]
 JobIds = Annotated[
-    list[Annotated[int, Field(ge=1)]],
+    list[Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]],
     Field(
         min_length=1,
         max_length=20,
@@ -30,19 +31,19 @@ class RequisitionCreate(InputModel):
 
     employer: Name = Field(description="Employer name.", examples=["浙江科甬泰自动化科技有限公司"])
     title: Name = Field(description="What the order is for.", examples=["电气自动化工程师30名"])
-    headcount: int = Field(ge=1, le=10_000, description="Places to fill.", examples=[30])
+    headcount: Headcount = Field(description="Places to fill.", examples=[30])
     deadline: date = Field(description="Date by which the places should be filled.")
     job_ids: JobIds
 
 
 class RequisitionUpdate(InputModel):
-    """A partial update."""
+    """A partial update: only the fields sent are changed; none of them may be null."""
 
-    title: Name | None = Field(None, description="What the order is for.")
-    headcount: int | None = Field(None, ge=1, le=10_000, description="Places to fill.")
-    deadline: date | None = Field(None, description="New deadline.")
-    status: RequisitionStatus | None = Field(None, description="open, filled or closed.")
-    job_ids: JobIds | None = None
+    title: NotNull[Name] = Field(None, description="What the order is for.")
+    headcount: NotNull[Headcount] = Field(None, description="Places to fill.")
+    deadline: NotNull[date] = Field(None, description="New deadline.")
+    status: NotNull[RequisitionStatus] = Field(None, description="open, filled or closed.")
+    job_ids: NotNull[JobIds] = None
 
 
 class RequisitionPublic(OutputModel):

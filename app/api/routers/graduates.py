@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     CityQuery,
     EducationQuery,
     EngineDep,
     GraduateDep,
+    GraduateIdPath,
     JobMatchQueryDep,
     JsonArrayDep,
     PageDep,
@@ -81,7 +82,7 @@ def match_jobs(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     query: JobMatchQueryDep,
 ) -> JobMatches:
     """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""

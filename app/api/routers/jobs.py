@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     CityQuery,
@@ -12,6 +12,7 @@ from app.api.deps import (
     EngineDep,
     GraduateMatchQueryDep,
     JobDep,
+    JobIdPath,
     JsonArrayDep,
     PageDep,
     SessionDep,
@@ -75,7 +76,7 @@ def match_graduates(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    job_id: Annotated[int, Path(ge=1)],
+    job_id: JobIdPath,
     query: GraduateMatchQueryDep,
 ) -> GraduateMatches:
     """Ranked graduates with sub-scores; `explain=true` adds the words and filters behind each."""

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import EngineDep, PageDep, SessionDep, SettingsDep, TenantDep
+from app.api.deps import (
+    EngineDep,
+    GraduateIdPath,
+    PageDep,
+    RequisitionIdPath,
+    SessionDep,
+    SettingsDep,
+    TenantDep,
+)
 from app.schemas.common import Page
 from app.schemas.requisitions import (
     CandidacyPublic,
@@ -28,7 +36,7 @@ router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 
 
 def valid_requisition(
-    session: SessionDep, tenant: TenantDep, requisition_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, tenant: TenantDep, requisition_id: RequisitionIdPath
 ) -> Requisition:
     """The addressed requisition of the agency, or 404."""
     return requisition_service.get_requisition(
@@ -146,7 +154,7 @@ def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[Cand
 def record_stage(
     session: SessionDep,
     requisition: RequisitionDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     change: StageChange,
 ) -> CandidacyPublic:
     """recommended → contacted → interviewed → offered → hired, or rejected / withdrawn at any

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
-from app.api.errors import install_error_handlers
-from app.api.middleware import BodySizeLimit
+from app.api.errors import install_error_handlers, install_error_responses_in_openapi
+from app.api.middleware import RequestBodyGuard
 from app.api.routers import admin, graduates, health, jobs, match, requisitions
 from app.db import create_db_engine, create_session_factory
 from app.matching.engine import MatchEngine, load_major_table
@@ -64,7 +64,13 @@ def create_app(
         majors=load_major_table(settings.shared_dir),
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_responses_in_openapi(app)
+    app.add_middleware(
+        RequestBodyGuard,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout,
+        max_json_depth=settings.max_json_depth,
+    )
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(graduates.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -271,7 +272,8 @@ class MatchEngine:
 
     def _write_pointer(self, tenant: str, version: str, change_id: int) -> None:
         folder = self._tenant_dir(tenant)
-        temporary = folder / (POINTER_FILE + ".tmp")
+        # A name of this thread's own: a refit and a request adopting a version may write at once.
+        temporary = folder / f"{POINTER_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
         temporary.write_text(json.dumps({"version": version, "change_id": change_id}), "utf-8")
         temporary.replace(folder / POINTER_FILE)  # atomic: readers see old or new, never half
         versions = sorted(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -78,11 +79,29 @@ def normalize_education(value: Any) -> Any:
     return value
 
 
+# The largest integer a spreadsheet (or JavaScript) holds exactly.
+MAX_SPREADSHEET_NUMBER = 2**53 - 1
+SpreadsheetNumber = Annotated[int, Field(ge=0, le=MAX_SPREADSHEET_NUMBER)]
+"""How OpenAPI shows the numbers number_to_text accepts in place of text."""
+
+
 def number_to_text(value: Any) -> Any:
+    """A non-negative whole number becomes its digits; text is cleaned."""
     # Spreadsheets store ids and phone numbers typed as digits as numbers.
-    if isinstance(value, int) and not isinstance(value, bool):
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 <= value <= MAX_SPREADSHEET_NUMBER
+    ):
         return str(value)
     return clean_text(value)
+
+
+def refuse_number(value: Any) -> Any:
+    """Dates and times are text: pydantic would read a number as seconds since 1970."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("write dates as YYYY-MM-DD (times as ISO 8601), not as a number")
+    return value
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -143,12 +162,18 @@ def nullable_list_schema(max_items: int) -> Any:
 
 
 Education = Annotated[EducationLevel, BeforeValidator(normalize_education)]
+_ExternalIdText = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s/?#]+$")
+]
 ExternalId = Annotated[
-    str,
-    BeforeValidator(number_to_text),
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s/?#]+$"),
+    _ExternalIdText,
+    BeforeValidator(number_to_text, json_schema_input_type=_ExternalIdText | SpreadsheetNumber),
 ]
 Salary = Annotated[int, Field(ge=0, le=1_000_000)]
+Day = Annotated[date, BeforeValidator(refuse_number)]
+"""A calendar date written YYYY-MM-DD."""
+Moment = Annotated[datetime, BeforeValidator(refuse_number)]
+"""A time written in ISO 8601."""
 
 
 class InputModel(BaseModel):
@@ -194,3 +219,24 @@ class BulkResponse(BaseModel):
     updated: int
     failed: int
     results: list[UpsertResult]
+
+
+class FieldError(BaseModel):
+    """One field's problem."""
+
+    field: str = Field(description="Where: `title`, `skills[3]`, `query.offset`, `[2].city`.")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description="Stable code: validation_error, not_found, conflict, …")
+    message: str
+    fields: list[FieldError] | None = Field(None, description="The fields at fault, if any.")
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of every 4xx and 5xx answer."""
+
+    error: ErrorDetail

@@ -21,6 +21,7 @@ from app.schemas.common import (
     OptionalShort,
     OutputModel,
     Salary,
+    SpreadsheetNumber,
     clean_text,
     empty_to_none,
     null_to_empty_list,
@@ -41,7 +42,11 @@ _EmailText = Annotated[
 Phone = Annotated[
     _PhoneText | None,
     BeforeValidator(empty_to_none),
-    BeforeValidator(number_to_text),
+    BeforeValidator(
+        number_to_text,
+        # A phone stored as a number in a spreadsheet: at least the pattern's 6 digits.
+        json_schema_input_type=_PhoneText | Annotated[SpreadsheetNumber, Field(ge=100_000)] | None,
+    ),
     Field(description="Mobile phone (personal data under PIPL).", examples=["13800000000"]),
 ]
 Email = Annotated[

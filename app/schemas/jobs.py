@@ -12,6 +12,7 @@ from app.schemas.common import (
     MAX_JOB_SKILLS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
+    Day,
     Education,
     EducationLevel,
     ExternalId,
@@ -99,7 +100,7 @@ class JobFields(InputModel):
     salary_max: Salary | None = Field(
         None, description="Highest monthly salary in CNY; ≥ salary_min.", examples=[9000]
     )
-    posted_at: date | None = Field(None, description="Date the posting was published.")
+    posted_at: Day | None = Field(None, description="Date the posting was published.")
 
     @field_validator("salary_max")
     @classmethod

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from app.schemas.common import MAX_RECORD_ID, InputModel, Name, NotNull, OutputModel, Text
+from app.schemas.common import (
+    MAX_RECORD_ID,
+    Day,
+    InputModel,
+    Moment,
+    Name,
+    NotNull,
+    OutputModel,
+    Text,
+)
 from app.schemas.matches import Explanation, ScoreParts
 
 RequisitionStatus = Literal["open", "filled", "closed"]
@@ -32,7 +41,7 @@ class RequisitionCreate(InputModel):
     employer: Name = Field(description="Employer name.", examples=["浙江科甬泰自动化科技有限公司"])
     title: Name = Field(description="What the order is for.", examples=["电气自动化工程师30名"])
     headcount: Headcount = Field(description="Places to fill.", examples=[30])
-    deadline: date = Field(description="Date by which the places should be filled.")
+    deadline: Day = Field(description="Date by which the places should be filled.")
     job_ids: JobIds
 
 
@@ -41,7 +50,7 @@ class RequisitionUpdate(InputModel):
 
     title: NotNull[Name] = Field(None, description="What the order is for.")
     headcount: NotNull[Headcount] = Field(None, description="Places to fill.")
-    deadline: NotNull[date] = Field(None, description="New deadline.")
+    deadline: NotNull[Day] = Field(None, description="New deadline.")
     status: NotNull[RequisitionStatus] = Field(None, description="open, filled or closed.")
     job_ids: NotNull[JobIds] = None
 
@@ -99,7 +108,7 @@ class StageChange(InputModel):
     stage: Stage = Field(description="The new stage.", examples=["contacted"])
     recorded_by: Name = Field(description="Who records it.", examples=["中博-王顾问"])
     note: Text = Field("", max_length=2000, description="Free text, e.g. the interview outcome.")
-    occurred_at: datetime | None = Field(
+    occurred_at: Moment | None = Field(
         None, description="When it happened (default: now); not in the future."
     )
 

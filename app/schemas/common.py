@@ -131,6 +131,20 @@ ShortText = Annotated[str, StringConstraints(max_length=MAX_ITEM_CHARS)]
 OptionalShort = Annotated[ShortText | None, BeforeValidator(empty_to_none)]
 """An optional short text; blank becomes null, and null on PATCH clears the field."""
 
+# The caps of the database columns (PostgreSQL refuses longer text with an error).
+MAX_PLACE_CHARS = 64
+MAX_EXPERIENCE_CHARS = 50
+OptionalPlace = Annotated[
+    Annotated[str, StringConstraints(max_length=MAX_PLACE_CHARS)] | None,
+    BeforeValidator(empty_to_none),
+]
+"""An optional city or district (≤ 64 characters); blank becomes null."""
+OptionalExperience = Annotated[
+    Annotated[str, StringConstraints(max_length=MAX_EXPERIENCE_CHARS)] | None,
+    BeforeValidator(empty_to_none),
+]
+"""The experience a posting asks for (≤ 50 characters); blank becomes null."""
+
 Item = Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=MAX_ITEM_CHARS)]
 ItemList = Annotated[list[Item], AfterValidator(_dedupe)]
 

@@ -18,6 +18,7 @@ from app.schemas.common import (
     InputModel,
     ItemList,
     NotNull,
+    OptionalPlace,
     OptionalShort,
     OutputModel,
     Salary,
@@ -118,7 +119,7 @@ class GraduateFields(InputModel):
     graduation_year: int | None = Field(
         None, ge=1950, le=2100, description="Year of graduation.", examples=[2026]
     )
-    city: OptionalShort = Field(
+    city: OptionalPlace = Field(
         None, description="Where the graduate lives now.", examples=["宁波"]
     )
     expected_salary: Salary | None = Field(

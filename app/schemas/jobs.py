@@ -20,6 +20,8 @@ from app.schemas.common import (
     ItemList,
     Name,
     NotNull,
+    OptionalExperience,
+    OptionalPlace,
     OptionalShort,
     OutputModel,
     Salary,
@@ -82,14 +84,14 @@ def check_salary_range(salary_min: int | None, salary_max: int | None) -> None:
 class JobFields(InputModel):
     """Fields shared by create and update, all optional here."""
 
-    city: OptionalShort = Field(None, description="City of the workplace.", examples=["宁波"])
-    district: OptionalShort = Field(
+    city: OptionalPlace = Field(None, description="City of the workplace.", examples=["宁波"])
+    district: OptionalPlace = Field(
         None, description="District within the city.", examples=["北仑"]
     )
     industry: OptionalShort = Field(
         None, description="Industry of the employer.", examples=["工业自动化"]
     )
-    experience: OptionalShort = Field(
+    experience: OptionalExperience = Field(
         None, description="Experience asked for, as the posting words it.", examples=["应届生"]
     )
     salary_min: Salary | None = Field(

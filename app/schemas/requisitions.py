@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from app.schemas.common import (
     MAX_RECORD_ID,
@@ -16,11 +16,15 @@ from app.schemas.common import (
     NotNull,
     OutputModel,
     Text,
+    clean_text,
 )
 from app.schemas.matches import Explanation, ScoreParts
 
 RequisitionStatus = Literal["open", "filled", "closed"]
 Headcount = Annotated[int, Field(ge=1, le=10_000)]
+Recorder = Annotated[
+    str, BeforeValidator(clean_text), StringConstraints(min_length=1, max_length=100)
+]
 Stage = Literal[
     "recommended", "contacted", "interviewed", "offered", "hired", "rejected", "withdrawn"
 ]
@@ -106,7 +110,9 @@ class StageChange(InputModel):
     """Move a candidacy to its next stage (or to rejected / withdrawn)."""
 
     stage: Stage = Field(description="The new stage.", examples=["contacted"])
-    recorded_by: Name = Field(description="Who records it.", examples=["中博-王顾问"])
+    recorded_by: Recorder = Field(
+        description="Who records it (≤ 100 characters).", examples=["中博-王顾问"]
+    )
     note: Text = Field("", max_length=2000, description="Free text, e.g. the interview outcome.")
     occurred_at: Moment | None = Field(
         None, description="When it happened (default: now); not in the future."

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.api.errors import install_error_handlers, install_error_responses_in_openapi
-from app.api.middleware import RequestBodyGuard
-from app.api.routers import admin, graduates, health, jobs, match, requisitions
+from app.api.middleware import RequestBodyGuard, RequestObserver
+from app.api.routers import admin, graduates, health, jobs, match, metrics, requisitions
 from app.db import create_db_engine, create_session_factory
 from app.matching.engine import MatchEngine, load_major_table
 from app.settings import Settings, get_settings
@@ -71,10 +71,13 @@ def create_app(
         read_timeout=settings.body_read_timeout,
         max_json_depth=settings.max_json_depth,
     )
+    # Added last, so it wraps the others: even a 413 or 408 carries the request id.
+    app.add_middleware(RequestObserver)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(graduates.router)
     app.include_router(match.router)
     app.include_router(requisitions.router)
     app.include_router(admin.router)
+    app.include_router(metrics.router)
     return app

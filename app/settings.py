@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         Path("../shared"), description="Folder of the public data and lexicons (read only)."
     )
     log_level: LogLevel = Field("INFO", description="Root log level.")
+    log_json: bool = Field(
+        True, description="`jobmatch serve` logs one JSON object per line (false: plain text)."
+    )
 
     # Limits: documented caps on input, enforced as 4xx with the field named.
     max_body_bytes: int = Field(

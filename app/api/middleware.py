@@ -1,4 +1,6 @@
-"""ASGI middleware that reads a request body under guard before any route sees it.
+"""ASGI middleware: the request's id, metrics and access line; its body read under guard.
+
+RequestBodyGuard reads the body before any route sees it.
 
 Every route reads its whole body anyway (no streaming endpoints), so reading it here first
 costs nothing more and lets one place refuse: a body over the cap (413), a body that stops
@@ -8,13 +10,18 @@ shapes (400; Python's parser would otherwise raise RecursionError, a 500).
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 
 import anyio
 import numpy as np
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
+from app.logs import REQUEST_ID, request_id_from
+from app.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 
 # A JSON string: its brackets are text, not nesting.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -122,3 +129,57 @@ class RequestBodyGuard:
             f"the request body did not arrive within {self.read_timeout:g} s "
             "(is Content-Length larger than the body?)",
         )
+
+
+access_logger = logging.getLogger("app.access")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/v1/jobs/{job_id}`), never the raw path."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    return template if isinstance(template, str) else "<unmatched>"
+
+
+class RequestObserver:
+    """Give each request an id (echoed as X-Request-ID), count and time it per route, and log
+    one access line: method, route template, status, duration. No query string, no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("x-request-id")
+        request_id = request_id_from(header)
+        token = REQUEST_ID.set(request_id)
+        status = 500  # what the client gets if the app raises before answering
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            method = scope["method"]
+            route = route_template(scope)
+            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+            HTTP_REQUEST_SECONDS.labels(method=method, route=route).observe(elapsed)
+            access_logger.info(
+                "request",
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
+            REQUEST_ID.reset(token)

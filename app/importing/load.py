@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import AppError, printable
+from app.metrics import RECORDS_UPSERTED
 from app.schemas.common import UpsertResult
 from app.services.bulk import (
     external_id_key,
@@ -141,4 +142,12 @@ def load_records(
             flush()
     flush()
     summary.failures.sort(key=lambda failure: failure.line)
+    for status, count in (
+        ("created", summary.created),
+        ("updated", summary.updated),
+        ("failed", len(summary.failures)),
+    ):
+        RECORDS_UPSERTED.labels(kind=table.__tablename__, channel="import", status=status).inc(
+            count
+        )
     return summary

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.learning.weights import with_tuned_weights
 from app.matching.documents import graduate_document, job_document
+from app.metrics import REFIT_SECONDS
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
 from app.ranking.lexicon import read_major_classes_csv
 from app.tables import Graduate, IndexChange, Job
@@ -400,12 +401,16 @@ class MatchEngine:
             thread.join(timeout)
 
     def _refit_quietly(self, index: TenantIndex) -> None:
+        started = time.perf_counter()
         try:
             self.refit(index.tenant)
             index.last_refit_error = None
+            outcome = "ok"
         except Exception as exc:  # a background thread has no caller to raise to
             logger.exception("refit of tenant %s failed", index.tenant)
             index.last_refit_error = f"{type(exc).__name__}: {exc}"
+            outcome = "failed"
+        REFIT_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
 
     def refit(self, tenant: str) -> str | None:
         """Fit a new version from the database, publish it, and swap it in atomically."""
@@ -477,6 +482,12 @@ class MatchEngine:
                 refit_running=index.refit_thread is not None and index.refit_thread.is_alive(),
                 last_refit_error=index.last_refit_error,
             )
+
+    def snapshots(self) -> dict[str, tuple[IndexSnapshot | None, int]]:
+        """Each tenant's current snapshot and applied change id, read without waiting."""
+        with self._tenants_lock:
+            indexes = list(self._tenants.values())
+        return {index.tenant: (index.snapshot, index.cursor.low) for index in indexes}
 
 
 MAJORS_CSV = Path("data") / "lexicon" / "majors_undergraduate.csv"

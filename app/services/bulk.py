@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed, describe_validation_errors, printable
+from app.metrics import RECORDS_UPSERTED
 from app.schemas.common import BulkResponse, UpsertResult, normalize_text
 from app.services.records import TenantTable, upsert_records
 
@@ -104,6 +105,8 @@ def bulk_upsert(
     batch = validate_records(schema, list(enumerate(raw_records)))
     results = upsert_validated(session, table, tenant=tenant, batch=batch)
     counts = Counter(result.status for result in results)
+    for status, count in counts.items():
+        RECORDS_UPSERTED.labels(kind=table.__tablename__, channel="bulk", status=status).inc(count)
     return BulkResponse(
         created=counts["created"],
         updated=counts["updated"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from app.errors import AppError, describe_validation_errors
 from app.schemas.common import ErrorBody
@@ -63,13 +63,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     # RFC 9110: Allow lists every method of the resource. Starlette names only those of the
-    # first route that matched the path, and /v1/jobs has a GET route and a POST route.
+    # first route that matched the path, and /v1/jobs has a GET route and a POST route; the
+    # OpenAPI knows them all. Every path parameter is an id (routes declare them `:int`).
+    path = request.url.path
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match != Match.NONE:
-                methods |= route.methods
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[0-9]+", re.escape(template)), path):
+            methods |= {method.upper() for method in operations}
     return ", ".join(sorted(methods))
 
 

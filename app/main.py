@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
+from app.api.concurrency import ConcurrencyLimit
 from app.api.errors import install_error_handlers, install_error_responses_in_openapi
 from app.api.middleware import RequestBodyGuard, RequestObserver
 from app.api.routers import admin, graduates, health, jobs, match, metrics, requisitions
@@ -39,10 +40,14 @@ def create_app(
     settings = settings or get_settings()
     logging.getLogger().setLevel(settings.log_level)
     owns_engine = engine is None
-    engine = engine or create_db_engine(settings.database_url)
+    engine = engine or create_db_engine(settings.database_url, settings.connection_limits())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Every admitted request may need a worker thread at once (see ConcurrencyLimit).
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, settings.max_concurrent_requests)
+        app.state.readiness_limiter = anyio.CapacityLimiter(1)
         # Ready means indexed: build or load every tenant's index before taking traffic.
         await anyio.to_thread.run_sync(app.state.match_engine.warm)
         yield
@@ -65,13 +70,20 @@ def create_app(
     )
     install_error_handlers(app)
     install_error_responses_in_openapi(app)
+    # Outermost last. Order of a request: observed (id, metrics, access line) → body read
+    # under guard (a slow client holds no admission slot) → admitted → handled.
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.max_concurrent_requests,
+        queue_timeout_s=settings.request_queue_timeout_s,
+        retry_after_s=settings.retry_after_s,
+    )
     app.add_middleware(
         RequestBodyGuard,
         max_bytes=settings.max_body_bytes,
         read_timeout=settings.body_read_timeout,
         max_json_depth=settings.max_json_depth,
     )
-    # Added last, so it wraps the others: even a 413 or 408 carries the request id.
     app.add_middleware(RequestObserver)
     app.include_router(health.router)
     app.include_router(jobs.router)

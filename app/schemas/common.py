@@ -170,6 +170,12 @@ def null_to_empty_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+ClearedList = Annotated[T | None, AfterValidator(null_to_empty_list)]
+"""A PATCH list field: null clears it to []."""
+ClearedText = Annotated[T | None, AfterValidator(null_to_empty_text)]
+"""A PATCH text field: null clears it to ""."""
+
+
 def nullable_list_schema(max_items: int) -> Any:
     """The input type OpenAPI shows for an optional list that accepts null."""
     return Annotated[list[Item], Field(max_length=max_items)] | None

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from app.schemas.common import (
     MAX_GRADUATE_SKILLS,
     MAX_ITEM_CHARS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
+    ClearedList,
+    ClearedText,
     Education,
     EducationLevel,
     ExternalId,
@@ -151,21 +153,13 @@ class GraduateUpdate(GraduateFields):
 
     external_id: NotNull[ExternalId] = Field(None, description="New external identifier.")
     education: NotNull[Education] = Field(None, description="Highest education.")
-    desired_cities: DesiredCities | None = Field(None, description="Cities (replaces the list).")
-    desired_roles: DesiredRoles | None = Field(None, description="Roles (replaces the list).")
-    skills: GraduateSkills | None = Field(None, description="Skills (replaces the list).")
-    summary: Summary | None = Field(None, description="Free-text summary.")
+    desired_cities: ClearedList[DesiredCities] = Field(
+        None, description="Cities (replaces the list)."
+    )
+    desired_roles: ClearedList[DesiredRoles] = Field(None, description="Roles (replaces the list).")
+    skills: ClearedList[GraduateSkills] = Field(None, description="Skills (replaces the list).")
+    summary: ClearedText[Summary] = Field(None, description="Free-text summary.")
     status: NotNull[GraduateStatus] = Field(None, description="seeking, placed or withdrawn.")
-
-    @field_validator("desired_cities", "desired_roles", "skills")
-    @classmethod
-    def _null_clears_list(cls, value: list[str] | None) -> list[str]:
-        return [] if value is None else value
-
-    @field_validator("summary")
-    @classmethod
-    def _null_clears_text(cls, value: str | None) -> str:
-        return "" if value is None else value
 
 
 class GraduatePublic(OutputModel):

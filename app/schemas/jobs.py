@@ -12,6 +12,8 @@ from app.schemas.common import (
     MAX_JOB_SKILLS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
+    ClearedList,
+    ClearedText,
     Day,
     Education,
     EducationLevel,
@@ -141,21 +143,11 @@ class JobUpdate(JobFields):
     title: NotNull[Name] = Field(None, description="Job title.")
     company: NotNull[Name] = Field(None, description="Employer name.")
     education: NotNull[Education] = Field(None, description="Minimum education.")
-    majors: Majors | None = Field(None, description="Accepted majors (replaces the list).")
-    skills: Skills | None = Field(None, description="Skills (replaces the list).")
-    description: Description | None = Field(None, description="Duties and requirements.")
+    majors: ClearedList[Majors] = Field(None, description="Accepted majors (replaces the list).")
+    skills: ClearedList[Skills] = Field(None, description="Skills (replaces the list).")
+    description: ClearedText[Description] = Field(None, description="Duties and requirements.")
     headcount: NotNull[Headcount] = Field(None, description="Positions to fill.")
     status: NotNull[JobStatus] = Field(None, description="open or closed.")
-
-    @field_validator("majors", "skills")
-    @classmethod
-    def _null_clears_list(cls, value: list[str] | None) -> list[str]:
-        return [] if value is None else value
-
-    @field_validator("description")
-    @classmethod
-    def _null_clears_text(cls, value: str | None) -> str:
-        return "" if value is None else value
 
 
 class JobPublic(OutputModel):

@@ -17,13 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cli import main
 from app.importing.load import load_records
 from app.main import create_app
 from app.schemas.jobs import JobCreate
 from app.settings import Settings
 from app.tables import Job
 from tests.api.test_errors import error_fields
+from tests.api.test_import_cli import TENANT, run_import
 from tests.api.test_jobs import make_job
 
 GRADUATE = {"external_id": "g-1", "major": "自动化", "education": "本科"}
@@ -272,12 +272,9 @@ def test_content_length_larger_than_the_body_is_a_408(live_server: int) -> None:
 # ---------------------------------------------------------------- import
 
 
-TENANT = "bad-input-import"
-
-
 @pytest.fixture
 def import_tenant(engine: Engine) -> Iterator[str]:
-    """Imports commit for real: an empty tenant of their own, emptied again afterwards."""
+    """Imports commit for real: the import tests' tenant, emptied before and after."""
     with Session(engine) as session, session.begin():
         session.execute(delete(Job).where(Job.tenant == TENANT))
     yield TENANT
@@ -290,54 +287,46 @@ def stored_external_ids(engine: Engine) -> set[str]:
         return set(session.scalars(select(Job.external_id).where(Job.tenant == TENANT)))
 
 
-def test_import_with_empty_city_and_nul_keeps_every_good_row(
-    tmp_path: Path,
-    database_url: str,
-    engine: Engine,
-    import_tenant: str,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    rows = [
+JSONL_WITH_EMPTY_CITY_AND_NUL = "".join(
+    json.dumps(row) + "\n"
+    for row in (
         {"external_id": "j1", "title": "PLC工程师", "company": "甲公司", "city": ""},
         {"external_id": "j2", "title": "电气\u0000设计", "company": "乙公司"},
         {"external_id": "j3", "title": "设备工程师", "company": "丙公司", "district": None},
-    ]
-    path = tmp_path / "jobs.jsonl"
-    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
-    code = main(
-        ["import", "jobs", str(path), "--tenant", import_tenant, "--database-url", database_url]
     )
-    out = capsys.readouterr().out
-    assert code == 1, out
-    assert "2 created, 0 updated, 1 failed" in out
-    assert "line 2 (j2): title: NUL characters" in out
-    assert stored_external_ids(engine) == {"j1", "j3"}
+)
+CSV_WITH_UNTERMINATED_QUOTE = (
+    "external_id,title,company,city\n"
+    "j1,PLC工程师,甲公司,宁波\n"
+    'j2,"电气工程师,乙公司,宁波\n'
+    'j3,机械工程师,丙公司,"杭州"\n'
+)
 
 
-def test_unterminated_csv_quote_fails_its_row_only(
+@pytest.mark.parametrize(
+    ("name", "content", "failure"),
+    [
+        ("jobs.jsonl", JSONL_WITH_EMPTY_CITY_AND_NUL, "line 2 (j2): title: NUL characters"),
+        ("jobs.csv", CSV_WITH_UNTERMINATED_QUOTE, "line 3 (-): malformed CSV"),
+    ],
+)
+@pytest.mark.usefixtures("import_tenant")
+def test_import_reports_the_bad_row_by_line_and_keeps_the_others(
     tmp_path: Path,
     database_url: str,
     engine: Engine,
-    import_tenant: str,
     capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str,
+    failure: str,
 ) -> None:
-    path = tmp_path / "jobs.csv"
-    path.write_text(
-        "external_id,title,company,city\n"
-        "c1,PLC工程师,甲公司,宁波\n"
-        'c2,"电气工程师,乙公司,宁波\n'
-        'c3,机械工程师,丙公司,"杭州"\n'
-        "c4,会计,丁公司,\n",
-        encoding="utf-8",
-    )
-    code = main(
-        ["import", "jobs", str(path), "--tenant", import_tenant, "--database-url", database_url]
-    )
-    out = capsys.readouterr().out
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    code, out = run_import("jobs", path, database_url, capsys)
     assert code == 1, out
-    assert "3 created, 0 updated, 1 failed" in out
-    assert "line 3 (-): malformed CSV" in out
-    assert stored_external_ids(engine) == {"c1", "c3", "c4"}
+    assert "2 created, 0 updated, 1 failed" in out
+    assert failure in out
+    assert stored_external_ids(engine) == {"j1", "j3"}
 
 
 class NullableTitleJob(JobCreate):

@@ -31,10 +31,25 @@ class Settings(BaseSettings):
         Path("../shared"), description="Folder of the public data and lexicons (read only)."
     )
     log_level: LogLevel = Field("INFO", description="Root log level.")
+    log_json: bool = Field(
+        True, description="`jobmatch serve` logs one JSON object per line (false: plain text)."
+    )
 
     # Limits: documented caps on input, enforced as 4xx with the field named.
     max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
+    )
+    body_read_timeout: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds a request body may take to arrive in full (408 beyond), so a "
+        "Content-Length larger than the body cannot hold a worker.",
+    )
+    max_json_depth: int = Field(
+        32,
+        ge=4,
+        le=500,
+        description="Deepest JSON nesting accepted (400 beyond); our shapes nest 3 deep.",
     )
     max_bulk_records: int = Field(1000, ge=1, description="Records per bulk upsert request.")
     max_page_size: int = Field(200, ge=1, description="Largest `limit` of a list request.")

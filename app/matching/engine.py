@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import write_transaction
 from app.learning.weights import with_tuned_weights
 from app.matching.documents import graduate_document, job_document
+from app.metrics import REFIT_SECONDS
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
 from app.ranking.lexicon import read_major_classes_csv
 from app.tables import Graduate, IndexChange, Job
@@ -373,7 +375,8 @@ class MatchEngine:
 
     def _write_pointer(self, tenant: str, version: str, change_id: int) -> None:
         folder = self._tenant_dir(tenant)
-        temporary = folder / (POINTER_FILE + ".tmp")
+        # A name of this thread's own: a refit and a request adopting a version may write at once.
+        temporary = folder / f"{POINTER_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
         temporary.write_text(json.dumps({"version": version, "change_id": change_id}), "utf-8")
         temporary.replace(folder / POINTER_FILE)  # atomic: readers see old or new, never half
         versions = sorted(
@@ -489,12 +492,16 @@ class MatchEngine:
             thread.join(timeout)
 
     def _refit_quietly(self, index: TenantIndex) -> None:
+        started = time.perf_counter()
         try:
             self.refit(index.tenant)
             index.last_refit_error = None
+            outcome = "ok"
         except Exception as exc:  # a background thread has no caller to raise to
             logger.exception("refit of tenant %s failed", index.tenant)
             index.last_refit_error = f"{type(exc).__name__}: {exc}"
+            outcome = "failed"
+        REFIT_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
 
     def refit(self, tenant: str) -> str | None:
         """Fit a new version from the database, publish it, and swap it in atomically."""
@@ -562,6 +569,12 @@ class MatchEngine:
             refit_running=refit_running,
             last_refit_error=index.last_refit_error,
         )
+
+    def snapshots(self) -> dict[str, tuple[IndexSnapshot | None, int]]:
+        """Each tenant's current snapshot and applied change id, read without waiting."""
+        with self._tenants_lock:
+            indexes = list(self._tenants.values())
+        return {index.tenant: (index.snapshot, index.cursor.low) for index in indexes}
 
 
 MAJORS_CSV = Path("data") / "lexicon" / "majors_undergraduate.csv"

@@ -232,6 +232,13 @@ async def get_job_match_query(
         Query(description="Jobs' status; `any` switches the filter off."),
     ] = "open",
     source: _SOURCE = "live",
+    collapse: Annotated[
+        bool,
+        Query(
+            description="One entry per group of near-duplicate postings (same company, "
+            "near-identical text), the others listed in `also_in`; false shows them all."
+        ),
+    ] = True,
 ) -> MatchQuery:
     """Parameters of a jobs-for-a-graduate query."""
     return MatchQuery(
@@ -242,6 +249,7 @@ async def get_job_match_query(
         salary=salary,
         status=status,
         source=source,
+        collapse=collapse,
     )
 
 

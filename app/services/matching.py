@@ -6,15 +6,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.batch.store import StoredMatch, current_matches
 from app.errors import NotFoundError, ValidationFailed
 from app.matching.documents import document_from_values
 from app.matching.engine import IndexSnapshot, MatchEngine
-from app.ranking import FilterSpec, GraduateDocument, JobDocument, Match
+from app.ranking import EDUCATION_LEVELS, FilterSpec, GraduateDocument, JobDocument, Match
 from app.schemas.matches import (
+    AlsoIn,
     Explanation,
     GraduateMatch,
     GraduateMatches,
@@ -26,8 +27,10 @@ from app.schemas.matches import (
     ScoreParts,
     TermContribution,
 )
+from app.services.duplicates import posting_groups
 from app.services.records import get_record
-from app.tables import Graduate, Job, MatchRun
+from app.settings import Settings
+from app.tables import Graduate, Job, MatchRun, utcnow
 
 ANY_STATUS = "any"
 
@@ -46,6 +49,8 @@ class MatchQuery:
     status: str | None = None
     # live: the in-memory index; batch: the current stored re-rank run (app.batch).
     source: Literal["live", "batch"] = "live"
+    # Jobs for a graduate: near-duplicate postings collapse into their best-ranked one.
+    collapse: bool = True
 
 
 def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> FilterSpec:
@@ -153,22 +158,123 @@ def graduates_for_job(
 
 
 def jobs_for_graduate(
-    session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int, query: MatchQuery
+    session: Session,
+    engine: MatchEngine,
+    *,
+    tenant: str,
+    graduate_id: int,
+    query: MatchQuery,
+    settings: Settings,
 ) -> JobMatches:
-    """The jobs that fit a stored graduate best."""
-    if query.source == "batch":
-        return batch_jobs_for_graduate(session, tenant=tenant, graduate_id=graduate_id, query=query)
-    with engine.reading(session, tenant) as snapshot:
-        if snapshot is None or graduate_id not in snapshot.graduates:
-            raise NotFoundError(f"graduate {graduate_id} not found")
-        matches = snapshot.ranker.jobs_for_graduate(
-            graduate_id, query.k, filters=_filters(query, "jobs"), explain=query.explain
+    """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
+    query.collapse is False. A graduate who opted out gets the newest jobs instead."""
+    graduate = get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
+    if not graduate.personalised:
+        result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
+    elif query.source == "batch":
+        result = batch_jobs_for_graduate(
+            session, tenant=tenant, graduate_id=graduate_id, query=query
         )
-        return JobMatches(
-            graduate_id=graduate_id,
-            index=_index_info(snapshot),
-            matches=_job_matches(snapshot, matches),
+    else:
+        with engine.reading(session, tenant) as snapshot:
+            if snapshot is None or graduate_id not in snapshot.graduates:
+                raise NotFoundError(f"graduate {graduate_id} not found")
+            # Room for the duplicates that collapse away.
+            wanted = query.k * COLLAPSE_POOL if query.collapse else query.k
+            matches = snapshot.ranker.jobs_for_graduate(
+                graduate_id, wanted, filters=_filters(query, "jobs"), explain=query.explain
+            )
+            result = JobMatches(
+                graduate_id=graduate_id,
+                index=_index_info(snapshot),
+                matches=_job_matches(snapshot, matches),
+            )
+    if query.collapse:
+        result.matches = collapse_duplicates(
+            session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
         )
+    return result
+
+
+# Candidates ranked per job asked for when collapsing: a posting rarely has more than two
+# near-duplicates among a graduate's best matches.
+COLLAPSE_POOL = 3
+
+
+def collapse_duplicates(
+    session: Session, *, tenant: str, matches: list[JobMatch], k: int, settings: Settings
+) -> list[JobMatch]:
+    """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
+    the group's other open postings; ranks renumbered, at most k entries."""
+    groups = posting_groups(
+        session, tenant=tenant, job_ids=[m.job_id for m in matches], settings=settings
+    )
+    shown: list[JobMatch] = []
+    covered: set[int] = set()
+    for match in matches:
+        if match.job_id in covered:
+            continue
+        others = groups.get(match.job_id, [])
+        covered.update(other.id for other in others)
+        shown.append(
+            match.model_copy(
+                update={
+                    "rank": len(shown) + 1,
+                    "also_in": [AlsoIn(job_id=other.id, city=other.city) for other in others],
+                }
+            )
+        )
+        if len(shown) == k:
+            break
+    return shown
+
+
+def recent_jobs(
+    session: Session, *, tenant: str, graduate_id: int, query: MatchQuery
+) -> JobMatches:
+    """Jobs for a graduate who opted out of personalised ranking: newest first, within the
+    filters the request states; nothing of the profile is read."""
+    conditions: list[ColumnElement[bool]] = [Job.tenant == tenant]
+    if query.status != ANY_STATUS:
+        conditions.append(Job.status == (query.status or "open"))
+    if query.city is not None:
+        conditions.append(Job.city == query.city)
+    if query.education is not None:
+        level = EDUCATION_LEVELS[query.education]
+        at_least = [name for name, rank in EDUCATION_LEVELS.items() if rank >= level]
+        conditions.append(or_(Job.education == "不限", Job.education.in_(at_least)))
+    if query.salary is not None:
+        conditions.append(or_(Job.salary_max.is_(None), Job.salary_max >= query.salary))
+    jobs = session.scalars(
+        select(Job)
+        .where(*conditions)
+        .order_by(Job.posted_at.desc().nulls_last(), Job.created_at.desc(), Job.id.desc())
+        .limit(query.k * COLLAPSE_POOL if query.collapse else query.k)
+    ).all()
+    zero = ScoreParts(text=0.0, major=0.0, education=0.0, city=0.0, salary=0.0)
+    matches = [
+        JobMatch(
+            rank=rank,
+            job_id=job.id,
+            external_id=job.external_id,
+            title=job.title,
+            company=job.company,
+            city=job.city,
+            score=0.0,
+            parts=zero,
+        )
+        for rank, job in enumerate(jobs, start=1)
+    ]
+    return JobMatches(
+        graduate_id=graduate_id,
+        index=IndexInfo(
+            version="recency",
+            fitted_at=utcnow(),
+            source="recency",
+            personalised=False,
+        ),
+        matches=matches,
+    )
 
 
 def preview_matches(

@@ -62,6 +62,7 @@ def create_app(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,
         majors=load_major_table(settings.shared_dir),
+        school_signal=settings.school_signal,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         le=1,
         description="Share of the shorter title's words two duplicate postings must share.",
     )
+    school_signal: bool = Field(
+        True,
+        description="false: school names and tiers (大学, 学院, 985, 211, 双一流 …) are cut "
+        "from every text before ranking, so the school moves no score (refit to apply).",
+    )
     max_open_shortlists: int = Field(
         1,
         ge=1,

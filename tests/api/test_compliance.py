@@ -275,3 +275,36 @@ def test_import_counts_flags_and_duplicates(
     assert code == 0, out
     assert "compliance: 1 postings flagged (gender 1)" in out
     assert "duplicates: 1 groups of near-identical jobs (3 records)" in out
+
+
+def test_protected_attributes_cannot_be_stored_or_move_a_score(client: TestClient) -> None:
+    profile = {
+        "major": "电气工程及其自动化",
+        "education": "本科",
+        "skills": ["PLC", "电气设计"],
+        "desired_roles": ["电气工程师"],
+        "summary": "参与产线PLC程序调试。",
+    }
+    for extra in ({"gender": "女"}, {"age": 23}, {"ethnicity": "汉族"}, {"marital_status": "未婚"}):
+        refused = client.post("/v1/graduates", json={"external_id": "pa-x", **profile, **extra})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["fields"][0]["field"] == next(iter(extra))
+    client.post("/v1/jobs", json=posting("pa-job"))
+    plain = client.post("/v1/graduates", json={"external_id": "pa-1", **profile}).json()["id"]
+    stated = {
+        **profile,
+        "external_id": "pa-2",
+        "skills": ["PLC", "电气设计", "女", "汉族"],
+        "summary": "性别：女。年龄：23岁。民族：回族。户籍：宁波市。婚姻状况：未婚。"
+        "参与产线PLC程序调试。",
+    }
+    stating = client.post("/v1/graduates", json=stated).json()["id"]
+    for_plain = client.get(f"/v1/graduates/{plain}/matches").json()["matches"]
+    for_stating = client.get(f"/v1/graduates/{stating}/matches").json()["matches"]
+    assert for_plain and [(m["job_id"], m["score"]) for m in for_plain] == [
+        (m["job_id"], m["score"]) for m in for_stating
+    ]
+    job_id = for_plain[0]["job_id"]
+    ranked = client.get(f"/v1/jobs/{job_id}/matches", params={"k": 50}).json()["matches"]
+    scores = {m["graduate_id"]: m["score"] for m in ranked}
+    assert scores[plain] == scores[stating]

@@ -104,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"duplicates: {len(groups)} groups of near-identical {args.kind} "
         f"({sum(len(group) for group in groups)} records)"
-        + (f", e.g. ids {', '.join(map(str, groups[0]))}" if groups else "")
+        + (
+            f"; largest {len(groups[0])}, ids {', '.join(map(str, groups[0][:5]))} …"
+            if groups
+            else ""
+        )
     )
     for failure in summary.failures[:FAILURES_SHOWN]:
         reasons = "; ".join(

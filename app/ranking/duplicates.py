@@ -52,9 +52,17 @@ class NearDuplicates(Generic[KeyT]):
     MinHash LSH proposes pairs, the signatures' Jaccard estimate keeps those ≥ threshold."""
 
     def __init__(
-        self, *, threshold: float, title_overlap: float = 0.0, num_perm: int = 128
+        self,
+        *,
+        threshold: float,
+        title_overlap: float = 0.0,
+        min_tokens: int = 1,
+        num_perm: int = 128,
     ) -> None:
         self.threshold = threshold
+        # Documents of fewer distinct tokens say too little to be told apart: two profiles
+        # naming one desired role and nothing else are two people, not one twice.
+        self.min_tokens = min_tokens
         # Share of the shorter title's words the other title must have: postings of one
         # company often share a long boilerplate about the company under different titles.
         self.title_overlap = title_overlap
@@ -72,7 +80,10 @@ class NearDuplicates(Generic[KeyT]):
         self.keys_ = list(keys)
         self.blocks_ = list(blocks) if blocks is not None else [None] * len(self.keys_)
         self.titles_ = [frozenset(t) for t in titles] if titles is not None else None
-        self.signatures_ = signatures(token_lists, num_perm=self.num_perm)
+        self.signatures_ = signatures(
+            [tokens if len(set(tokens)) >= self.min_tokens else [] for tokens in token_lists],
+            num_perm=self.num_perm,
+        )
         self.lsh_ = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
         with self.lsh_.insertion_session() as session:
             for position, signature in enumerate(self.signatures_):

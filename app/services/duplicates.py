@@ -46,7 +46,9 @@ def _graduate_tokens(graduate: Graduate) -> list[str]:
 
 def _job_finder(jobs: Sequence[Job], settings: Settings) -> NearDuplicates[int]:
     finder: NearDuplicates[int] = NearDuplicates(
-        threshold=settings.duplicate_threshold, title_overlap=settings.duplicate_title_overlap
+        threshold=settings.duplicate_threshold,
+        title_overlap=settings.duplicate_title_overlap,
+        min_tokens=settings.duplicate_min_tokens,
     )
     return finder.fit(
         [job.id for job in jobs],
@@ -57,7 +59,9 @@ def _job_finder(jobs: Sequence[Job], settings: Settings) -> NearDuplicates[int]:
 
 
 def _graduate_finder(graduates: Sequence[Graduate], settings: Settings) -> NearDuplicates[int]:
-    finder: NearDuplicates[int] = NearDuplicates(threshold=settings.duplicate_threshold)
+    finder: NearDuplicates[int] = NearDuplicates(
+        threshold=settings.duplicate_threshold, min_tokens=settings.duplicate_min_tokens
+    )
     blocks: list[Hashable] = [graduate.major for graduate in graduates]
     return finder.fit(
         [graduate.id for graduate in graduates],

@@ -274,7 +274,7 @@ def test_import_counts_flags_and_duplicates(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "compliance: 1 postings flagged (gender 1)" in out
-    assert "duplicates: 1 groups of near-identical jobs (3 records)" in out
+    assert "duplicates: 1 groups of near-identical jobs (3 records); largest 3" in out
 
 
 def test_protected_attributes_cannot_be_stored_or_move_a_score(client: TestClient) -> None:

@@ -137,7 +137,8 @@ def posting_groups(
     session: Session, *, tenant: str, job_ids: Sequence[int], settings: Settings
 ) -> dict[int, list[Job]]:
     """For each of `job_ids` that has near-duplicates among the tenant's open postings of its
-    company: those other postings, in id order (one query for all)."""
+    company: those other postings, in id order (one query for all). Direct pairs only: a
+    chain of near-duplicates can link postings that are not near-identical themselves."""
     if not job_ids:
         return {}
     companies = set(session.scalars(select(Job.company).where(Job.id.in_(job_ids))))
@@ -147,8 +148,12 @@ def posting_groups(
         .order_by(Job.id)
     ).all()
     by_id = {job.id: job for job in jobs}
-    groups: dict[int, list[Job]] = {}
-    for group in duplicate_groups(_job_finder(jobs, settings).pairs()):
-        for member in group:
-            groups[member] = [by_id[other] for other in group if other != member]
-    return groups
+    neighbours: dict[int, set[int]] = {}
+    for pair in _job_finder(jobs, settings).pairs():
+        neighbours.setdefault(pair.first, set()).add(pair.second)
+        neighbours.setdefault(pair.second, set()).add(pair.first)
+    return {
+        job_id: [by_id[other] for other in sorted(neighbours[job_id])]
+        for job_id in job_ids
+        if job_id in neighbours
+    }

@@ -229,6 +229,19 @@ def collapse_duplicates(
     return shown
 
 
+def _stored_job_match(job: Job, *, rank: int, score: float, parts: ScoreParts) -> JobMatch:
+    return JobMatch(
+        rank=rank,
+        job_id=job.id,
+        external_id=job.external_id,
+        title=job.title,
+        company=job.company,
+        city=job.city,
+        score=score,
+        parts=parts,
+    )
+
+
 def recent_jobs(
     session: Session, *, tenant: str, graduate_id: int, query: MatchQuery
 ) -> JobMatches:
@@ -253,16 +266,7 @@ def recent_jobs(
     ).all()
     zero = ScoreParts(text=0.0, major=0.0, education=0.0, city=0.0, salary=0.0)
     matches = [
-        JobMatch(
-            rank=rank,
-            job_id=job.id,
-            external_id=job.external_id,
-            title=job.title,
-            company=job.company,
-            city=job.city,
-            score=0.0,
-            parts=zero,
-        )
+        _stored_job_match(job, rank=rank, score=0.0, parts=zero)
         for rank, job in enumerate(jobs, start=1)
     ]
     return JobMatches(
@@ -428,16 +432,7 @@ def batch_jobs_for_graduate(
         )
     }
     matches = [
-        JobMatch(
-            rank=row.rank,
-            job_id=row.candidate_id,
-            external_id=job.external_id,
-            title=job.title,
-            company=job.company,
-            city=job.city,
-            score=row.score,
-            parts=_stored_parts(row),
-        )
+        _stored_job_match(job, rank=row.rank, score=row.score, parts=_stored_parts(row))
         for row in rows
         if (job := jobs.get(row.candidate_id)) is not None
     ]

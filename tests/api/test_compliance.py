@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.rerank import load_inputs
-from app.cli import main
 from app.main import create_app
 from app.settings import Settings
-from app.tables import Graduate, Job
 
 DUTIES = (
     "岗位职责：负责自动化产线的电气设计与PLC编程，参与设备安装调试和技术改造，"
@@ -243,38 +239,6 @@ def test_opted_out_graduate_gets_recent_jobs_and_no_batch_rank(
     batch_graduates = inputs.ranker.graduates_index_.ids.tolist()
     assert graduate not in batch_graduates
     assert inputs.graduates == 0
-
-
-TENANT = "compliance-import"
-
-
-@pytest.fixture
-def clean_tenant(engine: Engine) -> Any:
-    with Session(engine) as session, session.begin():
-        session.execute(delete(Job).where(Job.tenant == TENANT))
-        session.execute(delete(Graduate).where(Graduate.tenant == TENANT))
-    yield
-    with Session(engine) as session, session.begin():
-        session.execute(delete(Job).where(Job.tenant == TENANT))
-
-
-@pytest.mark.usefixtures("clean_tenant")
-def test_import_counts_flags_and_duplicates(
-    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rows = [
-        posting("i-1", city="宁波", description=DUTIES + "男性优先。"),
-        posting("i-2", city="杭州"),
-        posting("i-3", city="温州"),
-        posting("i-4", company="别的公司", title="会计", description="负责报税。", skills=[]),
-    ]
-    path = tmp_path / "jobs.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    code = main(["import", "jobs", str(path), "--tenant", TENANT, "--database-url", database_url])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "compliance: 1 postings flagged (gender 1)" in out
-    assert "duplicates: 1 groups of near-identical jobs (3 records); largest 3" in out
 
 
 def test_protected_attributes_cannot_be_stored_or_move_a_score(client: TestClient) -> None:

@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -271,4 +274,58 @@ def test_protected_attributes_cannot_be_stored_or_move_a_score(client: TestClien
     job_id = for_plain[0]["job_id"]
     ranked = client.get(f"/v1/jobs/{job_id}/matches", params={"k": 50}).json()["matches"]
     scores = {m["graduate_id"]: m["score"] for m in ranked}
+    assert scores[plain] == scores[stating]
+
+
+PROTECTED_STATEMENTS = [
+    "性别：男",
+    "女",
+    "年龄：24岁",
+    "22周岁",
+    "民族：维吾尔族",
+    "土家族",
+    "户籍：河南省",
+    "宁波户口",
+    "籍贯：四川成都",
+    "婚姻状况：已婚",
+    "未婚未育",
+]
+
+
+@hypothesis_settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    said=st.lists(st.sampled_from(PROTECTED_STATEMENTS), min_size=1, max_size=4),
+    where=st.sampled_from(["summary", "skills", "desired_roles"]),
+)
+def test_protected_statements_through_the_api_leave_scores_identical(
+    client: TestClient, said: list[str], where: str
+) -> None:
+    profile: dict[str, Any] = {
+        "major": "自动化",
+        "education": "本科",
+        "skills": ["PLC", "电气设计"],
+        "desired_roles": ["电气工程师"],
+        "summary": "参与产线PLC程序调试。",
+    }
+    if client.get("/v1/jobs", params={"q": "电气自动化"}).json()["total"] == 0:
+        client.post("/v1/jobs", json=posting("hp-job"))
+        client.post("/v1/graduates", json={"external_id": "hp-plain", **profile})
+    plain = client.get("/v1/graduates", params={"q": "自动化"}).json()["items"][0]["id"]
+    stated = dict(profile)
+    if where == "summary":
+        stated["summary"] = "。".join(said) + "。" + profile["summary"]
+    else:
+        stated[where] = [*profile[where], *said]
+    count = client.get("/v1/graduates").json()["total"]
+    created = client.post("/v1/graduates", json={"external_id": f"hp-{count}", **stated})
+    assert created.status_code == 201, created.text
+    stating = created.json()["id"]
+    job_id = client.get("/v1/jobs", params={"q": "电气自动化"}).json()["items"][0]["id"]
+    # One response, one index snapshot: both profiles are scored by the same vectors.
+    ranked = client.get(f"/v1/jobs/{job_id}/matches", params={"k": 200}).json()["matches"]
+    scores = {m["graduate_id"]: (m["score"], m["parts"]) for m in ranked}
     assert scores[plain] == scores[stating]

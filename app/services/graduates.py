@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.errors import ValidationFailed
 from app.schemas.graduates import GraduateCreate, GraduateUpdate
 from app.services import records
 from app.tables import Graduate
@@ -37,11 +36,7 @@ def create_graduate(session: Session, *, tenant: str, data: GraduateCreate) -> G
 
 def update_graduate(session: Session, *, graduate: Graduate, data: GraduateUpdate) -> Graduate:
     """Apply a partial update."""
-    changes = data.model_dump(exclude_unset=True)
-    if "personalised" in changes and changes["personalised"] is None:
-        message = "personalised must be true or false"
-        raise ValidationFailed(message, details=[{"field": "personalised", "message": message}])
-    return records.update_record(session, graduate, changes=changes)
+    return records.update_record(session, graduate, changes=data.model_dump(exclude_unset=True))
 
 
 def delete_graduate(session: Session, *, graduate: Graduate) -> None:

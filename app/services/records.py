@@ -69,8 +69,10 @@ def list_records(
     if filters.flagged is not None and table is Job:
         conditions.append(Job.flag_count > 0 if filters.flagged else Job.flag_count == 0)
     if filters.q:
-        pattern = f"%{filters.q}%"
-        conditions.append(or_(*(column.ilike(pattern) for column in text_columns)))
+        # autoescape: `%` and `_` in the query are literal characters, not LIKE wildcards.
+        conditions.append(
+            or_(*(column.icontains(filters.q, autoescape=True) for column in text_columns))
+        )
     query: Select[RecordT] = select(table).where(*conditions)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(query.order_by(table.id).limit(limit).offset(offset)).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     CityQuery,
@@ -12,6 +12,7 @@ from app.api.deps import (
     EngineDep,
     GraduateMatchQueryDep,
     JobDep,
+    JobIdPath,
     JsonArrayDep,
     PageDep,
     SessionDep,
@@ -99,26 +100,26 @@ def bulk_upsert_jobs(
     )
 
 
-@router.get("/{job_id}/matches", summary="Graduates who fit this job best")
+@router.get("/{job_id:int}/matches", summary="Graduates who fit this job best")
 def match_graduates(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    job_id: Annotated[int, Path(ge=1)],
+    job_id: JobIdPath,
     query: GraduateMatchQueryDep,
 ) -> GraduateMatches:
     """Ranked graduates with sub-scores; `explain=true` adds the words and filters behind each."""
     return matching.graduates_for_job(session, engine, tenant=tenant, job_id=job_id, query=query)
 
 
-@router.get("/{job_id}/compliance", summary="Forbidden conditions found in this posting")
+@router.get("/{job_id:int}/compliance", summary="Forbidden conditions found in this posting")
 def read_compliance(job: JobDep) -> JobCompliance:
     """Each flag: the rule, the field, the words found and why the rules forbid them."""
     flags = [ComplianceFlag.model_validate(flag) for flag in job.compliance_flags]
     return JobCompliance(job_id=job.id, flagged=bool(flags), flags=flags)
 
 
-@router.get("/{job_id}/duplicates", summary="Near-identical postings of the same company")
+@router.get("/{job_id:int}/duplicates", summary="Near-identical postings of the same company")
 def read_duplicates(session: SessionDep, settings: SettingsDep, job: JobDep) -> JobDuplicates:
     """Postings of the same company whose text is near-identical (e.g. one job in several
     cities), by MinHash of word shingles."""
@@ -139,13 +140,13 @@ def read_duplicates(session: SessionDep, settings: SettingsDep, job: JobDep) -> 
     )
 
 
-@router.get("/{job_id}", summary="Read a job posting")
+@router.get("/{job_id:int}", summary="Read a job posting")
 def read_job(job: JobDep) -> JobPublic:
     """One posting by id."""
     return JobPublic.model_validate(job)
 
 
-@router.patch("/{job_id}", summary="Update a job posting")
+@router.patch("/{job_id:int}", summary="Update a job posting")
 def update_job(
     session: SessionDep, settings: SettingsDep, job: JobDep, data: JobUpdate
 ) -> JobPublic:
@@ -156,7 +157,9 @@ def update_job(
     return JobPublic.model_validate(updated)
 
 
-@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting")
+@router.delete(
+    "/{job_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting"
+)
 def delete_job(session: SessionDep, job: JobDep) -> None:
     """Remove a posting."""
     job_service.delete_job(session, job=job)

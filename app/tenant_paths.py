@@ -59,7 +59,10 @@ def remove_tree(models_dir: Path, path: Path) -> None:
         confine(models_dir, path.parent).joinpath(path.name).unlink()
         return
     target = confine(models_dir, path)
-    if target.is_dir():
-        shutil.rmtree(target)
-    elif target.exists():
-        target.unlink()
+    try:
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass  # another worker pruning the same version removed it first

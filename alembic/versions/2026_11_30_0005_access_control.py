@@ -2,7 +2,7 @@
 access, the files exported, and each posting's owning employer key.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0006 (written against 0003; one head is kept)
 Create Date: 2026-11-30
 """
 
@@ -15,7 +15,7 @@ from app.tables import UTCDateTime
 from app.tenant_paths import is_valid_tenant_id
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,6 +13,7 @@ Permission = Literal[
     "jobs:read",
     "jobs:write",
     "jobs:bulk",
+    "jobs:review",
     "graduates:read",
     "graduates:write",
     "contact:read",
@@ -26,7 +27,14 @@ Permission = Literal[
 ]
 
 _READ: frozenset[Permission] = frozenset(
-    {"jobs:read", "graduates:read", "matches:preview", "requisitions:read", "index:read"}
+    {
+        "jobs:read",
+        "jobs:review",
+        "graduates:read",
+        "matches:preview",
+        "requisitions:read",
+        "index:read",
+    }
 )
 _AGENCY: frozenset[Permission] = _READ | {
     "jobs:write",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import (
@@ -12,11 +12,13 @@ from app.api.deps import (
     EducationQuery,
     EngineDep,
     GraduateDep,
+    GraduateIdPath,
     JobMatchQueryDep,
     JsonArrayDep,
     PageDep,
     PrincipalDep,
     SessionDep,
+    SettingsDep,
     TenantDep,
     TextQuery,
     bulk_request_body,
@@ -24,12 +26,14 @@ from app.api.deps import (
 )
 from app.errors import Forbidden
 from app.schemas.common import BulkResponse, ExternalId, Page
+from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
 from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
 from app.schemas.matches import JobMatches
 from app.services import erasure, matching
 from app.services import graduates as graduate_service
 from app.services.bulk import bulk_upsert
 from app.services.contact import ContactView, present_graduates, single_view
+from app.services.duplicates import duplicate_graduates
 from app.services.records import RecordFilters
 from app.tables import Graduate
 
@@ -158,7 +162,7 @@ def erase_graduates(
 
 
 @router.get(
-    "/{graduate_id}/matches",
+    "/{graduate_id:int}/matches",
     summary="Open jobs that fit this graduate best",
     dependencies=[requires("graduates:read")],
 )
@@ -166,17 +170,43 @@ def match_jobs(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     query: JobMatchQueryDep,
+    settings: SettingsDep,
 ) -> JobMatches:
     """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""
     return matching.jobs_for_graduate(
-        session, engine, tenant=tenant, graduate_id=graduate_id, query=query
+        session, engine, tenant=tenant, graduate_id=graduate_id, query=query, settings=settings
     )
 
 
 @router.get(
-    "/{graduate_id}",
+    "/{graduate_id:int}/duplicates",
+    summary="Near-identical profiles of the same major",
+    dependencies=[requires("graduates:read")],
+)
+def read_duplicates(
+    session: SessionDep, settings: SettingsDep, graduate: GraduateDep
+) -> GraduateDuplicates:
+    """Profiles of the same major whose text is near-identical (the same person entered
+    twice), by MinHash of word shingles."""
+    found = duplicate_graduates(session, graduate=graduate, settings=settings)
+    return GraduateDuplicates(
+        graduate_id=graduate.id,
+        duplicates=[
+            DuplicateGraduate(
+                graduate_id=other.id,
+                external_id=other.external_id,
+                status=other.status,
+                similarity=round(similarity, 4),
+            )
+            for other, similarity in found
+        ],
+    )
+
+
+@router.get(
+    "/{graduate_id:int}",
     summary="Read a graduate profile",
     dependencies=[requires("graduates:read")],
 )
@@ -189,7 +219,7 @@ def read_graduate(
 
 
 @router.patch(
-    "/{graduate_id}",
+    "/{graduate_id:int}",
     summary="Update a graduate profile",
     dependencies=[requires("graduates:write")],
 )
@@ -202,7 +232,7 @@ def update_graduate(
 
 
 @router.delete(
-    "/{graduate_id}",
+    "/{graduate_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete or erase a graduate profile",
     dependencies=[requires("graduates:write")],

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import EngineDep, PageDep, SessionDep, SettingsDep, TenantDep, requires
+from app.api.deps import (
+    EngineDep,
+    GraduateIdPath,
+    MajorQuery,
+    PageDep,
+    RequisitionIdPath,
+    SessionDep,
+    SettingsDep,
+    TenantDep,
+    requires,
+)
 from app.schemas.common import Page
 from app.schemas.requisitions import (
     CandidacyPublic,
@@ -28,7 +38,7 @@ router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 
 
 def valid_requisition(
-    session: SessionDep, tenant: TenantDep, requisition_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, tenant: TenantDep, requisition_id: RequisitionIdPath
 ) -> Requisition:
     """The addressed requisition of the agency, or 404."""
     return requisition_service.get_requisition(
@@ -91,7 +101,9 @@ def list_requisitions(
 
 
 @router.get(
-    "/{requisition_id}", summary="Read a requisition", dependencies=[requires("requisitions:read")]
+    "/{requisition_id:int}",
+    summary="Read a requisition",
+    dependencies=[requires("requisitions:read")],
 )
 def read_requisition(requisition: RequisitionDep) -> RequisitionPublic:
     """One requisition."""
@@ -99,7 +111,7 @@ def read_requisition(requisition: RequisitionDep) -> RequisitionPublic:
 
 
 @router.patch(
-    "/{requisition_id}",
+    "/{requisition_id:int}",
     summary="Update a requisition",
     dependencies=[requires("requisitions:write")],
 )
@@ -115,7 +127,7 @@ def update_requisition(
 
 
 @router.post(
-    "/{requisition_id}/shortlist",
+    "/{requisition_id:int}/shortlist",
     summary="Shortlist graduates for a requisition",
     dependencies=[requires("requisitions:write")],
 )
@@ -125,6 +137,7 @@ def shortlist(
     settings: SettingsDep,
     requisition: RequisitionDep,
     size: Annotated[int, Query(ge=1, le=200, description="Graduates to add (≤ 200).")] = 30,
+    major: MajorQuery = "prefer",
 ) -> Shortlist:
     """The best graduates not yet in this pipeline, each pick explained; a graduate already
     shortlisted for the configured number of open requisitions is passed over."""
@@ -134,11 +147,12 @@ def shortlist(
         requisition=requisition,
         size=size,
         max_open_shortlists=settings.max_open_shortlists,
+        major_required=major == "require",
     )
 
 
 @router.get(
-    "/{requisition_id}/pipeline",
+    "/{requisition_id:int}/pipeline",
     summary="The requisition's pipeline",
     dependencies=[requires("requisitions:read")],
 )
@@ -158,7 +172,7 @@ def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[Cand
 
 
 @router.post(
-    "/{requisition_id}/pipeline/{graduate_id}/events",
+    "/{requisition_id:int}/pipeline/{graduate_id:int}/events",
     summary="Record a stage change",
     dependencies=[requires("requisitions:write")],
     responses={409: {"description": "Transition not allowed (the allowed ones are named)."}},
@@ -166,7 +180,7 @@ def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[Cand
 def record_stage(
     session: SessionDep,
     requisition: RequisitionDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     change: StageChange,
 ) -> CandidacyPublic:
     """recommended → contacted → interviewed → offered → hired, or rejected / withdrawn at any
@@ -188,7 +202,7 @@ def record_stage(
 
 
 @router.get(
-    "/{requisition_id}/progress",
+    "/{requisition_id:int}/progress",
     summary="Funnel, hires and days left",
     dependencies=[requires("requisitions:read")],
 )
@@ -198,7 +212,7 @@ def read_progress(session: SessionDep, requisition: RequisitionDep) -> Progress:
 
 
 @router.get(
-    "/{requisition_id}/progress.png",
+    "/{requisition_id:int}/progress.png",
     summary="Progress chart",
     dependencies=[requires("requisitions:read")],
     response_class=Response,

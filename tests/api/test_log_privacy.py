@@ -57,9 +57,18 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 
 def test_a_full_session_leaves_no_personal_data_in_the_logs(
-    live_database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    live_database_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # `jobmatch serve`'s logging config (applied by other tests in this process) keeps
+    # uvicorn's access logger to itself: here its lines must reach the capture.
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "app.access"):
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        caplog.set_level(logging.DEBUG, logger=name)
     # Statement logging on too: even the SQL echo must show no values.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
     headers = add_live_key(live_database_url)

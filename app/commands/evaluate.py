@@ -7,6 +7,7 @@ them with one text choice changed at a time; `--pool DIR` scores any pool folder
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -187,6 +188,8 @@ def pool_folders(args: argparse.Namespace, shared_dir: Path) -> list[Path]:
 def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     """The suite (and the ablation): one table, then one JSON line with --json."""
     started = time.perf_counter()
+    # Each pool gets a freshly migrated database: the migration steps are noise here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         pools = [read_pool(folder) for folder in pool_folders(args, shared_dir)]
     except PoolFormatError as exc:

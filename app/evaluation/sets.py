@@ -17,6 +17,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ def read_labelled_set(
     )
 
 
+@cache
 def industry_segments(label: str | None) -> frozenset[str]:
     """The parts of an industry label that name an industry: the label split at the boards'
     separators, a trailing 等 dropped, one-character and generic parts left out; a label made
@@ -94,20 +96,23 @@ def industries_match(first: str | None, second: str | None) -> bool:
     )
 
 
-def relevant_postings(
-    desired: Iterable[str], posting_industries: Sequence[str | None]
-) -> list[int]:
-    """Positions of the postings whose industry matches one of the desired industries."""
+def postings_by_industry(posting_industries: Sequence[str | None]) -> dict[str | None, list[int]]:
+    """Industry label → positions of the postings filed under it."""
     by_label: dict[str | None, list[int]] = {}
     for position, industry in enumerate(posting_industries):
         by_label.setdefault(industry, []).append(position)
-    wanted = list(desired)
-    chosen = [
-        position
-        for label, positions in by_label.items()
-        if any(industries_match(want, label) for want in wanted)
-        for position in positions
-    ]
+    return by_label
+
+
+def relevant_postings(
+    desired: Iterable[str], by_label: Mapping[str | None, Sequence[int]]
+) -> list[int]:
+    """Positions of the postings whose industry matches one of the desired industries."""
+    chosen: set[int] = set()
+    for want in desired:
+        for label, positions in by_label.items():
+            if industries_match(want, label):
+                chosen.update(positions)
     return sorted(chosen)
 
 
@@ -132,19 +137,21 @@ def build_seekers_set(
     """The seekers set (see the module docstring): `size` seekers drawn with a fixed seed from
     those with roles or tags and at least one relevant posting, every posting of the file."""
     job_records = list(read_jsonl(jobs_path))
-    industries = [record.get("industry") for record in job_records]
+    by_label = postings_by_industry([record.get("industry") for record in job_records])
     job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
-    relevant_cache: dict[tuple[str, ...], list[int]] = {}
+    relevant_cache: dict[str, list[int]] = {}
     candidates: list[tuple[str, dict[str, Any], list[int]]] = []
     for number, record in enumerate(read_jsonl(seekers_path)):
         if not (record.get("desired_roles") or record.get("skills")):
             continue
-        desired = tuple(sorted(strings(record.get("desired_industries"))))
-        if desired not in relevant_cache:
-            relevant_cache[desired] = relevant_postings(desired, industries)
-        if relevant_cache[desired]:
+        relevant: set[int] = set()
+        for want in strings(record.get("desired_industries")):
+            if want not in relevant_cache:
+                relevant_cache[want] = relevant_postings([want], by_label)
+            relevant.update(relevant_cache[want])
+        if relevant:
             query_id = str(record.get("external_id", number))
-            candidates.append((query_id, record, relevant_cache[desired]))
+            candidates.append((query_id, record, sorted(relevant)))
     chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
     chosen.sort(key=lambda item: item[0])
     return LabelledSet(

@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.evaluation.sets import (
+    SEEKER_QUERIES,
     build_seekers_set,
     industries_match,
     industry_segments,
     read_labelled_set,
 )
+from tests.unit.conftest import SHARED
 
 
 def test_industry_labels_pair_by_segment_equality_or_prefix() -> None:
@@ -114,3 +118,16 @@ def test_labelled_set_from_files(tmp_path: Path) -> None:
     labelled = read_labelled_set("tiny", jobs, graduates, qrels)
     assert labelled.qrels == {"g1": {"j-bank": 2, "j-bio": 0}, "g2": {}}
     assert [g.skills for g in labelled.queries] == [("柜员",), ("施工",)]
+
+
+def test_seekers_set_from_the_shared_files() -> None:
+    seekers, jobs = SHARED / "data/seekers_zhilian.jsonl", SHARED / "data/jobs_zhaopin.jsonl"
+    if not (seekers.is_file() and jobs.is_file()):
+        pytest.skip(f"{seekers} or {jobs} is absent: shared data not available on this machine")
+    labelled = build_seekers_set(seekers, jobs)
+    assert len(labelled.query_ids) == SEEKER_QUERIES == len(set(labelled.query_ids))
+    assert all(labelled.qrels[q] for q in labelled.query_ids)
+    assert all(g.desired_roles or g.skills for g in labelled.queries)
+    # Some seekers want industries the postings lack, some want many: the labels differ.
+    sizes = sorted(len(labelled.qrels[q]) for q in labelled.query_ids)
+    assert sizes[0] < sizes[-1] < len(labelled.jobs)

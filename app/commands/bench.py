@@ -37,9 +37,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     ranking.set_defaults(func=run_ranking)
     # Each further benchmark lives in app/benchmarks/ and registers its own sub-command.
-    from app.benchmarks import api, rerank
+    from app.benchmarks import api, load, rerank
 
     api.register(kinds)
+    load.register(kinds)
     rerank.register(kinds)
 
 

@@ -26,7 +26,12 @@ from app.evaluation.pools import (
     evaluate_pool,
     read_pool,
 )
-from app.evaluation.sets import LabelledSet, build_seekers_set, read_labelled_set
+from app.evaluation.sets import (
+    LabelledSet,
+    build_campus_set,
+    build_seekers_set,
+    read_labelled_set,
+)
 from app.evaluation.suite import (
     BASELINES,
     NDCG_DEPTH,
@@ -45,6 +50,7 @@ DEV_QRELS = "eval/dev/qrels.tsv"
 SEEKERS = "data/seekers_zhilian.jsonl"
 ZHAOPIN_JOBS = "data/jobs_zhaopin.jsonl"
 POOLS = "eval/pools"
+SUITE_PARTS = ("dev", "seekers", "campus", "pools")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="every visible set: dev, the seekers set, the pools in eval/pools of the shared "
         "folder (and any --pool)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SUITE_PARTS,
+        help="run only these parts of the suite (repeatable; default: all)",
     )
     parser.add_argument(
         "--pool",
@@ -157,27 +169,36 @@ def visible_sets(args: argparse.Namespace, shared_dir: Path) -> tuple[list[Label
     skipped: list[str] = []
     if not args.suite and not args.ablation:
         return sets, skipped
+    wanted = set(args.only or SUITE_PARTS)
     dev = [
         Path(args.jobs or shared_dir / DEV_JOBS),
         Path(args.graduates or shared_dir / DEV_GRADUATES),
         Path(args.qrels or shared_dir / DEV_QRELS),
     ]
-    if all(path.is_file() for path in dev):
-        sets.append(read_labelled_set("dev", *dev))
-    else:
-        skipped.append(f"dev: {', '.join(str(p) for p in dev if not p.is_file())} absent")
-    seekers = [shared_dir / SEEKERS, shared_dir / ZHAOPIN_JOBS]
-    if all(path.is_file() for path in seekers):
-        sets.append(build_seekers_set(*seekers))
-    else:
-        skipped.append(f"seekers: {', '.join(str(p) for p in seekers if not p.is_file())} absent")
+    inputs = (
+        ("dev", dev),
+        ("seekers", [shared_dir / SEEKERS, shared_dir / ZHAOPIN_JOBS]),
+        ("campus", [shared_dir / DEV_JOBS, shared_dir / ZHAOPIN_JOBS]),
+    )
+    for name, paths in inputs:
+        if name not in wanted:
+            continue
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            skipped.append(f"{name}: {', '.join(missing)} absent")
+        elif name == "dev":
+            sets.append(read_labelled_set("dev", *paths))
+        elif name == "seekers":
+            sets.append(build_seekers_set(*paths))
+        else:
+            sets.append(build_campus_set(*paths))
     return sets, skipped
 
 
 def pool_folders(args: argparse.Namespace, shared_dir: Path) -> list[Path]:
     """The shared pools (with --suite or --ablation) and every --pool folder."""
     folders: list[Path] = []
-    if args.suite or args.ablation:
+    if (args.suite or args.ablation) and "pools" in (args.only or SUITE_PARTS):
         root = shared_dir / POOLS
         if root.is_dir():
             folders += sorted(p for p in root.iterdir() if (p / "job.json").is_file())
@@ -198,10 +219,12 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     sets, skipped = visible_sets(args, shared_dir)
     majors = load_major_table(shared_dir)
     warnings = list(skipped)
-    if evaluation_params().fields.job.industry > 0 and any(s.name == "seekers" for s in sets):
-        warnings.append(
-            "seekers: the job's industry field is scored, and it is the label: circular"
-        )
+    if evaluation_params().fields.job.industry > 0:
+        warnings += [
+            f"{s.name}: the job's industry field is scored, and it is the label: circular"
+            for s in sets
+            if s.name in ("seekers", "campus")
+        ]
     set_results = [evaluate_set(labelled, majors=majors) for labelled in sets]
     pool_results: list[tuple[AgencyPool, PoolResult, PoolRanking]] = []
     for pool in pools:

@@ -1,5 +1,6 @@
 """Labelled sets for the suite: a set read from files (dev, or any --jobs/--graduates/--qrels),
-and the seekers set built at run time from the zhilian job seekers and the zhaopin postings.
+and two sets built at run time against the zhaopin postings: the seekers set (zhilian job
+seekers) and the campus set (campus postings of another board made into profiles).
 
 The seekers set, and why its labels are not circular: each query is a real job seeker's profile
 as the ranker sees it (desired roles and keyword tags, education; no free text, no city), and a
@@ -9,6 +10,12 @@ or a baseline scores: the seeker's desired industries are not part of a graduate
 a posting's industry has weight 0 among the job's text fields (the suite warns if that changes).
 The two boards name industries differently, so a crosswalk pairs their labels by the label
 names alone (see industries_match), never by the postings' text.
+
+The campus set is the same idea from the other side: a campus posting (shixiseng) becomes a
+profile of its skills and description (no title, no company) that wants to work in the
+posting's city, and a zhaopin posting is relevant when its industry matches the campus
+posting's industry on its own board. The city makes the filters bite: each profile sees only
+the postings of its city.
 """
 
 from __future__ import annotations
@@ -34,10 +41,13 @@ from app.ranking import GraduateDocument, JobDocument, normalize_text
 # move by a few hundredths at most when a handful of queries change, and it ranks in seconds.
 SEEKER_QUERIES = 500
 SEEKERS_SEED = "jobmatch-eval:seekers"
+CAMPUS_SEED = "jobmatch-eval:campus"
 # Label segments: the boards join several industries in one label with these.
 _SEPARATORS = re.compile(r"[/|、,，()（）]|及")
 # Segments that name no industry by themselves ("服务" would pair 法律服务 with 旅游服务).
-_GENERIC_SEGMENTS = frozenset({"其他", "服务", "服务业", "加工", "制造", "设备", "跨领域经营"})
+_GENERIC_SEGMENTS = frozenset(
+    {"其他", "不限", "服务", "服务业", "加工", "制造", "设备", "跨领域经营"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,4 +175,58 @@ def build_seekers_set(
             for query_id, _, positions in chosen
         },
         labels="posting industry (zhaopin) among the seeker's desired industries (zhilian)",
+    )
+
+
+def campus_profile(number: int, record: Mapping[str, Any]) -> GraduateDocument:
+    """A campus posting as a profile: its skills and description, its education, wanting to
+    work in its city (the title, company and industry are never read)."""
+    city = record.get("city")
+    return GraduateDocument(
+        id=number,
+        education=record.get("education") or "不限",
+        desired_cities=(city,) if city else (),
+        skills=strings(record.get("skills")),
+        summary=record.get("description") or "",
+    )
+
+
+def build_campus_set(
+    campus_path: str | Path,
+    jobs_path: str | Path,
+    *,
+    size: int = SEEKER_QUERIES,
+    seed: str = CAMPUS_SEED,
+) -> LabelledSet:
+    """The campus set (see the module docstring): `size` campus postings drawn with a fixed
+    seed from those in a city of the corpus with a relevant posting there, against every
+    posting of the corpus."""
+    job_records = list(read_jsonl(jobs_path))
+    by_label = postings_by_industry([record.get("industry") for record in job_records])
+    cities = [record.get("city") for record in job_records]
+    job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
+    relevant_cache: dict[str | None, list[int]] = {}
+    candidates: list[tuple[str, dict[str, Any], list[int]]] = []
+    for number, record in enumerate(read_jsonl(campus_path)):
+        industry = record.get("industry")
+        if industry not in relevant_cache:
+            relevant_cache[industry] = relevant_postings([industry] if industry else [], by_label)
+        relevant = relevant_cache[industry]
+        city = record.get("city")
+        if city and any(cities[p] == city for p in relevant) and record.get("skills"):
+            query_id = str(record.get("external_id", number))
+            candidates.append((query_id, record, relevant))
+    chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
+    chosen.sort(key=lambda item: item[0])
+    return LabelledSet(
+        name="campus",
+        jobs=[job_from_record(n, r) for n, r in enumerate(job_records)],
+        job_ids=job_ids,
+        queries=[campus_profile(n, record) for n, (_, record, _) in enumerate(chosen)],
+        query_ids=[query_id for query_id, _, _ in chosen],
+        qrels={
+            query_id: {job_ids[position]: 1 for position in positions}
+            for query_id, _, positions in chosen
+        },
+        labels="posting industry (zhaopin) matching the campus posting's industry (shixiseng)",
     )

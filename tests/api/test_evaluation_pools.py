@@ -19,6 +19,7 @@ from app.evaluation.pools import (
 )
 from app.matching.engine import load_major_table
 from app.ranking import RankerParams
+from app.settings import get_settings
 from tests.conftest import SHARED_DIR
 
 JOB = {
@@ -169,3 +170,22 @@ def test_evaluate_files_keeps_its_json_keys(
     # Each query's own posting is the only relevant one and shares its words: found first.
     assert report["ranker"]["mrr"] == pytest.approx(1.0)
     assert set(report["halves"]) == {"tune", "held-out"}
+
+
+def test_suite_finds_the_pools_of_the_shared_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_pool(tmp_path / "shared" / "eval" / "pools" / "elec")
+    monkeypatch.setenv("JOBMATCH_SHARED_DIR", str(tmp_path / "shared"))
+    get_settings.cache_clear()
+    try:
+        assert main(["evaluate", "--suite", "--only", "pools", "--only", "dev", "--json"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    report = json.loads(out.strip().splitlines()[-1])
+    assert list(report["pools"]) == ["elec"]
+    # The dev files are not in this shared folder: skipped with the reason, not an error.
+    assert report["sets"] == {}
+    assert len(report["skipped"]) == 1 and report["skipped"][0].startswith("dev: ")
+    assert "absent" in report["skipped"][0]

@@ -36,6 +36,7 @@ from app.evaluation.suite import (
     BASELINES,
     NDCG_DEPTH,
     PARTS,
+    Baselines,
     SetResult,
     evaluate_set,
     evaluation_params,
@@ -225,7 +226,11 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
             for s in sets
             if s.name in ("seekers", "campus")
         ]
-    set_results = [evaluate_set(labelled, majors=majors) for labelled in sets]
+    # The seekers and campus sets rank the same postings: their baselines are fitted once.
+    baselines: dict[str, Baselines] = {}
+    set_results = [
+        evaluate_set(labelled, majors=majors, baselines_by_corpus=baselines) for labelled in sets
+    ]
     pool_results: list[tuple[AgencyPool, PoolResult, PoolRanking]] = []
     for pool in pools:
         try:

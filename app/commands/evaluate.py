@@ -22,7 +22,6 @@ from app.evaluation.pools import (
     AgencyPool,
     PoolFormatError,
     PoolRanking,
-    PoolResult,
     evaluate_pool,
     read_pool,
 )
@@ -37,7 +36,7 @@ from app.evaluation.suite import (
     NDCG_DEPTH,
     PARTS,
     Baselines,
-    SetResult,
+    SuiteResult,
     evaluate_set,
     evaluation_params,
 )
@@ -231,7 +230,7 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     set_results = [
         evaluate_set(labelled, majors=majors, baselines_by_corpus=baselines) for labelled in sets
     ]
-    pool_results: list[tuple[AgencyPool, PoolResult, PoolRanking]] = []
+    pool_results: list[tuple[AgencyPool, SuiteResult, PoolRanking]] = []
     for pool in pools:
         try:
             result, ranking = evaluate_pool(pool, shared_dir=shared_dir)
@@ -271,13 +270,13 @@ def _cells(values: Mapping[str, float | None], keys: Sequence[str], ratio: bool 
     return "".join(out)
 
 
-def print_suite(sets: Sequence[SetResult], pools: Sequence[PoolResult]) -> None:
+def print_suite(sets: Sequence[SuiteResult], pools: Sequence[SuiteResult]) -> None:
     """One table: a block per set, columns per part, the ranker's ratio to the best baseline."""
     width = 27
-    results: list[SetResult | PoolResult] = [*sets, *pools]
+    results: list[SuiteResult] = [*sets, *pools]
     for result in results:
         print()
-        if isinstance(result, SetResult):
+        if result.kind == "set":
             corpus = result.corpus
             print(
                 f"== {result.name}: {corpus['queries']} queries ({corpus['held_out_queries']} "

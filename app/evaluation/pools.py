@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from app.db import create_db_engine, create_session_factory
 from app.evaluation.records import read_jsonl
 from app.evaluation.suite import (
     BASELINES,
+    SuiteResult,
     baseline_runs,
     graduate_text,
     job_text,
@@ -83,26 +84,6 @@ class PoolRanking:
     job: JobDocument
     graduates: list[GraduateDocument]
     graduate_ids: list[str]
-
-
-@dataclass(slots=True)
-class PoolResult:
-    """P@k of the ranker and the baselines on one pool, per part, with the ranker's ratios."""
-
-    name: str
-    metrics: dict[str, dict[str, dict[str, float]]]
-    ratios: dict[str, dict[str, float | None]]
-    corpus: dict[str, Any]
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        """The JSON shape of the result."""
-        return {
-            "metrics": self.metrics,
-            "ratio_to_best_baseline": self.ratios,
-            "corpus": self.corpus,
-            "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
-        }
 
 
 def read_pool(folder: str | Path) -> AgencyPool:
@@ -245,7 +226,7 @@ def pool_parts(ranked: list[str], labels: dict[str, int]) -> dict[str, dict[str,
     }
 
 
-def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[PoolResult, PoolRanking]:
+def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[SuiteResult, PoolRanking]:
     """The pool through the service, and the baselines over the same eligible graduates; with
     what the service returned and indexed (for the ablation)."""
     timings: dict[str, float] = {}
@@ -273,8 +254,10 @@ def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[PoolResult, Po
         part: {name: parts[part] for name, parts in systems.items()}
         for part in ("all", "tune", "held-out")
     }
-    result = PoolResult(
+    result = SuiteResult(
         name=pool.name,
+        kind="pool",
+        labels="right answers of labels.tsv",
         metrics=metrics,
         ratios={part: ratios_to_best(values) for part, values in metrics.items()},
         corpus={

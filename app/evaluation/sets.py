@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -37,9 +37,9 @@ from app.evaluation.records import (
 )
 from app.ranking import GraduateDocument, JobDocument, normalize_text
 
-# The seekers set's queries: about the size of the issue's second set (480), so its metrics
+# Queries of each built set: about the size of the issue's second set (480), so its metrics
 # move by a few hundredths at most when a handful of queries change, and it ranks in seconds.
-SEEKER_QUERIES = 500
+BUILT_SET_QUERIES = 500
 SEEKERS_SEED = "jobmatch-eval:seekers"
 CAMPUS_SEED = "jobmatch-eval:campus"
 # Label segments: the boards join several industries in one label with these.
@@ -141,14 +141,13 @@ def build_seekers_set(
     seekers_path: str | Path,
     jobs_path: str | Path,
     *,
-    size: int = SEEKER_QUERIES,
+    size: int = BUILT_SET_QUERIES,
     seed: str = SEEKERS_SEED,
 ) -> LabelledSet:
     """The seekers set (see the module docstring): `size` seekers drawn with a fixed seed from
     those with roles or tags and at least one relevant posting, every posting of the file."""
     job_records = list(read_jsonl(jobs_path))
     by_label = postings_by_industry([record.get("industry") for record in job_records])
-    job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
     relevant_cache: dict[str, list[int]] = {}
     candidates: list[tuple[str, dict[str, Any], list[int]]] = []
     for number, record in enumerate(read_jsonl(seekers_path)):
@@ -162,19 +161,12 @@ def build_seekers_set(
         if relevant:
             query_id = str(record.get("external_id", number))
             candidates.append((query_id, record, sorted(relevant)))
-    chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
-    chosen.sort(key=lambda item: item[0])
-    return LabelledSet(
-        name="seekers",
-        jobs=[job_from_record(n, r) for n, r in enumerate(job_records)],
-        job_ids=job_ids,
-        queries=[seeker_profile(n, record) for n, (_, record, _) in enumerate(chosen)],
-        query_ids=[query_id for query_id, _, _ in chosen],
-        qrels={
-            query_id: {job_ids[position]: 1 for position in positions}
-            for query_id, _, positions in chosen
-        },
-        labels="posting industry (zhaopin) among the seeker's desired industries (zhilian)",
+    return _sampled_set(
+        "seekers",
+        "posting industry (zhaopin) among the seeker's desired industries (zhilian)",
+        job_records,
+        random.Random(seed).sample(candidates, min(size, len(candidates))),
+        seeker_profile,
     )
 
 
@@ -195,7 +187,7 @@ def build_campus_set(
     campus_path: str | Path,
     jobs_path: str | Path,
     *,
-    size: int = SEEKER_QUERIES,
+    size: int = BUILT_SET_QUERIES,
     seed: str = CAMPUS_SEED,
 ) -> LabelledSet:
     """The campus set (see the module docstring): `size` campus postings drawn with a fixed
@@ -204,7 +196,6 @@ def build_campus_set(
     job_records = list(read_jsonl(jobs_path))
     by_label = postings_by_industry([record.get("industry") for record in job_records])
     cities = [record.get("city") for record in job_records]
-    job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
     relevant_cache: dict[str | None, list[int]] = {}
     candidates: list[tuple[str, dict[str, Any], list[int]]] = []
     for number, record in enumerate(read_jsonl(campus_path)):
@@ -216,17 +207,34 @@ def build_campus_set(
         if city and any(cities[p] == city for p in relevant) and record.get("skills"):
             query_id = str(record.get("external_id", number))
             candidates.append((query_id, record, relevant))
-    chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
-    chosen.sort(key=lambda item: item[0])
+    return _sampled_set(
+        "campus",
+        "posting industry (zhaopin) matching the campus posting's industry (shixiseng)",
+        job_records,
+        random.Random(seed).sample(candidates, min(size, len(candidates))),
+        campus_profile,
+    )
+
+
+def _sampled_set(
+    name: str,
+    labels: str,
+    job_records: Sequence[dict[str, Any]],
+    chosen: list[tuple[str, dict[str, Any], list[int]]],
+    profile: Callable[[int, Mapping[str, Any]], GraduateDocument],
+) -> LabelledSet:
+    """A built set from its chosen (query id, record, relevant positions), in query id order."""
+    chosen = sorted(chosen, key=lambda item: item[0])
+    job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
     return LabelledSet(
-        name="campus",
+        name=name,
         jobs=[job_from_record(n, r) for n, r in enumerate(job_records)],
         job_ids=job_ids,
-        queries=[campus_profile(n, record) for n, (_, record, _) in enumerate(chosen)],
+        queries=[profile(n, record) for n, (_, record, _) in enumerate(chosen)],
         query_ids=[query_id for query_id, _, _ in chosen],
         qrels={
             query_id: {job_ids[position]: 1 for position in positions}
             for query_id, _, positions in chosen
         },
-        labels="posting industry (zhaopin) matching the campus posting's industry (shixiseng)",
+        labels=labels,
     )

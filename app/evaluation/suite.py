@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -63,10 +63,11 @@ def evaluation_params() -> RankerParams:
 
 
 @dataclass(slots=True)
-class SetResult:
-    """Metrics of every system on one set, per part, with the ranker's ratios."""
+class SuiteResult:
+    """Metrics of every system on one set or pool, per part, with the ranker's ratios."""
 
     name: str
+    kind: Literal["set", "pool"]
     labels: str
     metrics: dict[str, dict[str, dict[str, float]]]
     ratios: dict[str, dict[str, float | None]]
@@ -76,6 +77,7 @@ class SetResult:
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of the result."""
         return {
+            "kind": self.kind,
             "labels": self.labels,
             "metrics": self.metrics,
             "ratio_to_best_baseline": self.ratios,
@@ -292,7 +294,7 @@ def evaluate_set(
     majors: MajorTable | None = None,
     k: int = NDCG_DEPTH,
     baselines_by_corpus: dict[str, Baselines] | None = None,
-) -> SetResult:
+) -> SuiteResult:
     """The ranker and the baselines on one set, the baselines held to the ranker's filters;
     baselines fitted on the same postings before are taken from `baselines_by_corpus`."""
     params = params or evaluation_params()
@@ -331,8 +333,9 @@ def evaluate_set(
     judged = sum(
         1 for q in labelled.query_ids if any(g > 0 for g in labelled.qrels.get(q, {}).values())
     )
-    return SetResult(
+    return SuiteResult(
         name=labelled.name,
+        kind="set",
         labels=labelled.labels,
         metrics=metrics,
         ratios={part: ratios_to_best(values) for part, values in metrics.items()},

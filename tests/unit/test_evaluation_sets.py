@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.evaluation.sets import (
-    SEEKER_QUERIES,
+    BUILT_SET_QUERIES,
     build_campus_set,
     build_seekers_set,
     industries_match,
@@ -126,7 +126,7 @@ def test_seekers_set_from_the_shared_files() -> None:
     if not (seekers.is_file() and jobs.is_file()):
         pytest.skip(f"{seekers} or {jobs} is absent: shared data not available on this machine")
     labelled = build_seekers_set(seekers, jobs)
-    assert len(labelled.query_ids) == SEEKER_QUERIES == len(set(labelled.query_ids))
+    assert len(labelled.query_ids) == BUILT_SET_QUERIES == len(set(labelled.query_ids))
     assert all(labelled.qrels[q] for q in labelled.query_ids)
     assert all(g.desired_roles or g.skills for g in labelled.queries)
     # Some seekers want industries the postings lack, some want many: the labels differ.
@@ -136,7 +136,7 @@ def test_seekers_set_from_the_shared_files() -> None:
 
 def test_campus_set_profiles_want_the_posting_city(tmp_path: Path) -> None:
     _, jobs = _files(tmp_path)
-    rows = [
+    rows: list[dict[str, object]] = [
         # jobs.jsonl has no city: give the corpus one by rewriting it with cities.
         {
             "external_id": "c-bank",

@@ -136,11 +136,17 @@ def _check_loaded(summary: LoadSummary, path: str) -> None:
 
 
 def rank_pool_through_service(
-    pool: AgencyPool, *, shared_dir: Path, folder: Path, depth: int = max(POOL_DEPTHS)
+    pool: AgencyPool,
+    *,
+    shared_dir: Path,
+    folder: Path,
+    depth: int = max(POOL_DEPTHS),
+    database_url: str | None = None,
 ) -> PoolRanking:
-    """Import the pool into a new SQLite database under `folder` and ask the match service for
-    the posting's top `depth` graduates, and for every graduate it would return at all."""
-    url = f"sqlite:///{folder / 'pool.db'}"
+    """Import the pool into a new SQLite database under `folder` (or the empty database at
+    `database_url`) and ask the match service for the posting's top `depth` graduates, and for
+    every graduate it would return at all."""
+    url = database_url or f"sqlite:///{folder / 'pool.db'}"
     upgrade_database(url=url)
     engine = create_db_engine(url)
     try:

@@ -1,6 +1,7 @@
-"""Agency pools: read from a folder written here, imported into a fresh SQLite database and
-ranked by the match service with its default filters; the baselines see only the graduates
-the service could return; `jobmatch evaluate --pool` and the classic JSON keys."""
+"""Agency pools: read from a folder written here, imported into a fresh database (SQLite, as
+the suite does, and PostgreSQL) and ranked by the match service with its default filters; the
+baselines see only the graduates the service could return; `jobmatch evaluate --pool` and the
+classic JSON keys."""
 
 from __future__ import annotations
 
@@ -73,10 +74,12 @@ def write_pool(folder: Path) -> Path:
     return folder
 
 
-def test_pool_ranked_through_the_service(tmp_path: Path) -> None:
+def test_pool_ranked_through_the_service(tmp_path: Path, live_database_url: str) -> None:
     pool = read_pool(write_pool(tmp_path / "elec"))
     assert pool.name == "elec" and len(pool.graduates) == 37 and sum(pool.labels.values()) == 12
-    ranking = rank_pool_through_service(pool, shared_dir=SHARED_DIR, folder=tmp_path)
+    ranking = rank_pool_through_service(
+        pool, shared_dir=SHARED_DIR, folder=tmp_path, database_url=live_database_url
+    )
     right = {f"g{n:03d}" for n in range(10)}
     assert set(ranking.top[:10]) == right
     assert ranking.top == ranking.ranked  # fewer graduates than the asked 90

@@ -1,7 +1,7 @@
 """`jobmatch evaluate`: rank jobs for each graduate profile and score the ranking against
 judgements, next to three baselines computed in the same run on the same tokens and held to the
-same filters. `--suite` runs every visible set (dev, the seekers set built from shared/data, the
-agency pools through the service layer) into one table; `--ablation` re-runs the ranker over
+same filters. `--suite` runs every visible set (dev, the seekers and campus sets built from
+shared/data, the agency pools through the service layer) into one table; `--ablation` re-runs the ranker over
 them with one text choice changed at a time; `--pool DIR` scores any pool folder."""
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--suite",
         action="store_true",
-        help="every visible set: dev, the seekers set, the pools in eval/pools of the shared "
-        "folder (and any --pool)",
+        help="every visible set: dev, the seekers and campus sets, the pools in eval/pools of the "
+        "shared folder (and any --pool)",
     )
     parser.add_argument(
         "--only",

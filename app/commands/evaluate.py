@@ -1,8 +1,9 @@
 """`jobmatch evaluate`: rank jobs for each graduate profile and score the ranking against
 judgements, next to three baselines computed in the same run on the same tokens and held to the
 same filters. `--suite` runs every visible set (dev, the seekers and campus sets built from
-shared/data, the agency pools through the service layer) into one table; `--ablation` re-runs the ranker over
-them with one text choice changed at a time; `--pool DIR` scores any pool folder."""
+shared/data, the agency pools through the service layer) into one table; `--ablation` re-runs
+the ranker over them with one text choice changed at a time; `--pool DIR` scores any pool
+folder."""
 
 from __future__ import annotations
 

@@ -117,7 +117,8 @@ def eligible_candidates(
     text = np.zeros(ids.shape[0], dtype=np.float32)
     mask = np.zeros((len(queries), n_candidates), dtype=bool)
     for row in range(len(queries)):
-        scores, _ = ranker.score_rows(direction, text, features.take(slice(row, row + 1)), filters)
+        query = features.take(slice(row, row + 1))
+        scores = ranker.score_rows(direction, text, query, filters).scores
         mask[row, ids[np.isfinite(scores)]] = True
     return mask
 

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     CityQuery,
     EducationQuery,
     EngineDep,
     GraduateDep,
+    GraduateIdPath,
     JobMatchQueryDep,
     JsonArrayDep,
     PageDep,
     SessionDep,
+    SettingsDep,
     TenantDep,
     TextQuery,
     bulk_request_body,
 )
 from app.schemas.common import BulkResponse, Page
+from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
 from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
 from app.schemas.matches import JobMatches
 from app.services import graduates as graduate_service
 from app.services import matching
 from app.services.bulk import bulk_upsert
+from app.services.duplicates import duplicate_graduates
 from app.services.records import RecordFilters
 from app.tables import Graduate
 
@@ -76,27 +80,49 @@ def bulk_upsert_graduates(
     return bulk_upsert(session, Graduate, GraduateCreate, tenant=tenant, raw_records=raw)
 
 
-@router.get("/{graduate_id}/matches", summary="Open jobs that fit this graduate best")
+@router.get("/{graduate_id:int}/matches", summary="Open jobs that fit this graduate best")
 def match_jobs(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     query: JobMatchQueryDep,
+    settings: SettingsDep,
 ) -> JobMatches:
     """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""
     return matching.jobs_for_graduate(
-        session, engine, tenant=tenant, graduate_id=graduate_id, query=query
+        session, engine, tenant=tenant, graduate_id=graduate_id, query=query, settings=settings
     )
 
 
-@router.get("/{graduate_id}", summary="Read a graduate profile")
+@router.get("/{graduate_id:int}/duplicates", summary="Near-identical profiles of the same major")
+def read_duplicates(
+    session: SessionDep, settings: SettingsDep, graduate: GraduateDep
+) -> GraduateDuplicates:
+    """Profiles of the same major whose text is near-identical (the same person entered
+    twice), by MinHash of word shingles."""
+    found = duplicate_graduates(session, graduate=graduate, settings=settings)
+    return GraduateDuplicates(
+        graduate_id=graduate.id,
+        duplicates=[
+            DuplicateGraduate(
+                graduate_id=other.id,
+                external_id=other.external_id,
+                status=other.status,
+                similarity=round(similarity, 4),
+            )
+            for other, similarity in found
+        ],
+    )
+
+
+@router.get("/{graduate_id:int}", summary="Read a graduate profile")
 def read_graduate(graduate: GraduateDep) -> GraduatePublic:
     """One profile by id."""
     return GraduatePublic.model_validate(graduate)
 
 
-@router.patch("/{graduate_id}", summary="Update a graduate profile")
+@router.patch("/{graduate_id:int}", summary="Update a graduate profile")
 def update_graduate(
     session: SessionDep, graduate: GraduateDep, data: GraduateUpdate
 ) -> GraduatePublic:
@@ -107,7 +133,9 @@ def update_graduate(
 
 
 @router.delete(
-    "/{graduate_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a graduate profile"
+    "/{graduate_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a graduate profile",
 )
 def delete_graduate(session: SessionDep, graduate: GraduateDep) -> None:
     """Remove a profile."""

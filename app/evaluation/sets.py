@@ -146,8 +146,7 @@ def build_seekers_set(
 ) -> LabelledSet:
     """The seekers set (see the module docstring): `size` seekers drawn with a fixed seed from
     those with roles or tags and at least one relevant posting, every posting of the file."""
-    job_records = list(read_jsonl(jobs_path))
-    by_label = postings_by_industry([record.get("industry") for record in job_records])
+    job_records, by_label = _read_postings(jobs_path)
     relevant_cache: dict[str, list[int]] = {}
     candidates: list[tuple[str, dict[str, Any], list[int]]] = []
     for number, record in enumerate(read_jsonl(seekers_path)):
@@ -193,8 +192,7 @@ def build_campus_set(
     """The campus set (see the module docstring): `size` campus postings drawn with a fixed
     seed from those in a city of the corpus with a relevant posting there, against every
     posting of the corpus."""
-    job_records = list(read_jsonl(jobs_path))
-    by_label = postings_by_industry([record.get("industry") for record in job_records])
+    job_records, by_label = _read_postings(jobs_path)
     cities = [record.get("city") for record in job_records]
     relevant_cache: dict[str | None, list[int]] = {}
     candidates: list[tuple[str, dict[str, Any], list[int]]] = []
@@ -214,6 +212,14 @@ def build_campus_set(
         random.Random(seed).sample(candidates, min(size, len(candidates))),
         campus_profile,
     )
+
+
+def _read_postings(
+    jobs_path: str | Path,
+) -> tuple[list[dict[str, Any]], dict[str | None, list[int]]]:
+    """The corpus's records, and the positions of its postings by industry label."""
+    job_records = list(read_jsonl(jobs_path))
+    return job_records, postings_by_industry([record.get("industry") for record in job_records])
 
 
 def _sampled_set(

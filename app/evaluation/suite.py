@@ -4,6 +4,7 @@ held-out halves."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -47,9 +48,11 @@ RANK_CHUNK = 64
 BASELINES = ("tfidf_word", "tfidf_char", "bm25")
 PARTS = ("all", "tune", "held-out")
 # The judgements are about text relevance (job categories, industries), so the labelled sets
-# score text and major fit only; education, city and salary stay out of the score and act as
-# filters only where a profile states them (unknown values pass every filter).
-EVALUATION_WEIGHTS = StructuredFitWeights(text=1.0, major=0.1, education=0.0, city=0.0, salary=0.0)
+# score text and major fit only, with the shipped weights; education, city and salary stay out of
+# the score and act as filters only where a profile states them (unknown values pass).
+EVALUATION_WEIGHTS = dataclasses.replace(
+    StructuredFitWeights(), education=0.0, city=0.0, salary=0.0
+)
 EVALUATION_FILTERS = FilterSpec(status=True, education=False, city=True, salary=True)
 
 Runs = dict[str, dict[str, list[str]]]

@@ -72,6 +72,7 @@ def create_app(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,
         majors=load_major_table(settings.shared_dir),
+        school_signal=settings.school_signal,
     )
     install_error_handlers(app)
     install_error_responses_in_openapi(app)

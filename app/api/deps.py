@@ -252,6 +252,13 @@ async def get_job_match_query(
     ] = "open",
     source: _SOURCE = "live",
     major: MajorQuery = "prefer",
+    collapse: Annotated[
+        bool,
+        Query(
+            description="One entry per group of near-duplicate postings (same company, "
+            "near-identical text), the others listed in `also_in`; false shows them all."
+        ),
+    ] = True,
 ) -> MatchQuery:
     """Parameters of a jobs-for-a-graduate query."""
     return MatchQuery(
@@ -263,6 +270,7 @@ async def get_job_match_query(
         status=status,
         source=source,
         major=major,
+        collapse=collapse,
     )
 
 

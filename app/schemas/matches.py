@@ -72,6 +72,13 @@ class GraduateMatch(BaseModel):
     explanation: Explanation | None = None
 
 
+class AlsoIn(BaseModel):
+    """Another posting of the same company with near-identical text (e.g. another city)."""
+
+    job_id: int
+    city: str | None
+
+
 class JobMatch(BaseModel):
     """One job ranked for a graduate."""
 
@@ -84,6 +91,10 @@ class JobMatch(BaseModel):
     score: float
     parts: ScoreParts
     explanation: Explanation | None = None
+    also_in: list[AlsoIn] = Field(
+        default_factory=list,
+        description="Near-duplicates of this posting collapsed into it (collapse=true).",
+    )
 
 
 class IndexInfo(BaseModel):
@@ -91,10 +102,18 @@ class IndexInfo(BaseModel):
 
     version: str
     fitted_at: datetime
-    source: str = Field(description="live (in-memory index) or batch (a stored re-rank run).")
+    source: str = Field(
+        description="live (in-memory index), batch (a stored re-rank run) or recency (the "
+        "graduate opted out of personalised ranking)."
+    )
     run_id: int | None = Field(None, description="The stored re-rank run (source batch).")
     computed_at: datetime | None = Field(
         None, description="When that run completed (source batch)."
+    )
+    personalised: bool = Field(
+        True,
+        description="false: the graduate opted out, so jobs are ordered by recency within "
+        "the stated filters, without their profile.",
     )
 
 

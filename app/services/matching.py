@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.batch.store import StoredMatch, current_matches
@@ -14,8 +14,9 @@ from app.errors import NotFoundError, ValidationFailed
 from app.matching.documents import document_from_values
 from app.matching.engine import IndexSnapshot, MatchEngine
 from app.metrics import MATCH_SECONDS, timed
-from app.ranking import FilterSpec, GraduateDocument, JobDocument, Match
+from app.ranking import EDUCATION_LEVELS, FilterSpec, GraduateDocument, JobDocument, Match
 from app.schemas.matches import (
+    AlsoIn,
     Explanation,
     GraduateMatch,
     GraduateMatches,
@@ -27,8 +28,10 @@ from app.schemas.matches import (
     ScoreParts,
     TermContribution,
 )
+from app.services.duplicates import posting_groups
 from app.services.records import get_record
-from app.tables import Graduate, Job, MatchRun
+from app.settings import Settings
+from app.tables import Graduate, Job, MatchRun, utcnow
 
 ANY_STATUS = "any"
 
@@ -50,6 +53,8 @@ class MatchQuery:
     # prefer: major fit is part of the score; require: also a hard filter on the job's listed
     # majors and their classes.
     major: Literal["prefer", "require"] = "prefer"
+    # Jobs for a graduate: near-duplicate postings collapse into their best-ranked one.
+    collapse: bool = True
 
 
 def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> FilterSpec:
@@ -174,25 +179,130 @@ def graduates_for_job(
 
 
 def jobs_for_graduate(
-    session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int, query: MatchQuery
+    session: Session,
+    engine: MatchEngine,
+    *,
+    tenant: str,
+    graduate_id: int,
+    query: MatchQuery,
+    settings: Settings,
 ) -> JobMatches:
-    """The jobs that fit a stored graduate best."""
-    if query.source == "batch":
-        return batch_jobs_for_graduate(session, tenant=tenant, graduate_id=graduate_id, query=query)
-    with (
-        timed(MATCH_SECONDS, direction="jobs_for_graduate"),
-        engine.reading(session, tenant) as snapshot,
-    ):
-        if snapshot is None or graduate_id not in snapshot.graduates:
-            raise NotFoundError(f"graduate {graduate_id} not found")
-        matches = snapshot.ranker.jobs_for_graduate(
-            graduate_id, query.k, filters=_filters(query, "jobs"), explain=query.explain
+    """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
+    query.collapse is False. A graduate who opted out gets the newest jobs instead."""
+    graduate = get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
+    if not graduate.personalised:
+        result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
+    elif query.source == "batch":
+        result = batch_jobs_for_graduate(
+            session, tenant=tenant, graduate_id=graduate_id, query=query
         )
-        return JobMatches(
-            graduate_id=graduate_id,
-            index=_index_info(snapshot),
-            matches=_job_matches(snapshot, matches),
+    else:
+        with (
+            timed(MATCH_SECONDS, direction="jobs_for_graduate"),
+            engine.reading(session, tenant) as snapshot,
+        ):
+            if snapshot is None or graduate_id not in snapshot.graduates:
+                raise NotFoundError(f"graduate {graduate_id} not found")
+            # Room for the duplicates that collapse away.
+            wanted = query.k * COLLAPSE_POOL if query.collapse else query.k
+            matches = snapshot.ranker.jobs_for_graduate(
+                graduate_id, wanted, filters=_filters(query, "jobs"), explain=query.explain
+            )
+            result = JobMatches(
+                graduate_id=graduate_id,
+                index=_index_info(snapshot),
+                matches=_job_matches(snapshot, matches),
+            )
+    if query.collapse:
+        result.matches = collapse_duplicates(
+            session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
         )
+    return result
+
+
+# Candidates ranked per job asked for when collapsing: a posting rarely has more than two
+# near-duplicates among a graduate's best matches.
+COLLAPSE_POOL = 3
+
+
+def collapse_duplicates(
+    session: Session, *, tenant: str, matches: list[JobMatch], k: int, settings: Settings
+) -> list[JobMatch]:
+    """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
+    the group's other open postings; ranks renumbered, at most k entries."""
+    groups = posting_groups(
+        session, tenant=tenant, job_ids=[m.job_id for m in matches], settings=settings
+    )
+    shown: list[JobMatch] = []
+    covered: set[int] = set()
+    for match in matches:
+        if match.job_id in covered:
+            continue
+        others = groups.get(match.job_id, [])
+        covered.update(other.id for other in others)
+        shown.append(
+            match.model_copy(
+                update={
+                    "rank": len(shown) + 1,
+                    "also_in": [AlsoIn(job_id=other.id, city=other.city) for other in others],
+                }
+            )
+        )
+        if len(shown) == k:
+            break
+    return shown
+
+
+def _stored_job_match(job: Job, *, rank: int, score: float, parts: ScoreParts) -> JobMatch:
+    return JobMatch(
+        rank=rank,
+        job_id=job.id,
+        external_id=job.external_id,
+        title=job.title,
+        company=job.company,
+        city=job.city,
+        score=score,
+        parts=parts,
+    )
+
+
+def recent_jobs(
+    session: Session, *, tenant: str, graduate_id: int, query: MatchQuery
+) -> JobMatches:
+    """Jobs for a graduate who opted out of personalised ranking: newest first, within the
+    filters the request states; nothing of the profile is read."""
+    conditions: list[ColumnElement[bool]] = [Job.tenant == tenant]
+    if query.status != ANY_STATUS:
+        conditions.append(Job.status == (query.status or "open"))
+    if query.city is not None:
+        conditions.append(Job.city == query.city)
+    if query.education is not None:
+        level = EDUCATION_LEVELS[query.education]
+        at_least = [name for name, rank in EDUCATION_LEVELS.items() if rank >= level]
+        conditions.append(or_(Job.education == "不限", Job.education.in_(at_least)))
+    if query.salary is not None:
+        conditions.append(or_(Job.salary_max.is_(None), Job.salary_max >= query.salary))
+    jobs = session.scalars(
+        select(Job)
+        .where(*conditions)
+        .order_by(Job.posted_at.desc().nulls_last(), Job.created_at.desc(), Job.id.desc())
+        .limit(query.k * COLLAPSE_POOL if query.collapse else query.k)
+    ).all()
+    zero = ScoreParts(text=0.0, major=0.0, education=0.0, city=0.0, salary=0.0)
+    matches = [
+        _stored_job_match(job, rank=rank, score=0.0, parts=zero)
+        for rank, job in enumerate(jobs, start=1)
+    ]
+    return JobMatches(
+        graduate_id=graduate_id,
+        index=IndexInfo(
+            version="recency",
+            fitted_at=utcnow(),
+            source="recency",
+            personalised=False,
+        ),
+        matches=matches,
+    )
 
 
 def preview_matches(
@@ -347,16 +457,7 @@ def batch_jobs_for_graduate(
         )
     }
     matches = [
-        JobMatch(
-            rank=row.rank,
-            job_id=row.candidate_id,
-            external_id=job.external_id,
-            title=job.title,
-            company=job.company,
-            city=job.city,
-            score=row.score,
-            parts=_stored_parts(row),
-        )
+        _stored_job_match(job, rank=row.rank, score=row.score, parts=_stored_parts(row))
         for row in rows
         if (job := jobs.get(row.candidate_id)) is not None
     ]

@@ -14,6 +14,10 @@ from importlib import resources
 # A clause ends at a full stop, semicolon, exclamation or line end; a waiver must be in it.
 _CLAUSE_END = re.compile(r"[。；;!！\n]")
 _CLAUSE_START = re.compile(r"[。；;!！\n][^。；;!！\n]*$")
+# Each pattern's first matches only: a reviewer needs to see that a rule is broken and where,
+# not every repetition, and checking each match scans its clause, so an unbounded count would
+# make one long repetitive description cost quadratic time (a request held for seconds).
+MAX_MATCHES_PER_PATTERN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,9 @@ def _rule_flags(rule: Rule, field: str, text: str) -> list[Flag]:
     allowed = [match.span() for pattern in rule.allow for match in pattern.finditer(text)]
     found = []
     for pattern in rule.patterns:
-        for match in pattern.finditer(text):
+        for seen, match in enumerate(pattern.finditer(text)):
+            if seen == MAX_MATCHES_PER_PATTERN:
+                break
             start, end = match.span()
             if start == end or any(s < end and start < e for s, e in allowed):
                 continue

@@ -131,6 +131,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _ERROR_DESCRIPTIONS = {
     400: "The request cannot be read: malformed or too deeply nested JSON.",
+    401: "No valid API key: `Authorization: Bearer <key>` is missing, unknown or revoked.",
+    403: "The key's role may not do this, or only an admin key may name `X-Tenant`.",
     404: "No such record for this tenant.",
     408: "The request body did not arrive in time.",
     409: "The write conflicts with stored data or the record's state; the message says which.",
@@ -148,6 +150,8 @@ def _statuses_of(path: str, method: str, operation: dict[str, Any]) -> list[int]
         statuses.append(409)
     if "requestBody" in operation:
         statuses += [408, 413]
+    if operation.get("security"):
+        statuses += [401, 403]
     return sorted(statuses)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from bisect import bisect_left
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +17,7 @@ _CLAUSE_END = re.compile(r"[。；;!！\n]")
 # ... and within this many characters of the match: a preference word stands right beside the
 # tier it softens, and the bound keeps a long text without punctuation linear to check.
 WAIVER_REACH = 40
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -99,9 +100,7 @@ def _rule_flags(rule: Rule, field: str, text: str, ends: list[int]) -> list[Flag
                 continue
             if rule.waived_after and rule.waived_after.search(_clause_after(text, ends, end)):
                 continue
-            if rule.waived_before and rule.waived_before.search(
-                _clause_before(text, ends, start)
-            ):
+            if rule.waived_before and rule.waived_before.search(_clause_before(text, ends, start)):
                 continue
             found.append((start, end))
     # Overlapping matches of several patterns are one condition: keep the longest wording.

@@ -77,8 +77,8 @@ def _timed(function: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _documents(jobs_path: str, n_graduates: int) -> tuple[list[Any], list[Any]]:
-    from app.commands.evaluate import graduate_from_record, job_from_record, read_jsonl
     from app.demo import generate_graduates
+    from app.evaluation.records import graduate_from_record, job_from_record, read_jsonl
 
     jobs = [job_from_record(n + 1, record) for n, record in enumerate(read_jsonl(jobs_path))]
     offset = len(jobs) + 1

@@ -17,6 +17,9 @@ _CLAUSE_END = re.compile(r"[。；;!！\n]")
 # ... and within this many characters of the match: a preference word stands right beside the
 # tier it softens, and the bound keeps a long text without punctuation linear to check.
 WAIVER_REACH = 40
+# Each pattern's first matches only: a reviewer needs to see that a rule is broken and where,
+# not every repetition.
+MAX_MATCHES_PER_PATTERN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,9 @@ def _rule_flags(rule: Rule, field: str, text: str, ends: list[int]) -> list[Flag
             allowed[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
     found = []
     for pattern in rule.patterns:
-        for match in pattern.finditer(text):
+        for seen, match in enumerate(pattern.finditer(text)):
+            if seen == MAX_MATCHES_PER_PATTERN:
+                break
             start, end = match.span()
             if start == end or any(allowed[start:end]):
                 continue

@@ -15,8 +15,14 @@ from app.schemas.jobs import JobCreate
 class ScoreParts(BaseModel):
     """Unweighted sub-scores, each in [0, 1]."""
 
-    text: float = Field(description="Cosine similarity of the TF-IDF vectors.")
-    major: float = Field(description="Major fit: same major > same class > accepted > unrelated.")
+    text: float = Field(
+        description="Calibrated text part: the TF-IDF cosine over the best cosine among the "
+        "query's eligible candidates (1.0 = as close as the closest one)."
+    )
+    major: float = Field(
+        description="Major fit: a listed major 1.0 > same class 0.75 > related class 0.5 > "
+        "no major stated 0.25 > unrelated 0."
+    )
     education: float = Field(description="Education fit.")
     city: float = Field(description="City fit.")
     salary: float = Field(description="Salary fit.")
@@ -41,6 +47,14 @@ class Explanation(BaseModel):
     )
     filters_passed: list[str] = Field(description="Hard filters the candidate passed.")
     missing_skills: list[str] = Field(description="The job's skills the graduate does not list.")
+    major_level: str = Field(
+        description="The major relation applied: listed major, same class, related class, "
+        "no major to compare or unrelated major."
+    )
+    cosine: float = Field(description="The raw TF-IDF cosine the text part comes from.")
+    best_cosine: float = Field(
+        description="The best cosine among the query's eligible candidates: text = cosine / this."
+    )
 
 
 class GraduateMatch(BaseModel):

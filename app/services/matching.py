@@ -50,6 +50,9 @@ class MatchQuery:
     status: str | None = None
     # live: the in-memory index; batch: the current stored re-rank run (app.batch).
     source: Literal["live", "batch"] = "live"
+    # prefer: major fit is part of the score; require: also a hard filter on the job's listed
+    # majors and their classes.
+    major: Literal["prefer", "require"] = "prefer"
     # Jobs for a graduate: near-duplicate postings collapse into their best-ranked one.
     collapse: bool = True
 
@@ -59,8 +62,10 @@ def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> Fil
     if query.graduation_year_min is not None or query.graduation_year_max is not None:
         years = (query.graduation_year_min or 0, query.graduation_year_max or 9999)
     status_on = query.status != ANY_STATUS
+    major_required = query.major == "require"
     if candidates == "graduates":
         return FilterSpec(
+            major_required=major_required,
             status=status_on,
             graduate_statuses=(query.status,) if status_on and query.status else ("seeking",),
             candidate_city=query.city,
@@ -69,6 +74,7 @@ def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> Fil
             max_expected_salary=query.salary,
         )
     return FilterSpec(
+        major_required=major_required,
         status=status_on,
         job_statuses=(query.status,) if status_on and query.status else ("open",),
         candidate_city=query.city,
@@ -77,8 +83,16 @@ def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> Fil
     )
 
 
-def _parts(match: Match) -> ScoreParts:
-    return ScoreParts(**asdict(match.parts))
+def parts_out(match: Match) -> ScoreParts:
+    """The API shape of a match's sub-scores (the raw cosine goes with the explanation)."""
+    parts = match.parts
+    return ScoreParts(
+        text=parts.text,
+        major=parts.major,
+        education=parts.education,
+        city=parts.city,
+        salary=parts.salary,
+    )
 
 
 def explanation_out(match: Match) -> Explanation | None:
@@ -91,6 +105,9 @@ def explanation_out(match: Match) -> Explanation | None:
         terms=[TermContribution(**asdict(term)) for term in explanation.terms],
         filters_passed=list(explanation.filters_passed),
         missing_skills=list(explanation.missing_skills),
+        major_level=explanation.major_level,
+        cosine=match.parts.cosine,
+        best_cosine=explanation.best_cosine,
     )
 
 
@@ -112,7 +129,7 @@ def _graduate_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[Gra
                 school=label.school,
                 city=label.city,
                 score=match.score,
-                parts=_parts(match),
+                parts=parts_out(match),
                 explanation=explanation_out(match),
             )
         )
@@ -132,7 +149,7 @@ def _job_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[JobMatch
                 company=label.company,
                 city=label.city,
                 score=match.score,
-                parts=_parts(match),
+                parts=parts_out(match),
                 explanation=explanation_out(match),
             )
         )
@@ -351,6 +368,7 @@ def _check_batch_query(query: MatchQuery, default_status: str) -> None:
             ("graduation_year_max", query.graduation_year_max),
             ("salary", query.salary),
             ("status", None if query.status in (None, default_status) else query.status),
+            ("major", None if query.major == "prefer" else query.major),
         )
         if value is not None
     ]

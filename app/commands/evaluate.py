@@ -1,12 +1,14 @@
 """`jobmatch evaluate`: rank jobs for each graduate profile and score the ranking against
 judgements, next to three baselines computed in the same run on the same tokens and held to the
-same filters. `--suite` runs every visible set (dev, the seekers set built from shared/data, the
-agency pools through the service layer) into one table; `--ablation` re-runs the ranker over
-them with one text choice changed at a time; `--pool DIR` scores any pool folder."""
+same filters. `--suite` runs every visible set (dev, the seekers and campus sets built from
+shared/data, the agency pools through the service layer) into one table; `--ablation` re-runs
+the ranker over them with one text choice changed at a time; `--pool DIR` scores any pool
+folder."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -21,16 +23,21 @@ from app.evaluation.pools import (
     AgencyPool,
     PoolFormatError,
     PoolRanking,
-    PoolResult,
     evaluate_pool,
     read_pool,
 )
-from app.evaluation.sets import LabelledSet, build_seekers_set, read_labelled_set
+from app.evaluation.sets import (
+    LabelledSet,
+    build_campus_set,
+    build_seekers_set,
+    read_labelled_set,
+)
 from app.evaluation.suite import (
     BASELINES,
     NDCG_DEPTH,
     PARTS,
-    SetResult,
+    Baselines,
+    SuiteResult,
     evaluate_set,
     evaluation_params,
 )
@@ -44,6 +51,7 @@ DEV_QRELS = "eval/dev/qrels.tsv"
 SEEKERS = "data/seekers_zhilian.jsonl"
 ZHAOPIN_JOBS = "data/jobs_zhaopin.jsonl"
 POOLS = "eval/pools"
+SUITE_PARTS = ("dev", "seekers", "campus", "pools")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,8 +77,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--suite",
         action="store_true",
-        help="every visible set: dev, the seekers set, the pools in eval/pools of the shared "
-        "folder (and any --pool)",
+        help="every visible set: dev, the seekers and campus sets, the pools in eval/pools of the "
+        "shared folder (and any --pool)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SUITE_PARTS,
+        help="run only these parts of the suite (repeatable; default: all)",
     )
     parser.add_argument(
         "--pool",
@@ -156,27 +170,36 @@ def visible_sets(args: argparse.Namespace, shared_dir: Path) -> tuple[list[Label
     skipped: list[str] = []
     if not args.suite and not args.ablation:
         return sets, skipped
+    wanted = set(args.only or SUITE_PARTS)
     dev = [
         Path(args.jobs or shared_dir / DEV_JOBS),
         Path(args.graduates or shared_dir / DEV_GRADUATES),
         Path(args.qrels or shared_dir / DEV_QRELS),
     ]
-    if all(path.is_file() for path in dev):
-        sets.append(read_labelled_set("dev", *dev))
-    else:
-        skipped.append(f"dev: {', '.join(str(p) for p in dev if not p.is_file())} absent")
-    seekers = [shared_dir / SEEKERS, shared_dir / ZHAOPIN_JOBS]
-    if all(path.is_file() for path in seekers):
-        sets.append(build_seekers_set(*seekers))
-    else:
-        skipped.append(f"seekers: {', '.join(str(p) for p in seekers if not p.is_file())} absent")
+    inputs = (
+        ("dev", dev),
+        ("seekers", [shared_dir / SEEKERS, shared_dir / ZHAOPIN_JOBS]),
+        ("campus", [shared_dir / DEV_JOBS, shared_dir / ZHAOPIN_JOBS]),
+    )
+    for name, paths in inputs:
+        if name not in wanted:
+            continue
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            skipped.append(f"{name}: {', '.join(missing)} absent")
+        elif name == "dev":
+            sets.append(read_labelled_set("dev", *paths))
+        elif name == "seekers":
+            sets.append(build_seekers_set(*paths))
+        else:
+            sets.append(build_campus_set(*paths))
     return sets, skipped
 
 
 def pool_folders(args: argparse.Namespace, shared_dir: Path) -> list[Path]:
     """The shared pools (with --suite or --ablation) and every --pool folder."""
     folders: list[Path] = []
-    if args.suite or args.ablation:
+    if (args.suite or args.ablation) and "pools" in (args.only or SUITE_PARTS):
         root = shared_dir / POOLS
         if root.is_dir():
             folders += sorted(p for p in root.iterdir() if (p / "job.json").is_file())
@@ -187,6 +210,8 @@ def pool_folders(args: argparse.Namespace, shared_dir: Path) -> list[Path]:
 def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     """The suite (and the ablation): one table, then one JSON line with --json."""
     started = time.perf_counter()
+    # Each pool gets a freshly migrated database: the migration steps are noise here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         pools = [read_pool(folder) for folder in pool_folders(args, shared_dir)]
     except PoolFormatError as exc:
@@ -195,12 +220,18 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     sets, skipped = visible_sets(args, shared_dir)
     majors = load_major_table(shared_dir)
     warnings = list(skipped)
-    if evaluation_params().fields.job.industry > 0 and any(s.name == "seekers" for s in sets):
-        warnings.append(
-            "seekers: the job's industry field is scored, and it is the label: circular"
-        )
-    set_results = [evaluate_set(labelled, majors=majors) for labelled in sets]
-    pool_results: list[tuple[AgencyPool, PoolResult, PoolRanking]] = []
+    if evaluation_params().fields.job.industry > 0:
+        warnings += [
+            f"{s.name}: the job's industry field is scored, and it is the label: circular"
+            for s in sets
+            if s.name in ("seekers", "campus")
+        ]
+    # The seekers and campus sets rank the same postings: their baselines are fitted once.
+    baselines: dict[str, Baselines] = {}
+    set_results = [
+        evaluate_set(labelled, majors=majors, baselines_by_corpus=baselines) for labelled in sets
+    ]
+    pool_results: list[tuple[AgencyPool, SuiteResult, PoolRanking]] = []
     for pool in pools:
         try:
             result, ranking = evaluate_pool(pool, shared_dir=shared_dir)
@@ -240,13 +271,13 @@ def _cells(values: Mapping[str, float | None], keys: Sequence[str], ratio: bool 
     return "".join(out)
 
 
-def print_suite(sets: Sequence[SetResult], pools: Sequence[PoolResult]) -> None:
+def print_suite(sets: Sequence[SuiteResult], pools: Sequence[SuiteResult]) -> None:
     """One table: a block per set, columns per part, the ranker's ratio to the best baseline."""
     width = 27
-    results: list[SetResult | PoolResult] = [*sets, *pools]
+    results: list[SuiteResult] = [*sets, *pools]
     for result in results:
         print()
-        if isinstance(result, SetResult):
+        if result.kind == "set":
             corpus = result.corpus
             print(
                 f"== {result.name}: {corpus['queries']} queries ({corpus['held_out_queries']} "

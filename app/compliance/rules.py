@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -13,7 +14,12 @@ from importlib import resources
 
 # A clause ends at a full stop, semicolon, exclamation or line end; a waiver must be in it.
 _CLAUSE_END = re.compile(r"[。；;!！\n]")
-_CLAUSE_START = re.compile(r"[。；;!！\n][^。；;!！\n]*$")
+# ... and within this many characters of the match: a preference word stands right beside the
+# tier it softens, and the bound keeps a long text without punctuation linear to check.
+WAIVER_REACH = 40
+# Each pattern's first matches only: a reviewer needs to see that a rule is broken and where,
+# not every repetition.
+MAX_MATCHES_PER_PATTERN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,36 +73,49 @@ def load_rules() -> tuple[Rule, ...]:
     return tuple(_compile_rule(raw) for raw in tomllib.loads(text)["rule"])
 
 
-def _clause_after(text: str, end: int) -> str:
-    stop = _CLAUSE_END.search(text, end)
-    return text[end : stop.start() if stop else len(text)]
+def _clause_bounds(text: str) -> list[int]:
+    """Positions of the clause ends in the text, in order."""
+    return [match.start() for match in _CLAUSE_END.finditer(text)]
 
 
-def _clause_before(text: str, start: int) -> str:
-    head = text[:start]
-    found = _CLAUSE_START.search(head)
-    return head[found.start() + 1 :] if found else head
+def _clause_after(text: str, ends: list[int], end: int) -> str:
+    stop = bisect_left(ends, end)
+    limit = ends[stop] if stop < len(ends) else len(text)
+    return text[end : min(limit, end + WAIVER_REACH)]
 
 
-def _rule_flags(rule: Rule, field: str, text: str) -> list[Flag]:
-    allowed = [match.span() for pattern in rule.allow for match in pattern.finditer(text)]
+def _clause_before(text: str, ends: list[int], start: int) -> str:
+    stop = bisect_left(ends, start)
+    begin = ends[stop - 1] + 1 if stop > 0 else 0
+    return text[max(begin, start - WAIVER_REACH) : start]
+
+
+def _rule_flags(rule: Rule, field: str, text: str, ends: list[int]) -> list[Flag]:
+    allowed = bytearray(len(text))
+    for pattern in rule.allow:
+        for match in pattern.finditer(text):
+            allowed[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
     found = []
     for pattern in rule.patterns:
-        for match in pattern.finditer(text):
+        for seen, match in enumerate(pattern.finditer(text)):
+            if seen == MAX_MATCHES_PER_PATTERN:
+                break
             start, end = match.span()
-            if start == end or any(s < end and start < e for s, e in allowed):
+            if start == end or any(allowed[start:end]):
                 continue
-            if rule.waived_after and rule.waived_after.search(_clause_after(text, end)):
+            if rule.waived_after and rule.waived_after.search(_clause_after(text, ends, end)):
                 continue
-            if rule.waived_before and rule.waived_before.search(_clause_before(text, start)):
+            if rule.waived_before and rule.waived_before.search(_clause_before(text, ends, start)):
                 continue
             found.append((start, end))
     # Overlapping matches of several patterns are one condition: keep the longest wording.
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))
+    kept = []
     for start, end in sorted(found, key=lambda span: (span[0] - span[1], span[0])):
-        if not any(s < end and start < e for s, e in taken):
-            taken.append((start, end))
-    return [Flag(rule.id, field, text[s:e], s, e, rule.explanation) for s, e in sorted(taken)]
+        if not any(taken[start:end]):
+            taken[start:end] = b"\x01" * (end - start)
+            kept.append((start, end))
+    return [Flag(rule.id, field, text[s:e], s, e, rule.explanation) for s, e in sorted(kept)]
 
 
 def check_posting(
@@ -110,6 +129,7 @@ def check_posting(
             continue
         text = value if isinstance(value, str) else "、".join(value)
         text = unicodedata.normalize("NFKC", text)
+        ends = _clause_bounds(text)
         for rule in load_rules() if rules is None else rules:
-            flags.extend(_rule_flags(rule, field, text))
+            flags.extend(_rule_flags(rule, field, text, ends))
     return sorted(flags, key=lambda flag: (list(fields).index(flag.field), flag.start, flag.rule))

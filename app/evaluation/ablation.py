@@ -50,17 +50,20 @@ def _job_fields(**changes: float) -> Callable[[RankerParams], RankerParams]:
     return change
 
 
-def _no_ngrams(params: RankerParams) -> RankerParams:
+def _ngrams(weight: float) -> Callable[[RankerParams], RankerParams]:
     # The two n-gram fields only ever match each other, so they go together.
-    fields = params.fields
-    return dataclasses.replace(
-        params,
-        fields=dataclasses.replace(
-            fields,
-            job=dataclasses.replace(fields.job, title_ngrams=0),
-            graduate=dataclasses.replace(fields.graduate, role_ngrams=0),
-        ),
-    )
+    def change(params: RankerParams) -> RankerParams:
+        fields = params.fields
+        return dataclasses.replace(
+            params,
+            fields=dataclasses.replace(
+                fields,
+                job=dataclasses.replace(fields.job, title_ngrams=weight),
+                graduate=dataclasses.replace(fields.graduate, role_ngrams=weight),
+            ),
+        )
+
+    return change
 
 
 def _equal_fields(params: RankerParams) -> RankerParams:
@@ -76,34 +79,63 @@ def _set(**changes: Any) -> Callable[[RankerParams], RankerParams]:
     return lambda params: dataclasses.replace(params, **changes)
 
 
-def _coherence_off(params: RankerParams) -> RankerParams:
-    return dataclasses.replace(params, coherence=dataclasses.replace(params.coherence, weight=0.0))
+def _coherence(weight: float) -> Callable[[RankerParams], RankerParams]:
+    return lambda params: dataclasses.replace(
+        params, coherence=dataclasses.replace(params.coherence, weight=weight)
+    )
 
 
-def _major_weight(weight: float) -> Callable[[RankerParams], RankerParams]:
+def _major_weight(factor: float) -> Callable[[RankerParams], RankerParams]:
     def change(params: RankerParams) -> RankerParams:
+        weights = params.weights
         return dataclasses.replace(
-            params, weights=dataclasses.replace(params.weights, major=weight)
+            params, weights=dataclasses.replace(weights, major=weights.major * factor)
         )
 
     return change
 
 
-# RankerParams has no BM25-style term weighting to toggle; a variant for it belongs here once
-# it does.
+def _text_choices_of_2026_11_30(params: RankerParams) -> RankerParams:
+    """Every text choice as shipped before issue 9, on the current blend."""
+    fields = params.fields
+    job = dataclasses.replace(fields.job, title=3, skills=2, title_ngrams=3)
+    graduate = dataclasses.replace(fields.graduate, skills=2, desired_roles=3, role_ngrams=3)
+    return dataclasses.replace(
+        params,
+        fields=dataclasses.replace(fields, job=job, graduate=graduate),
+        max_df=0.3,
+        sublinear_tf=True,
+        coherence=dataclasses.replace(params.coherence, weight=0.5),
+    )
+
+
+# Each choice both ways, whatever ships: a variant equal to the parameters in use is skipped
+# (it would repeat "as shipped"). RankerParams has no BM25-style term weighting to toggle; a
+# variant for it belongs here once it does.
 VARIANTS: tuple[Variant, ...] = (
     Variant("as shipped", lambda params: params),
+    Variant("title weight 3", _job_fields(title=3)),
     Variant("title weight 1", _job_fields(title=1)),
-    Variant("no title/role n-grams", _no_ngrams),
+    Variant("title/role n-grams 3", _ngrams(3)),
+    Variant("no title/role n-grams", _ngrams(0)),
     Variant("all field weights 1", _equal_fields),
-    Variant("no coherence weighting", _coherence_off),
-    Variant("max_df 1.0 (off)", _set(max_df=1.0)),
+    Variant("coherence weighting 0.5", _coherence(0.5)),
+    Variant("no coherence weighting", _coherence(0.0)),
+    Variant("max_df 0.3", _set(max_df=0.3)),
     Variant("max_df 0.5", _set(max_df=0.5)),
+    Variant("max_df 1.0 (off)", _set(max_df=1.0)),
+    Variant("sublinear tf", _set(sublinear_tf=True)),
+    Variant("raw tf", _set(sublinear_tf=False)),
     Variant("no synonyms", lambda params: params, synonyms=False),
-    Variant("raw tf (no sublinear)", _set(sublinear_tf=False)),
+    Variant("text choices of 2026-11-30", _text_choices_of_2026_11_30),
     Variant("major weight 0", _major_weight(0.0)),
-    Variant("major weight 0.3", _major_weight(0.3)),
+    Variant("major weight x3", _major_weight(3.0)),
 )
+
+
+def changes_anything(variant: Variant, bases: Sequence[RankerParams]) -> bool:
+    """Whether the variant differs from the parameters in use on some set."""
+    return not variant.synonyms or any(variant.params(base) != base for base in bases)
 
 
 def run_ablation(
@@ -117,7 +149,10 @@ def run_ablation(
     """variant → set → part → metrics of the ranker (labelled sets with the evaluation
     parameters, pools with the service's), and the seconds each variant took."""
     results: dict[str, Any] = {}
-    for variant in variants:
+    bases = [evaluation_params(), pool_params or RankerParams()]
+    for number, variant in enumerate(variants):
+        if number > 0 and not changes_anything(variant, bases):
+            continue
         started = time.perf_counter()
         row: dict[str, Any] = {}
         set_params = variant.params(evaluation_params())

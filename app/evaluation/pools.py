@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from app.db import create_db_engine, create_session_factory
 from app.evaluation.records import read_jsonl
 from app.evaluation.suite import (
     BASELINES,
+    SuiteResult,
     baseline_runs,
     graduate_text,
     job_text,
@@ -85,26 +86,6 @@ class PoolRanking:
     graduate_ids: list[str]
 
 
-@dataclass(slots=True)
-class PoolResult:
-    """P@k of the ranker and the baselines on one pool, per part, with the ranker's ratios."""
-
-    name: str
-    metrics: dict[str, dict[str, dict[str, float]]]
-    ratios: dict[str, dict[str, float | None]]
-    corpus: dict[str, Any]
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        """The JSON shape of the result."""
-        return {
-            "metrics": self.metrics,
-            "ratio_to_best_baseline": self.ratios,
-            "corpus": self.corpus,
-            "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
-        }
-
-
 def read_pool(folder: str | Path) -> AgencyPool:
     """A pool from its folder; PoolFormatError names what is missing or malformed."""
     root = Path(folder)
@@ -155,11 +136,17 @@ def _check_loaded(summary: LoadSummary, path: str) -> None:
 
 
 def rank_pool_through_service(
-    pool: AgencyPool, *, shared_dir: Path, folder: Path, depth: int = max(POOL_DEPTHS)
+    pool: AgencyPool,
+    *,
+    shared_dir: Path,
+    folder: Path,
+    depth: int = max(POOL_DEPTHS),
+    database_url: str | None = None,
 ) -> PoolRanking:
-    """Import the pool into a new SQLite database under `folder` and ask the match service for
-    the posting's top `depth` graduates, and for every graduate it would return at all."""
-    url = f"sqlite:///{folder / 'pool.db'}"
+    """Import the pool into a new SQLite database under `folder` (or the empty database at
+    `database_url`) and ask the match service for the posting's top `depth` graduates, and for
+    every graduate it would return at all."""
+    url = database_url or f"sqlite:///{folder / 'pool.db'}"
     upgrade_database(url=url)
     engine = create_db_engine(url)
     try:
@@ -245,7 +232,7 @@ def pool_parts(ranked: list[str], labels: dict[str, int]) -> dict[str, dict[str,
     }
 
 
-def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[PoolResult, PoolRanking]:
+def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[SuiteResult, PoolRanking]:
     """The pool through the service, and the baselines over the same eligible graduates; with
     what the service returned and indexed (for the ablation)."""
     timings: dict[str, float] = {}
@@ -273,8 +260,10 @@ def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[PoolResult, Po
         part: {name: parts[part] for name, parts in systems.items()}
         for part in ("all", "tune", "held-out")
     }
-    result = PoolResult(
+    result = SuiteResult(
         name=pool.name,
+        kind="pool",
+        labels="right answers of labels.tsv",
         metrics=metrics,
         ratios={part: ratios_to_best(values) for part, values in metrics.items()},
         corpus={

@@ -1,5 +1,6 @@
 """Labelled sets for the suite: a set read from files (dev, or any --jobs/--graduates/--qrels),
-and the seekers set built at run time from the zhilian job seekers and the zhaopin postings.
+and two sets built at run time against the zhaopin postings: the seekers set (zhilian job
+seekers) and the campus set (campus postings of another board made into profiles).
 
 The seekers set, and why its labels are not circular: each query is a real job seeker's profile
 as the ranker sees it (desired roles and keyword tags, education; no free text, no city), and a
@@ -9,14 +10,21 @@ or a baseline scores: the seeker's desired industries are not part of a graduate
 a posting's industry has weight 0 among the job's text fields (the suite warns if that changes).
 The two boards name industries differently, so a crosswalk pairs their labels by the label
 names alone (see industries_match), never by the postings' text.
+
+The campus set is the same idea from the other side: a campus posting (shixiseng) becomes a
+profile of its skills and description (no title, no company) that wants to work in the
+posting's city, and a zhaopin posting is relevant when its industry matches the campus
+posting's industry on its own board. The city makes the filters bite: each profile sees only
+the postings of its city.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +37,17 @@ from app.evaluation.records import (
 )
 from app.ranking import GraduateDocument, JobDocument, normalize_text
 
-# The seekers set's queries: about the size of the issue's second set (480), so its metrics
+# Queries of each built set: about the size of the issue's second set (480), so its metrics
 # move by a few hundredths at most when a handful of queries change, and it ranks in seconds.
-SEEKER_QUERIES = 500
+BUILT_SET_QUERIES = 500
 SEEKERS_SEED = "jobmatch-eval:seekers"
+CAMPUS_SEED = "jobmatch-eval:campus"
 # Label segments: the boards join several industries in one label with these.
 _SEPARATORS = re.compile(r"[/|、,，()（）]|及")
 # Segments that name no industry by themselves ("服务" would pair 法律服务 with 旅游服务).
-_GENERIC_SEGMENTS = frozenset({"其他", "服务", "服务业", "加工", "制造", "设备", "跨领域经营"})
+_GENERIC_SEGMENTS = frozenset(
+    {"其他", "不限", "服务", "服务业", "加工", "制造", "设备", "跨领域经营"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ def read_labelled_set(
     )
 
 
+@cache
 def industry_segments(label: str | None) -> frozenset[str]:
     """The parts of an industry label that name an industry: the label split at the boards'
     separators, a trailing 等 dropped, one-character and generic parts left out; a label made
@@ -94,20 +106,23 @@ def industries_match(first: str | None, second: str | None) -> bool:
     )
 
 
-def relevant_postings(
-    desired: Iterable[str], posting_industries: Sequence[str | None]
-) -> list[int]:
-    """Positions of the postings whose industry matches one of the desired industries."""
+def postings_by_industry(posting_industries: Sequence[str | None]) -> dict[str | None, list[int]]:
+    """Industry label → positions of the postings filed under it."""
     by_label: dict[str | None, list[int]] = {}
     for position, industry in enumerate(posting_industries):
         by_label.setdefault(industry, []).append(position)
-    wanted = list(desired)
-    chosen = [
-        position
-        for label, positions in by_label.items()
-        if any(industries_match(want, label) for want in wanted)
-        for position in positions
-    ]
+    return by_label
+
+
+def relevant_postings(
+    desired: Iterable[str], by_label: Mapping[str | None, Sequence[int]]
+) -> list[int]:
+    """Positions of the postings whose industry matches one of the desired industries."""
+    chosen: set[int] = set()
+    for want in desired:
+        for label, positions in by_label.items():
+            if industries_match(want, label):
+                chosen.update(positions)
     return sorted(chosen)
 
 
@@ -126,36 +141,106 @@ def build_seekers_set(
     seekers_path: str | Path,
     jobs_path: str | Path,
     *,
-    size: int = SEEKER_QUERIES,
+    size: int = BUILT_SET_QUERIES,
     seed: str = SEEKERS_SEED,
 ) -> LabelledSet:
     """The seekers set (see the module docstring): `size` seekers drawn with a fixed seed from
     those with roles or tags and at least one relevant posting, every posting of the file."""
-    job_records = list(read_jsonl(jobs_path))
-    industries = [record.get("industry") for record in job_records]
-    job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
-    relevant_cache: dict[tuple[str, ...], list[int]] = {}
+    job_records, by_label = _read_postings(jobs_path)
+    relevant_cache: dict[str, list[int]] = {}
     candidates: list[tuple[str, dict[str, Any], list[int]]] = []
     for number, record in enumerate(read_jsonl(seekers_path)):
         if not (record.get("desired_roles") or record.get("skills")):
             continue
-        desired = tuple(sorted(strings(record.get("desired_industries"))))
-        if desired not in relevant_cache:
-            relevant_cache[desired] = relevant_postings(desired, industries)
-        if relevant_cache[desired]:
+        relevant: set[int] = set()
+        for want in strings(record.get("desired_industries")):
+            if want not in relevant_cache:
+                relevant_cache[want] = relevant_postings([want], by_label)
+            relevant.update(relevant_cache[want])
+        if relevant:
             query_id = str(record.get("external_id", number))
-            candidates.append((query_id, record, relevant_cache[desired]))
-    chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
-    chosen.sort(key=lambda item: item[0])
+            candidates.append((query_id, record, sorted(relevant)))
+    return _sampled_set(
+        "seekers",
+        "posting industry (zhaopin) among the seeker's desired industries (zhilian)",
+        job_records,
+        random.Random(seed).sample(candidates, min(size, len(candidates))),
+        seeker_profile,
+    )
+
+
+def campus_profile(number: int, record: Mapping[str, Any]) -> GraduateDocument:
+    """A campus posting as a profile: its skills and description, its education, wanting to
+    work in its city (the title, company and industry are never read)."""
+    city = record.get("city")
+    return GraduateDocument(
+        id=number,
+        education=record.get("education") or "不限",
+        desired_cities=(city,) if city else (),
+        skills=strings(record.get("skills")),
+        summary=record.get("description") or "",
+    )
+
+
+def build_campus_set(
+    campus_path: str | Path,
+    jobs_path: str | Path,
+    *,
+    size: int = BUILT_SET_QUERIES,
+    seed: str = CAMPUS_SEED,
+) -> LabelledSet:
+    """The campus set (see the module docstring): `size` campus postings drawn with a fixed
+    seed from those in a city of the corpus with a relevant posting there, against every
+    posting of the corpus."""
+    job_records, by_label = _read_postings(jobs_path)
+    cities = [record.get("city") for record in job_records]
+    relevant_cache: dict[str | None, list[int]] = {}
+    candidates: list[tuple[str, dict[str, Any], list[int]]] = []
+    for number, record in enumerate(read_jsonl(campus_path)):
+        industry = record.get("industry")
+        if industry not in relevant_cache:
+            relevant_cache[industry] = relevant_postings([industry] if industry else [], by_label)
+        relevant = relevant_cache[industry]
+        city = record.get("city")
+        if city and any(cities[p] == city for p in relevant) and record.get("skills"):
+            query_id = str(record.get("external_id", number))
+            candidates.append((query_id, record, relevant))
+    return _sampled_set(
+        "campus",
+        "posting industry (zhaopin) matching the campus posting's industry (shixiseng)",
+        job_records,
+        random.Random(seed).sample(candidates, min(size, len(candidates))),
+        campus_profile,
+    )
+
+
+def _read_postings(
+    jobs_path: str | Path,
+) -> tuple[list[dict[str, Any]], dict[str | None, list[int]]]:
+    """The corpus's records, and the positions of its postings by industry label."""
+    job_records = list(read_jsonl(jobs_path))
+    return job_records, postings_by_industry([record.get("industry") for record in job_records])
+
+
+def _sampled_set(
+    name: str,
+    labels: str,
+    job_records: Sequence[dict[str, Any]],
+    chosen: list[tuple[str, dict[str, Any], list[int]]],
+    profile: Callable[[int, Mapping[str, Any]], GraduateDocument],
+) -> LabelledSet:
+    """A built set from its chosen (query id, record, relevant positions), in query id order."""
+    chosen = sorted(chosen, key=lambda item: item[0])
+    job_ids = [str(r.get("external_id", n)) for n, r in enumerate(job_records)]
     return LabelledSet(
-        name="seekers",
+        name=name,
         jobs=[job_from_record(n, r) for n, r in enumerate(job_records)],
         job_ids=job_ids,
-        queries=[seeker_profile(n, record) for n, (_, record, _) in enumerate(chosen)],
+        queries=[profile(n, record) for n, (_, record, _) in enumerate(chosen)],
         query_ids=[query_id for query_id, _, _ in chosen],
         qrels={
             query_id: {job_ids[position]: 1 for position in positions}
             for query_id, _, positions in chosen
         },
-        labels="posting industry (zhaopin) among the seeker's desired industries (zhilian)",
+        labels=labels,
     )

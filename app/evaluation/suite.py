@@ -4,11 +4,13 @@ held-out halves."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -25,11 +27,13 @@ from app.ranking import (
 )
 from app.ranking.evaluation import (
     Eligibility,
+    char_vectorizer,
     evaluate_run,
+    rank_by_cosine,
     split_held_out,
-    tfidf_char_baseline,
     tfidf_word_baseline,
     to_run,
+    word_vectorizer,
 )
 from app.ranking.index import topk_rows
 from app.ranking.structured import Direction
@@ -44,12 +48,16 @@ RANK_CHUNK = 64
 BASELINES = ("tfidf_word", "tfidf_char", "bm25")
 PARTS = ("all", "tune", "held-out")
 # The judgements are about text relevance (job categories, industries), so the labelled sets
-# score text and major fit only; education, city and salary stay out of the score and act as
-# filters only where a profile states them (unknown values pass every filter).
-EVALUATION_WEIGHTS = StructuredFitWeights(text=1.0, major=0.1, education=0.0, city=0.0, salary=0.0)
+# score text and major fit only, with the shipped weights; education, city and salary stay out of
+# the score and act as filters only where a profile states them (unknown values pass).
+EVALUATION_WEIGHTS = dataclasses.replace(
+    StructuredFitWeights(), education=0.0, city=0.0, salary=0.0
+)
 EVALUATION_FILTERS = FilterSpec(status=True, education=False, city=True, salary=True)
 
 Runs = dict[str, dict[str, list[str]]]
+# Stands in for an empty token list: bm25s cannot index one, and no text yields this token.
+EMPTY_TOKEN = "\x00"
 
 
 def evaluation_params() -> RankerParams:
@@ -58,10 +66,11 @@ def evaluation_params() -> RankerParams:
 
 
 @dataclass(slots=True)
-class SetResult:
-    """Metrics of every system on one set, per part, with the ranker's ratios."""
+class SuiteResult:
+    """Metrics of every system on one set or pool, per part, with the ranker's ratios."""
 
     name: str
+    kind: Literal["set", "pool"]
     labels: str
     metrics: dict[str, dict[str, dict[str, float]]]
     ratios: dict[str, dict[str, float | None]]
@@ -71,6 +80,7 @@ class SetResult:
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of the result."""
         return {
+            "kind": self.kind,
             "labels": self.labels,
             "metrics": self.metrics,
             "ratio_to_best_baseline": self.ratios,
@@ -116,28 +126,85 @@ def eligible_candidates(
     return mask
 
 
-def bm25_baseline(
-    doc_tokens: Sequence[list[str]],
-    query_tokens: Sequence[list[str]],
-    depth: int,
-    eligible: Eligibility = None,
-) -> list[list[int]]:
-    """BM25 (the bm25s library, Lucene variant, default k1/b) over the given tokens, each query
-    limited to its eligible documents."""
-    import bm25s
+class Baselines:
+    """Word TF-IDF, character TF-IDF and BM25 (the bm25s library, Lucene variant, default
+    k1/b) fitted once on a corpus, then ranking any queries limited to their eligible
+    documents.
 
-    retriever = bm25s.BM25()
-    # bm25s cannot index an empty document list entry, so an empty document gets a token no
-    # query has: it stays in the corpus and scores 0.
-    retriever.index([t or ["\x00"] for t in doc_tokens], show_progress=False)
-    ids = np.arange(len(doc_tokens), dtype=np.int64)
-    out: list[list[int]] = []
-    for row, tokens in enumerate(query_tokens):
-        scores = np.asarray(retriever.get_scores(tokens or ["\x00"]), dtype=np.float32)
-        if eligible is not None:
-            scores[~eligible[row]] = -np.inf
-        out.append(topk_rows(scores, ids, depth).tolist())
-    return out
+    The word baseline and BM25 share one token stream (the given tokenizer over the fields
+    concatenated once); the character baseline sees the same fields as raw text.
+    """
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def fit(self, doc_texts: Sequence[str]) -> Self:
+        """Fit every baseline on the documents; the seconds each took in `seconds_` (until the
+        first ranking reports them)."""
+        import bm25s
+
+        self.seconds_: dict[str, float] = {}
+        started = time.perf_counter()
+        doc_tokens = [self.tokenizer.tokenize(text) for text in doc_texts]
+        tokenizing = time.perf_counter() - started
+        started = time.perf_counter()
+        self.word_ = word_vectorizer()
+        self.word_documents_ = self.word_.fit_transform(doc_tokens)
+        self.seconds_["tfidf_word"] = tokenizing + time.perf_counter() - started
+        started = time.perf_counter()
+        self.char_ = char_vectorizer()
+        self.char_documents_ = self.char_.fit_transform(doc_texts)
+        self.seconds_["tfidf_char"] = time.perf_counter() - started
+        started = time.perf_counter()
+        self.bm25_ = bm25s.BM25()
+        # bm25s cannot index an empty document list entry, so an empty document gets a token
+        # no query has: it stays in the corpus and scores 0.
+        self.bm25_.index([t or [EMPTY_TOKEN] for t in doc_tokens], show_progress=False)
+        self.seconds_["bm25"] = tokenizing + time.perf_counter() - started
+        self.n_documents_ = len(doc_texts)
+        return self
+
+    def rank(
+        self,
+        query_texts: Sequence[str],
+        depth: int,
+        eligible: Eligibility,
+        timings: dict[str, float] | None = None,
+    ) -> dict[str, list[list[int]]]:
+        """Ranked document positions per query of each baseline."""
+        query_tokens = [self.tokenizer.tokenize(text) for text in query_texts]
+        positions = range(self.n_documents_)
+        out: dict[str, list[list[int]]] = {}
+        for name in BASELINES:
+            started = time.perf_counter()
+            if name == "tfidf_word":
+                queries = self.word_.transform(query_tokens)
+                out[name] = rank_by_cosine(
+                    queries, self.word_documents_, positions, depth, eligible
+                )
+            elif name == "tfidf_char":
+                queries = self.char_.transform(query_texts)
+                out[name] = rank_by_cosine(
+                    queries, self.char_documents_, positions, depth, eligible
+                )
+            else:
+                out[name] = self._bm25(query_tokens, depth, eligible)
+            if timings is not None:
+                # The fit's seconds go with the first ranking only: later ones did not fit.
+                timings[name] = time.perf_counter() - started + self.seconds_.pop(name, 0.0)
+        return out
+
+    def _bm25(
+        self, query_tokens: Sequence[list[str]], depth: int, eligible: Eligibility
+    ) -> list[list[int]]:
+        ids = np.arange(self.n_documents_, dtype=np.int64)
+        out: list[list[int]] = []
+        for row, tokens in enumerate(query_tokens):
+            scores = np.asarray(self.bm25_.get_scores(tokens or [EMPTY_TOKEN]), dtype=np.float32)
+            if eligible is not None:
+                scores[~eligible[row]] = -np.inf
+            out.append(topk_rows(scores, ids, depth).tolist())
+        return out
 
 
 def plain_tokenizer(params: RankerParams) -> Tokenizer:
@@ -168,25 +235,8 @@ def baseline_runs(
     eligible: Eligibility,
     timings: dict[str, float] | None = None,
 ) -> dict[str, list[list[int]]]:
-    """Ranked document positions per query of word TF-IDF, character TF-IDF and BM25.
-
-    The word baselines and BM25 share one token stream (the given tokenizer over the fields
-    concatenated once); the character baseline sees the same fields as raw text.
-    """
-    doc_tokens = [tokenizer.tokenize(text) for text in doc_texts]
-    query_tokens = [tokenizer.tokenize(text) for text in query_texts]
-    out: dict[str, list[list[int]]] = {}
-    for name in BASELINES:
-        started = time.perf_counter()
-        if name == "tfidf_word":
-            out[name] = tfidf_word_baseline(doc_tokens, query_tokens, depth, eligible)
-        elif name == "tfidf_char":
-            out[name] = tfidf_char_baseline(doc_texts, query_texts, depth, eligible)
-        else:
-            out[name] = bm25_baseline(doc_tokens, query_tokens, depth, eligible)
-        if timings is not None:
-            timings[name] = time.perf_counter() - started
-    return out
+    """Ranked document positions per query of word TF-IDF, character TF-IDF and BM25."""
+    return Baselines(tokenizer).fit(doc_texts).rank(query_texts, depth, eligible, timings)
 
 
 def fit_ranker(
@@ -247,8 +297,10 @@ def evaluate_set(
     filters: FilterSpec = EVALUATION_FILTERS,
     majors: MajorTable | None = None,
     k: int = NDCG_DEPTH,
-) -> SetResult:
-    """The ranker and the baselines on one set, the baselines held to the ranker's filters."""
+    baselines_by_corpus: dict[str, Baselines] | None = None,
+) -> SuiteResult:
+    """The ranker and the baselines on one set, the baselines held to the ranker's filters;
+    baselines fitted on the same postings before are taken from `baselines_by_corpus`."""
     params = params or evaluation_params()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -260,13 +312,13 @@ def evaluate_set(
     started = time.perf_counter()
     eligible = eligible_candidates(ranker, "jobs", labelled.queries, filters, len(labelled.jobs))
     timings["filters"] = time.perf_counter() - started
-    positions = baseline_runs(
-        [graduate_text(g) for g in labelled.queries],
-        [job_text(j) for j in labelled.jobs],
-        tokenizer=plain_tokenizer(params),
-        depth=RECALL_DEPTH,
-        eligible=eligible,
-        timings=timings,
+    doc_texts = [job_text(j) for j in labelled.jobs]
+    cache = {} if baselines_by_corpus is None else baselines_by_corpus
+    key = hashlib.sha256("\x1e".join(doc_texts).encode()).hexdigest()
+    if key not in cache:
+        cache[key] = Baselines(plain_tokenizer(params)).fit(doc_texts)
+    positions = cache[key].rank(
+        [graduate_text(g) for g in labelled.queries], RECALL_DEPTH, eligible, timings
     )
     for name, ranked in positions.items():
         runs[name] = to_run(labelled.query_ids, ranked, labelled.job_ids)
@@ -285,8 +337,9 @@ def evaluate_set(
     judged = sum(
         1 for q in labelled.query_ids if any(g > 0 for g in labelled.qrels.get(q, {}).values())
     )
-    return SetResult(
+    return SuiteResult(
         name=labelled.name,
+        kind="set",
         labels=labelled.labels,
         metrics=metrics,
         ratios={part: ratios_to_best(values) for part, values in metrics.items()},

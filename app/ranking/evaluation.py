@@ -94,33 +94,33 @@ def rank_by_cosine(
     return out
 
 
-def tfidf_word_baseline(
-    doc_tokens: Sequence[list[str]],
-    query_tokens: Sequence[list[str]],
-    depth: int,
-    eligible: Eligibility = None,
-) -> list[list[int]]:
-    """Plain word TF-IDF cosine (scikit-learn defaults) over the given tokens."""
-    vectorizer = TfidfVectorizer(analyzer=identity_analyzer, lowercase=False, dtype=np.float32)
-    documents = vectorizer.fit_transform(doc_tokens)
-    queries = vectorizer.transform(query_tokens)
-    return rank_by_cosine(queries, documents, range(len(doc_tokens)), depth, eligible)
+def word_vectorizer() -> TfidfVectorizer:
+    """Plain word TF-IDF (scikit-learn defaults) over token lists."""
+    return TfidfVectorizer(analyzer=identity_analyzer, lowercase=False, dtype=np.float32)
 
 
-def tfidf_char_baseline(
-    doc_texts: Sequence[str], query_texts: Sequence[str], depth: int, eligible: Eligibility = None
-) -> list[list[int]]:
-    """Character 1–3-gram TF-IDF cosine over NFKC, lower-cased text."""
-    vectorizer = TfidfVectorizer(
+def char_vectorizer() -> TfidfVectorizer:
+    """Character 1–3-gram TF-IDF over NFKC, lower-cased text."""
+    return TfidfVectorizer(
         analyzer="char",
         ngram_range=(1, 3),
         preprocessor=normalize_text,
         lowercase=False,
         dtype=np.float32,
     )
-    documents = vectorizer.fit_transform(doc_texts)
-    queries = vectorizer.transform(query_texts)
-    return rank_by_cosine(queries, documents, range(len(doc_texts)), depth, eligible)
+
+
+def tfidf_word_baseline(
+    doc_tokens: Sequence[list[str]],
+    query_tokens: Sequence[list[str]],
+    depth: int,
+    eligible: Eligibility = None,
+) -> list[list[int]]:
+    """Plain word TF-IDF cosine over the given tokens."""
+    vectorizer = word_vectorizer()
+    documents = vectorizer.fit_transform(doc_tokens)
+    queries = vectorizer.transform(query_tokens)
+    return rank_by_cosine(queries, documents, range(len(doc_tokens)), depth, eligible)
 
 
 def to_run(

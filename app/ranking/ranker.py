@@ -56,8 +56,9 @@ class RankerParams:
     fields: TextFields = field(default_factory=TextFields)
     weights: StructuredFitWeights = field(default_factory=StructuredFitWeights)
     major_levels: MajorFitLevels = field(default_factory=MajorFitLevels)
-    # Every text choice below is the plain one: the ablation over dev, the seekers set and the
-    # pools found no tuned alternative that loses on none of them (README, "Text choices").
+    # The plain choices (no max_df cut, raw tf, equal field weights) and coherence weighting
+    # are what the ablation over dev, the seekers set and the pools kept (README, "Text
+    # choices").
     max_df: float = 1.0
     min_df: int = 1
     sublinear_tf: bool = False

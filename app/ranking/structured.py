@@ -383,13 +383,19 @@ class FeatureEncoder:
         home = np.full(n, MISSING, dtype=np.int32)
         home_province = np.full(n, MISSING, dtype=np.int32)
         for row, graduate in enumerate(graduates):
-            place = self._place(graduate.city)
-            if place and place not in ANYWHERE:
-                home[row] = self.places_.code(place)
-                home_province[row] = self.places_.code(self._province(place))
+            home_place = self._place(graduate.city)
+            if home_place and home_place not in ANYWHERE:
+                home[row] = self.places_.code(home_place)
+                home_province[row] = self.places_.code(self._province(home_place))
             places = [p for p in _unique(map(self._place, graduate.desired_cities)) if p]
             anywhere[row] = any(p in ANYWHERE for p in places)
-            places = [p for p in places if p not in ANYWHERE][:MAX_CITIES]
+            places = [p for p in places if p not in ANYWHERE]
+            # A graduate who names places to work also takes work where they live: no move is
+            # needed, and agencies call local graduates first. Only added to a stated list, so
+            # a graduate naming no place stays open to every place.
+            if places and home[row] != MISSING and home_place not in places:
+                places.append(home_place)
+            places = places[:MAX_CITIES]
             for slot, place in enumerate(places):
                 desired[row, slot] = self.places_.code(place)
                 desired_province[row, slot] = self.places_.code(self._province(place))

@@ -1,6 +1,7 @@
-"""Agency pools: read from a folder written here, imported into a fresh SQLite database and
-ranked by the match service with its default filters; the baselines see only the graduates
-the service could return; `jobmatch evaluate --pool` and the classic JSON keys."""
+"""Agency pools: read from a folder written here, imported into a fresh database (SQLite, as
+the suite does, and PostgreSQL) and ranked by the match service with its default filters; the
+baselines see only the graduates the service could return; `jobmatch evaluate --pool` and the
+classic JSON keys."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.evaluation.pools import (
 )
 from app.matching.engine import load_major_table
 from app.ranking import RankerParams
+from app.settings import get_settings
 from tests.conftest import SHARED_DIR
 
 JOB = {
@@ -72,10 +74,12 @@ def write_pool(folder: Path) -> Path:
     return folder
 
 
-def test_pool_ranked_through_the_service(tmp_path: Path) -> None:
+def test_pool_ranked_through_the_service(tmp_path: Path, live_database_url: str) -> None:
     pool = read_pool(write_pool(tmp_path / "elec"))
     assert pool.name == "elec" and len(pool.graduates) == 37 and sum(pool.labels.values()) == 12
-    ranking = rank_pool_through_service(pool, shared_dir=SHARED_DIR, folder=tmp_path)
+    ranking = rank_pool_through_service(
+        pool, shared_dir=SHARED_DIR, folder=tmp_path, database_url=live_database_url
+    )
     right = {f"g{n:03d}" for n in range(10)}
     assert set(ranking.top[:10]) == right
     assert ranking.top == ranking.ranked  # fewer graduates than the asked 90
@@ -169,3 +173,22 @@ def test_evaluate_files_keeps_its_json_keys(
     # Each query's own posting is the only relevant one and shares its words: found first.
     assert report["ranker"]["mrr"] == pytest.approx(1.0)
     assert set(report["halves"]) == {"tune", "held-out"}
+
+
+def test_suite_finds_the_pools_of_the_shared_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_pool(tmp_path / "shared" / "eval" / "pools" / "elec")
+    monkeypatch.setenv("JOBMATCH_SHARED_DIR", str(tmp_path / "shared"))
+    get_settings.cache_clear()
+    try:
+        assert main(["evaluate", "--suite", "--only", "pools", "--only", "dev", "--json"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    report = json.loads(out.strip().splitlines()[-1])
+    assert list(report["pools"]) == ["elec"]
+    # The dev files are not in this shared folder: skipped with the reason, not an error.
+    assert report["sets"] == {}
+    assert len(report["skipped"]) == 1 and report["skipped"][0].startswith("dev: ")
+    assert "absent" in report["skipped"][0]

@@ -175,6 +175,9 @@ def test_tune_saves_weights_and_publishes_a_version_fitted_with_them(
         with factory.begin() as session:
             add_major_decided_outcomes(session, requisitions=6, per=40, seed=2)
         models = tmp_path / "models"
+        # Weights in use that underrate the major, so the outcomes have something to correct.
+        weak = StructuredFitWeights(text=1.0, major=0.1, education=0.03, city=0.03, salary=0.02)
+        write_tuned_weights(models / TENANT, weak, {"fitted_at": "2026-01-01T00:00:00+00:00"})
         status = jobmatch(
             [
                 "tune",
@@ -201,7 +204,7 @@ def test_tune_saves_weights_and_publishes_a_version_fitted_with_them(
         assert record["outcomes"]["requisitions"] == 6
         assert record["previous"] == {
             "weights": {"text": 1.0, "major": 0.1, "education": 0.03, "city": 0.03, "salary": 0.02},
-            "source": "the defaults",
+            "source": "weights.json (no version fitted yet)",
         }
         version = figures["version"]
         pointer = json.loads((models / TENANT / "CURRENT.json").read_text("utf-8"))

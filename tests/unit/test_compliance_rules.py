@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.compliance import check_posting, load_rules
+from app.compliance.rules import MAX_MATCHES_PER_PATTERN
 
 RULE_IDS = {
     "gender",
@@ -98,3 +99,14 @@ def test_lists_are_checked_and_full_width_text_is_normalised() -> None:
         ("skills", "gender"),
         ("description", "age"),
     ]
+
+
+def test_a_repeated_condition_is_flagged_a_bounded_number_of_times() -> None:
+    flags = check_posting({"description": "已婚。" * 5_000})
+    assert flags and {flag.rule for flag in flags} == {"marital_childbearing"}
+    assert len(flags) == MAX_MATCHES_PER_PATTERN
+
+
+def test_digits_before_a_marital_condition_stay_in_its_span() -> None:
+    flags = check_posting({"description": "0" * 5_000 + "。3年内无生育计划"})
+    assert [flag.span for flag in flags] == ["3年内无生育计划"]

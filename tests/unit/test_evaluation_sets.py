@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.evaluation.sets import (
+    BUILT_SET_QUERIES,
+    build_campus_set,
     build_seekers_set,
     industries_match,
     industry_segments,
     read_labelled_set,
 )
+from tests.unit.conftest import SHARED
 
 
 def test_industry_labels_pair_by_segment_equality_or_prefix() -> None:
@@ -114,3 +119,64 @@ def test_labelled_set_from_files(tmp_path: Path) -> None:
     labelled = read_labelled_set("tiny", jobs, graduates, qrels)
     assert labelled.qrels == {"g1": {"j-bank": 2, "j-bio": 0}, "g2": {}}
     assert [g.skills for g in labelled.queries] == [("柜员",), ("施工",)]
+
+
+def test_seekers_set_from_the_shared_files() -> None:
+    seekers, jobs = SHARED / "data/seekers_zhilian.jsonl", SHARED / "data/jobs_zhaopin.jsonl"
+    if not (seekers.is_file() and jobs.is_file()):
+        pytest.skip(f"{seekers} or {jobs} is absent: shared data not available on this machine")
+    labelled = build_seekers_set(seekers, jobs)
+    assert len(labelled.query_ids) == BUILT_SET_QUERIES == len(set(labelled.query_ids))
+    assert all(labelled.qrels[q] for q in labelled.query_ids)
+    assert all(g.desired_roles or g.skills for g in labelled.queries)
+    # Some seekers want industries the postings lack, some want many: the labels differ.
+    sizes = sorted(len(labelled.qrels[q]) for q in labelled.query_ids)
+    assert sizes[0] < sizes[-1] < len(labelled.jobs)
+
+
+def test_campus_set_profiles_want_the_posting_city(tmp_path: Path) -> None:
+    _, jobs = _files(tmp_path)
+    rows: list[dict[str, object]] = [
+        # jobs.jsonl has no city: give the corpus one by rewriting it with cities.
+        {
+            "external_id": "c-bank",
+            "title": "储备干部",
+            "company": "某银行",
+            "city": "南京",
+            "industry": "银行",
+            "skills": ["柜面"],
+            "description": "负责柜面业务。",
+        },
+        # A city with no relevant posting: not a query.
+        {
+            "external_id": "c-far",
+            "title": "柜员",
+            "company": "某行",
+            "city": "拉萨",
+            "industry": "银行",
+            "skills": ["柜面"],
+            "description": "",
+        },
+        # No skills: not a query.
+        {
+            "external_id": "c-bare",
+            "title": "施工员",
+            "company": "某建",
+            "city": "南京",
+            "industry": "房产/家居/物业/建筑",
+            "skills": [],
+            "description": "现场施工",
+        },
+    ]
+    campus = _write_jsonl(tmp_path / "campus.jsonl", rows)
+    corpus = [json.loads(line) for line in jobs.read_text("utf-8").splitlines()]
+    for record, city in zip(corpus, ["南京", "北京", "南京", "南京"], strict=True):
+        record["city"] = city
+    jobs = _write_jsonl(tmp_path / "jobs.jsonl", corpus)
+    labelled = build_campus_set(campus, jobs, size=10)
+    assert labelled.query_ids == ["c-bank"]
+    assert labelled.qrels == {"c-bank": {"j-bank": 1}}
+    (profile,) = labelled.queries
+    assert profile.desired_cities == ("南京",) and profile.skills == ("柜面",)
+    # The title, company and industry stay out of the profile.
+    assert "储备干部" not in repr(profile) and "银行" not in repr(profile)

@@ -244,3 +244,24 @@ def test_batch_equals_one_query_with_constraints(spec: FilterSpec) -> None:
     by_job = ranker.graduates_for_jobs([j.id for j in jobs], k=7, filters=spec)
     for job, expected in zip(jobs, by_job, strict=True):
         assert ranker.graduates_for_job(job.id, k=7, filters=spec, explain=False) == expected
+
+
+def test_pair_city_filter_takes_the_desired_places_and_home() -> None:
+    # Graduates naming places to work also take work where they live; naming none means anywhere.
+    job = JobDocument(id=1, title="plc", city="宁波")
+    graduates = [
+        GraduateDocument(id=21, skills=("plc",), city="宁波", desired_cities=("杭州",)),
+        GraduateDocument(id=22, skills=("plc",), city="上海", desired_cities=("杭州",)),
+        GraduateDocument(id=23, skills=("plc",), city="上海", desired_cities=("宁波",)),
+        GraduateDocument(id=24, skills=("plc",), city="上海"),
+        GraduateDocument(id=25, skills=("plc",), desired_cities=("杭州",)),
+    ]
+    fields = TextFields(
+        job=JobTextFields(title=1, skills=0, majors=0, description=0),
+        graduate=GraduateTextFields(major=0, skills=1, desired_roles=0, summary=0),
+    )
+    params = RankerParams(fields=fields, max_df=1.0)
+    ranker = Ranker(params, tokenizer=Tokenizer(backend="jieba")).fit([job], graduates)
+    city_only = FilterSpec(status=False, education=False, city=True, salary=False)
+    found = ranker.graduates_for_job(1, k=10, filters=city_only)
+    assert sorted(m.id for m in found) == [21, 23, 24]

@@ -37,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     ranking.set_defaults(func=run_ranking)
     # Each further benchmark lives in app/benchmarks/ and registers its own sub-command.
-    from app.benchmarks import api, rerank
+    from app.benchmarks import api, rerank, suite
 
+    suite.register(kinds)
     api.register(kinds)
     rerank.register(kinds)
 

@@ -31,6 +31,7 @@ TINY = replace(
     http_connections=(2,),
     http_duration_s=0.5,
     http_goal_connections=2,
+    http_workers=1,
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import socket
 import statistics
@@ -70,6 +71,7 @@ def _load(database_url: str, jobs_path: Path, scale: int, graduates: int) -> lis
     from app.schemas.jobs import JobCreate
     from app.tables import Graduate, Job
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade_database(url=database_url)
     engine = create_db_engine(database_url)
     factory = create_session_factory(engine)

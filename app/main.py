@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
+from app.api.concurrency import ConcurrencyLimit
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodySizeLimit
 from app.api.routers import admin, graduates, health, jobs, match, requisitions
@@ -39,10 +40,14 @@ def create_app(
     settings = settings or get_settings()
     logging.getLogger().setLevel(settings.log_level)
     owns_engine = engine is None
-    engine = engine or create_db_engine(settings.database_url)
+    engine = engine or create_db_engine(settings.database_url, settings.connection_limits())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Every admitted request may need a worker thread at once (see ConcurrencyLimit).
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, settings.max_concurrent_requests)
+        app.state.readiness_limiter = anyio.CapacityLimiter(1)
         # Ready means indexed: build or load every tenant's index before taking traffic.
         await anyio.to_thread.run_sync(app.state.match_engine.warm)
         yield
@@ -65,6 +70,12 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.max_concurrent_requests,
+        queue_timeout_s=settings.request_queue_timeout_s,
+        retry_after_s=settings.retry_after_s,
+    )
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(graduates.router)

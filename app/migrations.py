@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from alembic import command
@@ -28,3 +31,14 @@ def alembic_config(*, url: str | None = None, connection: Connection | None = No
 def upgrade_database(*, url: str | None = None, connection: Connection | None = None) -> None:
     """Bring the database schema up to the newest migration."""
     command.upgrade(alembic_config(url=url, connection=connection), "head")
+
+
+@lru_cache
+def migration_heads() -> frozenset[str]:
+    """The newest revision(s) of the shipped migrations."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def applied_heads(connection: Connection) -> frozenset[str]:
+    """The revision(s) the database is stamped with (empty before the first upgrade)."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads())

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.db import ConnectionLimits
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -37,12 +39,87 @@ class Settings(BaseSettings):
     max_bulk_records: int = Field(1000, ge=1, description="Records per bulk upsert request.")
     max_page_size: int = Field(200, ge=1, description="Largest `limit` of a list request.")
     import_batch_size: int = Field(1000, ge=1, description="Records per transaction on import.")
+    # Load and database failure: every request holds at most one pooled connection, so
+    # admitting no more requests than the pool holds means none waits for a connection.
+    max_concurrent_requests: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="Requests handled at once per worker; more wait for a slot (health "
+        "probes never wait).",
+    )
+    request_queue_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long a request may wait for a slot before it is answered 503.",
+    )
+    db_pool_size: int = Field(20, ge=1, description="Pooled database connections per worker.")
+    db_max_overflow: int = Field(
+        5, ge=0, description="Extra connections beyond the pool (background refits, probes)."
+    )
+    db_pool_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for a pooled connection before a 503."
+    )
+    db_connect_timeout_s: int = Field(
+        3, ge=1, description="Longest wait for a new database connection."
+    )
+    db_statement_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="PostgreSQL statement_timeout of the server's connections; the client "
+        "gives up on a silent server after this plus the connect timeout.",
+    )
+    db_idle_in_transaction_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="PostgreSQL ends a server connection left idle inside a transaction this long.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        10_000, ge=0, description="SQLite's wait for the write lock before 'database is locked'."
+    )
+    sqlite_write_attempts: int = Field(
+        3, ge=1, le=10, description="Times a request retries taking SQLite's write lock."
+    )
+    retry_after_s: int = Field(
+        2, ge=1, description="Retry-After of a 503 (database unavailable or overloaded)."
+    )
+    readiness_timeout_s: float = Field(
+        2.0, gt=0, description="/readyz answers 503 when its checks take longer than this."
+    )
+    graceful_shutdown_s: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM, in-flight requests get this long to finish before the "
+        "worker stops.",
+    )
+
     max_open_shortlists: int = Field(
         1,
         ge=1,
         le=20,
         description="Open requisitions a graduate may be shortlisted for at once.",
     )
+
+    @model_validator(mode="after")
+    def _pool_holds_every_admitted_request(self) -> Settings:
+        if self.max_concurrent_requests > self.db_pool_size + self.db_max_overflow:
+            raise ValueError(
+                "max_concurrent_requests must not exceed db_pool_size + db_max_overflow: "
+                "a request beyond the pool would wait for a connection"
+            )
+        return self
+
+    def connection_limits(self) -> ConnectionLimits:
+        """The server's database limits."""
+        return ConnectionLimits(
+            connect_timeout_s=self.db_connect_timeout_s,
+            sqlite_busy_timeout_ms=self.sqlite_busy_timeout_ms,
+            statement_timeout_s=self.db_statement_timeout_s,
+            idle_in_transaction_timeout_s=self.db_idle_in_transaction_timeout_s,
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            pool_timeout_s=self.db_pool_timeout_s,
+        )
 
 
 @lru_cache

@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import begin_write
 from app.errors import BadRequest, ValidationFailed
 from app.matching.engine import MatchEngine
 from app.schemas.common import MAX_PAGE_SIZE, Education, normalize_text
@@ -24,12 +25,19 @@ from app.services.matching import MatchQuery
 from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request: committed when the route returns, rolled back on error."""
     factory: sessionmaker[Session] = request.app.state.session_factory
+    settings: Settings = request.app.state.settings
     with factory() as session:
         try:
+            if request.method not in READ_ONLY_METHODS:
+                # A writer takes its connection (and SQLite's write lock) before any route
+                # code runs: it never fails halfway on "database is locked".
+                begin_write(session, attempts=settings.sqlite_write_attempts)
             yield session
             # Commit before the response is sent, so an acknowledged write is durable.
             session.commit()

@@ -8,21 +8,34 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import is_database_locked
 from app.errors import AppError, describe_validation_errors
+from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 def error_response(
-    status_code: int, code: str, message: str, fields: list[dict[str, str]] | None = None
+    status_code: int,
+    code: str,
+    message: str,
+    fields: list[dict[str, str]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The one error body shape."""
     body: dict[str, object] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
-    return JSONResponse({"error": body}, status_code=status_code)
+    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
+
+
+def unavailable_response(retry_after_s: int, message: str) -> JSONResponse:
+    """503 with Retry-After: a transient condition the client should retry after a pause."""
+    return error_response(503, "unavailable", message, headers={"Retry-After": str(retry_after_s)})
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -49,20 +62,33 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail))
 
 
+def _constraint_named(exc: IntegrityError) -> str:
+    diag = getattr(exc.orig, "diag", None)  # psycopg names the constraint
+    name = getattr(diag, "constraint_name", None)
+    return str(name) if name else str(exc.orig).splitlines()[0]
+
+
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IntegrityError)
     # Constraint checks mirror schema validation, so reaching here means a race (two
-    # writers, one external_id): the client can retry.
-    logger.warning("integrity error: %s", exc)
-    return error_response(409, "conflict", "the write conflicts with stored data; retry")
+    # writers, one external_id): a real conflict, named so the client can tell which.
+    constraint = _constraint_named(exc)
+    logger.warning("integrity error on %s", constraint)
+    return error_response(409, "conflict", f"the write conflicts with stored data: {constraint}")
 
 
-async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OperationalError)
-    # SQLite answers a write that lost a race for the single writer lock with "database is
-    # locked" at once (no busy wait is possible once the transaction has read): a conflict.
-    if "database is locked" in str(exc.orig):
-        return error_response(409, "conflict", "a concurrent write won; retry the request")
-    return await _unexpected_error(request, exc)
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OperationalError | SQLAlchemyTimeoutError)
+    # The database is down, frozen, out of connections or (SQLite) its write lock stayed
+    # taken past every wait: all transient, none the client's fault.
+    reason = (
+        "no database connection free"
+        if isinstance(exc, SQLAlchemyTimeoutError)
+        else ("database write lock busy" if is_database_locked(exc) else "database unavailable")
+    )
+    logger.warning("%s: %s", reason, str(exc).splitlines()[0] if str(exc) else type(exc))
+    settings: Settings = request.app.state.settings
+    return unavailable_response(settings.retry_after_s, f"{reason}; retry later")
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -76,5 +102,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(OperationalError, _operational_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -42,6 +42,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     suite.register(kinds)
     api.register(kinds)
     rerank.register(kinds)
+    try:
+        from app.benchmarks import load
+    except ImportError as missing:  # its HTTP client comes with the test extra
+        _unavailable(kinds, "load", f"needs {missing.name}: run `make install-dev` first")
+    else:
+        load.register(kinds)
+
+
+def _unavailable(
+    kinds: argparse._SubParsersAction[argparse.ArgumentParser], name: str, reason: str
+) -> None:
+    """A sub-command whose dependencies are not installed: it says so in one line."""
+    parser = kinds.add_parser(name, help=f"(unavailable: {reason})")
+
+    def explain(args: argparse.Namespace) -> int:
+        print(f"error: jobmatch bench {name} {reason}", file=sys.stderr)
+        return 2
+
+    parser.set_defaults(func=explain)
 
 
 def _timed(function: Callable[[], Any]) -> tuple[float, Any]:

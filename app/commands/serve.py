@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import TYPE_CHECKING
 
 import uvicorn
 
+from app.processes import die_with_parent
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+SUPERVISOR_PID = "JOBMATCH_SERVE_SUPERVISOR_PID"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,15 +36,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one uvicorn worker process, which ends when the supervisor is killed."""
+    die_with_parent(parent_pid=int(os.environ[SUPERVISOR_PID]))
+    from app.main import create_app  # after: a worker orphaned while importing ends too
+
+    return create_app()
+
+
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted."""
+    """Serve until interrupted; on SIGTERM, in-flight requests get the grace period to finish."""
     settings = get_settings()
+    os.environ[SUPERVISOR_PID] = str(os.getpid())  # inherited by the spawned workers
     uvicorn.run(
-        "app.main:create_app",
+        "app.commands.serve:create_worker_app" if args.workers > 1 else "app.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
     )
     return 0

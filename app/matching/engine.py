@@ -4,6 +4,12 @@ Every write appends to `index_changes` in its own transaction. Before a match qu
 applies the changes it has not seen (read-your-writes, and convergence across workers). A
 refit builds a new ranker in a background thread and swaps it in under the tenant's lock, so a
 reader sees the old index or the new one, never a half-built one.
+
+Lock order: no thread touches the database while it holds a tenant's `lock`. Changes and the
+documents they name are read first, with the caller's connection; only the in-memory work
+(applying them, ranking, swapping a snapshot in) happens under the lock. A thread holding the
+lock therefore never waits for a pooled connection, which under load deadlocked every worker
+thread behind one lock holder that waited for a connection held by a queued request.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import write_transaction
 from app.learning.weights import with_tuned_weights
 from app.matching.documents import graduate_document, job_document
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
@@ -142,12 +149,27 @@ class IndexStatus:
     last_refit_error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PendingChanges:
+    """Changes read from the log (outside the lock) with the documents they name."""
+
+    ids: list[int]
+    jobs: dict[int, Job | None]
+    graduates: dict[int, Graduate | None]
+    published_version: str | None
+
+
 class TenantIndex:
     """The live index of one tenant and the lock that orders its readers and writers."""
 
     def __init__(self, tenant: str) -> None:
         self.tenant = tenant
+        # Held only for in-memory work: never while waiting for the database.
         self.lock = threading.RLock()
+        # Serialises (re)building a snapshot from the database, so concurrent first readers
+        # build once; its holder already has its connection, so it never waits on the pool.
+        self.build_lock = threading.Lock()
+        self.refit_guard = threading.Lock()
         self.snapshot: IndexSnapshot | None = None
         self.cursor = ChangeCursor(0)
         self.refit_thread: threading.Thread | None = None
@@ -185,77 +207,137 @@ class MatchEngine:
     def reading(self, session: Session, tenant: str) -> Iterator[IndexSnapshot | None]:
         """The tenant's snapshot with every committed change applied, held under its lock."""
         index = self._tenant(tenant)
+        self._catch_up(session, index)
         with index.lock:
-            self._catch_up(session, index)
             yield index.snapshot
         self._maybe_auto_refit(index)
 
     def warm(self) -> list[str]:
         """Build or load the index of every tenant that has documents (at start-up)."""
         with self.session_factory() as session:
-            tenants = sorted(
-                set(session.scalars(select(Job.tenant).distinct()))
-                | set(session.scalars(select(Graduate.tenant).distinct()))
-            )
-            for tenant in tenants:
-                index = self._tenant(tenant)
-                with index.lock:
-                    self._catch_up(session, index)
+            return self.catch_up_all(session)
+
+    def catch_up_all(self, session: Session) -> list[str]:
+        """Build, load or catch up the index of every tenant that has documents."""
+        tenants = sorted(
+            set(session.scalars(select(Job.tenant).distinct()))
+            | set(session.scalars(select(Graduate.tenant).distinct()))
+        )
+        for tenant in tenants:
+            self._catch_up(session, self._tenant(tenant))
         return tenants
 
+    def is_loaded(self, tenant: str) -> bool:
+        """Whether this worker holds an index of the tenant."""
+        index = self._tenant(tenant)
+        with index.lock:
+            return index.snapshot is not None
+
     def _catch_up(self, session: Session, index: TenantIndex) -> None:
-        if index.snapshot is None:
-            built = self._build(session, index.tenant, allow_load=True)
-            if built is None:
-                return
-            index.snapshot, head = built
-            index.cursor = ChangeCursor(head)
+        """Bring the index up to the log: database reads here, in-memory changes under lock."""
+        if index.snapshot is None and not self._install_built(session, index, version=None):
             return
+        pending = self._read_pending(session, index)
+        if pending is None:
+            return
+        if pending.published_version is not None and self._install_built(
+            session, index, version=pending.published_version
+        ):
+            # Another worker refitted: its version was adopted from models/; what changed
+            # since the adopted build's head is read again below.
+            pending = self._read_pending(session, index)
+            if pending is None:
+                return
+        with index.lock:
+            snapshot = index.snapshot
+            assert snapshot is not None
+            # Another thread may have applied some of them meanwhile, or swapped a refit in.
+            unseen = index.cursor.unseen(pending.ids)
+            if not unseen:
+                return
+            for job_id, job in sorted(pending.jobs.items()):
+                if job is None:
+                    snapshot.drop("job", job_id)
+                else:
+                    snapshot.put_job(job)
+            for graduate_id, graduate in sorted(pending.graduates.items()):
+                if graduate is None:
+                    snapshot.drop("graduate", graduate_id)
+                else:
+                    snapshot.put_graduate(graduate)
+            index.cursor.mark(unseen)
+
+    def _read_pending(self, session: Session, index: TenantIndex) -> PendingChanges | None:
+        """The changes this worker has not applied, and their documents as they are now."""
+        with index.lock:
+            low = index.cursor.low
         rows = session.execute(
             select(IndexChange.id, IndexChange.entity, IndexChange.entity_id, IndexChange.detail)
-            .where(IndexChange.tenant == index.tenant, IndexChange.id > index.cursor.low)
+            .where(IndexChange.tenant == index.tenant, IndexChange.id > low)
             .order_by(IndexChange.id)
         ).all()
-        unseen_ids = set(index.cursor.unseen([row.id for row in rows]))
-        pending = [row for row in rows if row.id in unseen_ids]
-        if not pending:
-            return
-        self._apply(session, index.tenant, index.snapshot, pending)
-        index.cursor.mark([row.id for row in pending])
-        published = [row.detail for row in pending if row.entity == "model" and row.detail]
-        if published and published[-1] != index.snapshot.version:
-            # Another worker refitted: adopt its version from models/ (documents stay fresh).
-            self._adopt(session, index, published[-1])
-
-    def _apply(
-        self, session: Session, tenant: str, snapshot: IndexSnapshot, changes: list[Any]
-    ) -> None:
+        with index.lock:
+            unseen_ids = set(index.cursor.unseen([row.id for row in rows]))
+            current_version = index.snapshot.version if index.snapshot else None
+        changes = [row for row in rows if row.id in unseen_ids]
+        if not changes:
+            return None
         job_ids = {row.entity_id for row in changes if row.entity == "job"}
         graduate_ids = {row.entity_id for row in changes if row.entity == "graduate"}
+        jobs: dict[int, Job | None] = dict.fromkeys(job_ids)
+        graduates: dict[int, Graduate | None] = dict.fromkeys(graduate_ids)
         if job_ids:
-            jobs = {
-                job.id: job
+            jobs.update(
+                (job.id, job)
                 for job in session.scalars(
-                    select(Job).where(Job.tenant == tenant, Job.id.in_(job_ids))
+                    select(Job).where(Job.tenant == index.tenant, Job.id.in_(job_ids))
                 )
-            }
-            for job_id in sorted(job_ids):
-                if job_id in jobs:
-                    snapshot.put_job(jobs[job_id])
-                else:
-                    snapshot.drop("job", job_id)
+            )
         if graduate_ids:
-            graduates = {
-                graduate.id: graduate
+            graduates.update(
+                (graduate.id, graduate)
                 for graduate in session.scalars(
-                    select(Graduate).where(Graduate.tenant == tenant, Graduate.id.in_(graduate_ids))
+                    select(Graduate).where(
+                        Graduate.tenant == index.tenant, Graduate.id.in_(graduate_ids)
+                    )
                 )
-            }
-            for graduate_id in sorted(graduate_ids):
-                if graduate_id in graduates:
-                    snapshot.put_graduate(graduates[graduate_id])
-                else:
-                    snapshot.drop("graduate", graduate_id)
+            )
+        published = [row.detail for row in changes if row.entity == "model" and row.detail]
+        newest = published[-1] if published else None
+        return PendingChanges(
+            ids=[row.id for row in changes],
+            jobs=jobs,
+            graduates=graduates,
+            published_version=newest if newest != current_version else None,
+        )
+
+    def _install_built(self, session: Session, index: TenantIndex, *, version: str | None) -> bool:
+        """Build (version None: load or fit) or adopt `version` outside the lock, then swap it in.
+
+        False when there was nothing to install (no documents, or the version is missing).
+        """
+        if version is not None and not (self._tenant_dir(index.tenant) / version).is_dir():
+            logger.warning(
+                "refit version %s is not in %s; keeping the current one",
+                version,
+                self._tenant_dir(index.tenant),
+            )
+            return False
+        session.connection()  # the connection first, then the build lock (see module doc)
+        with index.build_lock:
+            with index.lock:
+                current = index.snapshot
+            if current is not None and (version is None or current.version == version):
+                return True  # another thread built or adopted it while this one waited
+            built = self._build(session, index.tenant, allow_load=True, version=version)
+            if built is None:
+                return False
+            snapshot, head = built
+            with index.lock:
+                index.snapshot = snapshot
+                # Changes after `head` are applied again on the next catch-up (idempotent).
+                index.cursor = ChangeCursor(head)
+        return True
 
     # --- building -----------------------------------------------------------------------
 
@@ -365,24 +447,13 @@ class MatchEngine:
         )
         return int(head or 0)
 
-    def _adopt(self, session: Session, index: TenantIndex, version: str) -> None:
-        folder = self._tenant_dir(index.tenant) / version
-        if not folder.is_dir():
-            logger.warning(
-                "refit version %s is not in %s; keeping the current one", version, folder
-            )
-            return
-        built = self._build(session, index.tenant, allow_load=True, version=version)
-        if built is not None:
-            index.snapshot, head = built
-            index.cursor.mark(list(range(index.cursor.low + 1, head + 1)))
-
     # --- refit --------------------------------------------------------------------------
 
     def start_refit(self, tenant: str) -> bool:
         """Fit a new version in the background; False if one is already running."""
         index = self._tenant(tenant)
-        with index.lock:
+        # Not the index lock: readers never wait on a refit being started.
+        with index.refit_guard:
             if index.refit_thread is not None and index.refit_thread.is_alive():
                 return False
             index.refit_thread = threading.Thread(
@@ -411,13 +482,15 @@ class MatchEngine:
         with self.session_factory() as session:
             # Built outside the lock: readers keep using the current index meanwhile.
             built = self._build(session, tenant, allow_load=False)
-            if built is None:
-                return None
-            snapshot, head = built
+        if built is None:
+            return None
+        snapshot, head = built
+        # Published in a writer's transaction of its own: the build's read transaction has
+        # ended, so on SQLite this waits for the write lock instead of failing as stale.
+        with write_transaction(self.session_factory) as session:
             session.add(
                 IndexChange(tenant=tenant, entity="model", entity_id=0, detail=snapshot.version)
             )
-            session.commit()
         with index.lock:
             index.snapshot = snapshot
             index.cursor = ChangeCursor(head)
@@ -437,44 +510,38 @@ class MatchEngine:
     def status(self, session: Session, tenant: str) -> IndexStatus:
         """Version, counts, fit time and pending changes of the tenant's index."""
         index = self._tenant(tenant)
-        latest = self._head(session, tenant)
+        if index.snapshot is None:
+            self._catch_up(session, index)  # builds it; later writes show as pending
         with index.lock:
-            if index.snapshot is None:
-                self._catch_up(session, index)  # builds it; later writes show as pending
             snapshot = index.snapshot
             applied = index.cursor.low
-            pending = (
-                session.scalar(
-                    select(func.count()).where(
-                        IndexChange.tenant == tenant, IndexChange.id > applied
-                    )
-                )
-                or 0
+            fitted_change_id = snapshot.fitted_change_id if snapshot else 0
+            refit_running = index.refit_thread is not None and index.refit_thread.is_alive()
+        latest = self._head(session, tenant)
+        pending = session.scalar(
+            select(func.count()).where(IndexChange.tenant == tenant, IndexChange.id > applied)
+        )
+        since_fit = session.scalar(
+            select(func.count()).where(
+                IndexChange.tenant == tenant,
+                IndexChange.id > fitted_change_id,
+                IndexChange.entity != "model",
             )
-            since_fit = (
-                session.scalar(
-                    select(func.count()).where(
-                        IndexChange.tenant == tenant,
-                        IndexChange.id > (snapshot.fitted_change_id if snapshot else 0),
-                        IndexChange.entity != "model",
-                    )
-                )
-                or 0
-            )
-            return IndexStatus(
-                tenant=tenant,
-                version=snapshot.version if snapshot else None,
-                source=snapshot.source if snapshot else None,
-                fitted_at=snapshot.fitted_at if snapshot else None,
-                jobs=len(snapshot.jobs) if snapshot else 0,
-                graduates=len(snapshot.graduates) if snapshot else 0,
-                applied_change_id=applied,
-                latest_change_id=latest,
-                pending_changes=int(pending),
-                changes_since_fit=int(since_fit),
-                refit_running=index.refit_thread is not None and index.refit_thread.is_alive(),
-                last_refit_error=index.last_refit_error,
-            )
+        )
+        return IndexStatus(
+            tenant=tenant,
+            version=snapshot.version if snapshot else None,
+            source=snapshot.source if snapshot else None,
+            fitted_at=snapshot.fitted_at if snapshot else None,
+            jobs=len(snapshot.jobs) if snapshot else 0,
+            graduates=len(snapshot.graduates) if snapshot else 0,
+            applied_change_id=applied,
+            latest_change_id=latest,
+            pending_changes=int(pending or 0),
+            changes_since_fit=int(since_fit or 0),
+            refit_running=refit_running,
+            last_refit_error=index.last_refit_error,
+        )
 
 
 MAJORS_CSV = Path("data") / "lexicon" / "majors_undergraduate.csv"

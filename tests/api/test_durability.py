@@ -2,76 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
 
+from app.benchmarks.load import free_port
+from app.benchmarks.load import running_server as serve_in_background
 from app.migrations import upgrade_database
 from tests.api.test_jobs import make_job
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+_free_port = free_port
 
 
 @contextmanager
 def running_server(
     database_url: str, port: int, folder: Path, workers: int = 1
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`jobmatch serve` in a child process on loopback, until the block ends."""
-    env = {
-        **os.environ,
-        "JOBMATCH_DATABASE_URL": database_url,
-        "JOBMATCH_MODELS_DIR": str(folder / "models"),
-        "JOBMATCH_LOG_LEVEL": "WARNING",
-    }
-    log = folder / f"server-{port}.log"
-    log_file = log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+    """`jobmatch serve` in a child process group on loopback, until the block ends."""
+    with serve_in_background(database_url, folder, workers=workers, port=port) as (_, process):
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        log_file.close()
 
 
 def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import BodySizeLimit
 from app.api.routers import admin, graduates, health, jobs, match, requisitions
 from app.db import create_db_engine, create_session_factory
+from app.matching.change_signal import DataVersion
 from app.matching.engine import MatchEngine, load_major_table
 from app.settings import Settings, get_settings
 
@@ -51,6 +52,8 @@ def create_app(
         # Ready means indexed: build or load every tenant's index before taking traffic.
         await anyio.to_thread.run_sync(app.state.match_engine.warm)
         yield
+        if change_signal is not None:
+            change_signal.close()
         if owns_engine:
             engine.dispose()
 
@@ -63,10 +66,14 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory or create_session_factory(engine)
+    # A session factory passed in may keep writes in a transaction that never commits (tests):
+    # a commit signal would not see them, so the log is read on every query there.
+    change_signal = DataVersion(engine) if session_factory is None else None
     app.state.match_engine = MatchEngine(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,
         majors=load_major_table(settings.shared_dir),
+        change_signal=change_signal,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

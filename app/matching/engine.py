@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import write_transaction
 from app.learning.weights import with_tuned_weights
+from app.matching.change_signal import DataVersion
 from app.matching.documents import graduate_document, job_document
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
 from app.ranking.lexicon import read_major_classes_csv
@@ -172,6 +173,9 @@ class TenantIndex:
         self.refit_guard = threading.Lock()
         self.snapshot: IndexSnapshot | None = None
         self.cursor = ChangeCursor(0)
+        # The change signal's value read just before this worker last read the log: while
+        # it stands, nothing was committed since, so the log need not be read again.
+        self.log_read_at: int | None = None
         self.refit_thread: threading.Thread | None = None
         self.last_refit_error: str | None = None
 
@@ -186,11 +190,14 @@ class MatchEngine:
         models_dir: Path,
         params: RankerParams | None = None,
         majors: MajorTable | None = None,
+        change_signal: DataVersion | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.models_dir = models_dir
         self.params = params
         self.majors = majors
+        # Only where every write really commits (not in a test's rolled-back transaction).
+        self.change_signal = change_signal
         self._tenants: dict[str, TenantIndex] = {}
         self._tenants_lock = threading.Lock()
 
@@ -235,8 +242,16 @@ class MatchEngine:
 
     def _catch_up(self, session: Session, index: TenantIndex) -> None:
         """Bring the index up to the log: database reads here, in-memory changes under lock."""
+        # Read before the log, so a commit landing meanwhile moves it past what is stored.
+        signal = self.change_signal.version() if self.change_signal is not None else None
+        if signal is not None and signal == index.log_read_at and index.snapshot is not None:
+            return  # nothing was committed anywhere since the log was last read: no query
         if index.snapshot is None and not self._install_built(session, index, version=None):
             return
+        self._apply_pending(session, index)
+        index.log_read_at = signal
+
+    def _apply_pending(self, session: Session, index: TenantIndex) -> None:
         pending = self._read_pending(session, index)
         if pending is None:
             return

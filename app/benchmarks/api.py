@@ -148,6 +148,44 @@ def drive(port: int, paths_file: Path, connections: int, duration: float) -> dic
     return result
 
 
+def freshness_check_cost(database_url: str, samples: int = 300) -> dict[str, float]:
+    """Median µs of the check before each match query, interleaved: the change-log query
+    (a session, `id > head` on index_changes, commit: what every request ran before the change
+    signal) against the SQLite change signal (what a request runs now when nothing changed)."""
+    from sqlalchemy import func, select
+
+    from app.db import create_db_engine, create_session_factory
+    from app.matching.change_signal import DataVersion
+    from app.tables import IndexChange
+
+    engine = create_db_engine(database_url)
+    factory = create_session_factory(engine)
+    signal = DataVersion(engine)
+    with factory() as session:
+        head = session.scalar(select(func.max(IndexChange.id))) or 0
+    query = (
+        select(IndexChange.id, IndexChange.entity, IndexChange.entity_id, IndexChange.detail)
+        .where(IndexChange.tenant == "default", IndexChange.id > head)
+        .order_by(IndexChange.id)
+    )
+    log_us, signal_us = [], []
+    for _ in range(samples):
+        started = time.perf_counter()
+        with factory() as session:
+            session.execute(query).all()
+            session.commit()
+        log_us.append((time.perf_counter() - started) * 1e6)
+        started = time.perf_counter()
+        signal.version()
+        signal_us.append((time.perf_counter() - started) * 1e6)
+    signal.close()
+    engine.dispose()
+    return {
+        "log_query_us": statistics.median(log_us),
+        "change_signal_us": statistics.median(signal_us),
+    }
+
+
 def _serialisation(samples: int = 15) -> dict[str, float]:
     from app.schemas.matches import GraduateMatch, GraduateMatches, ScoreParts
 
@@ -209,6 +247,7 @@ def measure_http(
         started = time.perf_counter()
         graduate_ids = _load(url, jobs_path, scale, graduates)
         result["load_s"] = time.perf_counter() - started
+        result["freshness_check"] = freshness_check_cost(url)
         matches = folder / "matches.txt"
         matches.write_text("".join(f"/v1/graduates/{g}/matches?k=10\n" for g in graduate_ids))
         health = folder / "healthz.txt"

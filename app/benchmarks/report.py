@@ -217,6 +217,15 @@ def _http(results: dict[str, Any]) -> list[str]:
         rows.append(row)
     header = ["connections", "/healthz req/s (p50 / p99)", "matches req/s (p50 / p99)"]
     lines += _table(header + ["share of ceiling", "failed"], rows)
+    check = data.get("freshness_check")
+    if check:
+        lines += [
+            "The freshness check before each match query (median µs, interleaved, on the same "
+            f"database): the change-log query {check['log_query_us']:,.0f} µs, the SQLite change "
+            f"signal {check['change_signal_us']:,.1f} µs; a request reads the log only when "
+            "the signal moved.",
+            "",
+        ]
     serialisation = data.get("serialisation_ms", {})
     if serialisation:
         lines += ["Serialising 1,000 matches (median ms):", ""]

@@ -250,6 +250,14 @@ def measure_http(
         result["freshness_check"] = freshness_check_cost(url)
         matches = folder / "matches.txt"
         matches.write_text("".join(f"/v1/graduates/{g}/matches?k=10\n" for g in graduate_ids))
+        # Every request a query not asked before in the run (k from 10 to 14 over the
+        # graduates: more distinct queries than a snapshot keeps answers), so each is ranked.
+        distinct = folder / "distinct.txt"
+        distinct.write_text(
+            "".join(
+                f"/v1/graduates/{g}/matches?k={k}\n" for k in range(10, 15) for g in graduate_ids
+            )
+        )
         health = folder / "healthz.txt"
         health.write_text("/healthz\n")
         started = time.perf_counter()
@@ -260,9 +268,19 @@ def measure_http(
             for count in connections:
                 ceiling = drive(port, health, count, duration)
                 answered = drive(port, matches, count, duration)
-                sweep.append({"connections": count, "healthz": ceiling, "matches": answered})
+                ranked = drive(port, distinct, count, duration)
+                sweep.append(
+                    {
+                        "connections": count,
+                        "healthz": ceiling,
+                        "matches": answered,
+                        "matches_distinct": ranked,
+                    }
+                )
     for point in sweep:
-        point["ceiling_share"] = point["matches"]["req_s"] / max(point["healthz"]["req_s"], 1e-9)
+        ceiling = max(point["healthz"]["req_s"], 1e-9)
+        point["ceiling_share"] = point["matches"]["req_s"] / ceiling
+        point["distinct_ceiling_share"] = point["matches_distinct"]["req_s"] / ceiling
     result["sweep"] = sweep
     at_goal = [p for p in sweep if p["connections"] == goal_connections]
     result["goal_point"] = at_goal[0] if at_goal else sweep[-1]
@@ -294,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result['load_s']:.1f} s; server up in {result['startup_s']:.1f} s"
     )
     for point in result["sweep"]:
-        for name in ("healthz", "matches"):
+        for name in ("healthz", "matches", "matches_distinct"):
             answered = point[name]
             print(
                 f"  {point['connections']:>3} connections {name:<8} {answered['req_s']:8.0f} req/s"

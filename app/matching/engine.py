@@ -19,12 +19,12 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,7 @@ from app.ranking.lexicon import read_major_classes_csv
 from app.tables import Graduate, IndexChange, Job
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A change id below the newest one seen but still invisible after this long belongs to a
 # transaction that rolled back (PostgreSQL sequences are not gap-free): stop waiting for it.
@@ -47,6 +48,9 @@ AUTO_REFIT_SHARE = 0.2
 AUTO_REFIT_MIN_CHANGES = 200
 VERSIONS_KEPT = 3
 POINTER_FILE = "CURRENT.json"
+# Answers kept per snapshot between two changes: a k=10 answer takes at most ~22 KB
+# (tracemalloc, every label distinct), so this bounds them at ~45 MB per tenant and worker.
+ANSWERS_KEPT = 2048
 
 
 class ChangeCursor:
@@ -109,14 +113,29 @@ class IndexSnapshot:
     source: Literal["fitted", "loaded"]
     jobs: dict[int, JobLabel] = field(default_factory=dict)
     graduates: dict[int, GraduateLabel] = field(default_factory=dict)
+    # Answers computed from this snapshot as it is now (see answer()); any change clears them.
+    answers: dict[Hashable, Any] = field(default_factory=dict)
+
+    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer to a query on this snapshot, computed once until the next change. The
+        caller holds the tenant lock (reading()), which changes are applied under too."""
+        if key in self.answers:
+            cached: T = self.answers[key]
+            return cached
+        if len(self.answers) >= ANSWERS_KEPT:
+            self.answers.clear()
+        value = self.answers[key] = compute()
+        return value
 
     def put_job(self, job: Job) -> None:
         """Index or re-index a job (removing it when it moved to another tenant)."""
+        self.answers.clear()
         self.ranker.upsert_jobs([job_document(job)])
         self.jobs[job.id] = JobLabel(job.external_id, job.title, job.company, job.city)
 
     def put_graduate(self, graduate: Graduate) -> None:
         """Index or re-index a graduate."""
+        self.answers.clear()
         self.ranker.upsert_graduates([graduate_document(graduate)])
         self.graduates[graduate.id] = GraduateLabel(
             graduate.external_id, graduate.major, graduate.education, graduate.school, graduate.city
@@ -124,6 +143,7 @@ class IndexSnapshot:
 
     def drop(self, entity: str, entity_id: int) -> None:
         """Remove a document that no longer exists."""
+        self.answers.clear()
         if entity == "job":
             self.ranker.remove_jobs([entity_id])
             self.jobs.pop(entity_id, None)

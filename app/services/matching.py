@@ -142,14 +142,17 @@ def graduates_for_job(
     with engine.reading(session, tenant) as snapshot:
         if snapshot is None or job_id not in snapshot.jobs:
             raise NotFoundError(f"job {job_id} not found")
-        matches = snapshot.ranker.graduates_for_job(
-            job_id, query.k, filters=_filters(query, "graduates"), explain=query.explain
-        )
-        return GraduateMatches(
-            job_id=job_id,
-            index=_index_info(snapshot),
-            matches=_graduate_matches(snapshot, matches),
-        )
+        ready = snapshot
+
+        def answer() -> GraduateMatches:
+            matches = ready.ranker.graduates_for_job(
+                job_id, query.k, filters=_filters(query, "graduates"), explain=query.explain
+            )
+            return GraduateMatches(
+                job_id=job_id, index=_index_info(ready), matches=_graduate_matches(ready, matches)
+            )
+
+        return snapshot.answer(("graduates for job", job_id, query), answer)
 
 
 def jobs_for_graduate(
@@ -161,14 +164,19 @@ def jobs_for_graduate(
     with engine.reading(session, tenant) as snapshot:
         if snapshot is None or graduate_id not in snapshot.graduates:
             raise NotFoundError(f"graduate {graduate_id} not found")
-        matches = snapshot.ranker.jobs_for_graduate(
-            graduate_id, query.k, filters=_filters(query, "jobs"), explain=query.explain
-        )
-        return JobMatches(
-            graduate_id=graduate_id,
-            index=_index_info(snapshot),
-            matches=_job_matches(snapshot, matches),
-        )
+        ready = snapshot
+
+        def answer() -> JobMatches:
+            matches = ready.ranker.jobs_for_graduate(
+                graduate_id, query.k, filters=_filters(query, "jobs"), explain=query.explain
+            )
+            return JobMatches(
+                graduate_id=graduate_id,
+                index=_index_info(ready),
+                matches=_job_matches(ready, matches),
+            )
+
+        return snapshot.answer(("jobs for graduate", graduate_id, query), answer)
 
 
 def preview_matches(

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.main import create_app
+from app.ranking import Ranker
 from app.settings import Settings
 from tests.api.test_graduates import make_graduate
 from tests.api.test_jobs import make_job
@@ -72,3 +73,26 @@ def test_a_write_through_the_other_worker_is_in_the_next_answer(
         placed = writer.patch(f"/v1/graduates/{new['id']}", json={"status": "placed"})
         assert placed.status_code == 200, placed.text
         assert new["id"] not in _matched_graduates(reader)
+
+
+def test_a_repeated_query_is_ranked_once_until_a_change(
+    two_workers: tuple[TestClient, TestClient, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader, writer, _log_reads = two_workers
+    ranked: list[int] = []
+    rank = Ranker.graduates_for_jobs
+
+    def counting(self: Ranker, jobs: Any, *args: Any, **kwargs: Any) -> Any:
+        ranked.append(len(jobs))
+        return rank(self, jobs, *args, **kwargs)
+
+    monkeypatch.setattr(Ranker, "graduates_for_jobs", counting)
+    first = _matched_graduates(reader)
+    assert _matched_graduates(reader) == first
+    assert len(ranked) == 1  # the second answer came from the snapshot's answers
+    job_id = reader.headers["x-job-id"]
+    other_k = reader.get(f"/v1/jobs/{job_id}/matches", params={"k": 1})
+    assert other_k.status_code == 200 and len(ranked) == 2  # another query is ranked anew
+    new = writer.post("/v1/graduates", json=make_graduate("late", skills=["PLC"])).json()
+    assert new["id"] in _matched_graduates(reader)
+    assert len(ranked) == 3  # the write cleared the answers

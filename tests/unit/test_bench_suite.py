@@ -53,7 +53,10 @@ def test_bench_all_writes_every_figure(tmp_path: Path) -> None:
     assert set(saved["batch"]["sides"]) == {"jobs", "graduates"}
     point = saved["http"]["goal_point"]
     assert point["matches"]["requests"] > 0 and point["healthz"]["requests"] > 0
-    assert point["matches"]["non_2xx"] == 0 and point["matches"]["errors"] == 0
+    for name in ("matches", "matches_distinct"):
+        assert point[name]["requests"] > 0
+        assert point[name]["non_2xx"] == 0 and point[name]["errors"] == 0
+    assert point["healthz"]["non_2xx"] == 0
     # Every goal names a number the run wrote (the 100k and 1M ones are absent at this size).
     measured = {goal.key for goal in GOALS if lookup(saved, goal.path) is not None}
     assert {"tokenise", "batch", "http_req_s", "http_p99", "http_ceiling"} <= measured

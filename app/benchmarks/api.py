@@ -263,7 +263,7 @@ def measure_http(
         started = time.perf_counter()
         with serving(url, workers, folder) as port:
             result["startup_s"] = time.perf_counter() - started
-            drive(port, matches, 2, min(duration, 3))  # warm-up: first-call caches
+            drive(port, matches, max(connections), duration)  # warm-up: first calls, kept answers
             sweep: list[dict[str, Any]] = []
             for count in connections:
                 ceiling = drive(port, health, count, duration)

@@ -13,7 +13,7 @@ import os
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -85,7 +85,14 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--skip", nargs="*", default=[], choices=["tokenise", "sizes", "batch", "http"]
     )
+    parser.add_argument("--sizes", type=int, nargs="+", help="corpus sizes instead of the plan's")
     parser.set_defaults(func=run)
+    merge = kinds.add_parser(
+        "report", help="one report from the results.json of several partial `bench all` runs"
+    )
+    merge.add_argument("parts", type=Path, nargs="+", help="results.json files")
+    merge.add_argument("--out", type=Path, default=Path("bench"), help="output folder (bench)")
+    merge.set_defaults(func=run_merge)
 
 
 def measure_all(
@@ -173,9 +180,52 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {shared_dir}/data not found (set JOBMATCH_SHARED_DIR or --shared-dir)")
         return 2
     plan = QUICK if args.quick else FULL
+    if args.sizes:
+        plan = replace(plan, sizes=tuple(args.sizes))
     results = measure_all(plan, shared_dir, skip=tuple(args.skip))
     results["mode"] = "quick" if args.quick else "full"
     written = write_report(results, args.out)
     for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def merge_results(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Partial runs as one: each figure from the part that measured it, sizes pooled, the
+    load averages of every part kept."""
+    merged: dict[str, Any] = {"sizes": {}, "seconds": {}, "parts": []}
+    for part in parts:
+        merged["parts"].append(
+            {key: part.get(key) for key in ("started_at", "mode", "plan", "machine")}
+        )
+        for key, value in part.items():
+            if key == "sizes":
+                merged["sizes"].update(value)
+            elif key == "seconds":
+                merged["seconds"].update({k: v for k, v in value.items() if k != "total"})
+            elif key not in merged:
+                merged[key] = value
+    if not merged["sizes"]:
+        del merged["sizes"]
+    loads = [p["machine"]["load_average_start"][0] for p in parts if "machine" in p]
+    loads += [p["machine"]["load_average_end"][0] for p in parts if "machine" in p]
+    merged["machine"] = {
+        **parts[0].get("machine", {}),
+        "load_average_start": [min(loads)],
+        "load_average_end": [max(loads)],
+    }
+    merged["seconds"]["total"] = max(p.get("seconds", {}).get("total", 0) for p in parts)
+    merged["mode"] = "+".join(sorted({str(p.get("mode")) for p in parts}))
+    return merged
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Merge partial results and write the report."""
+    import json
+
+    from app.benchmarks.report import write_report
+
+    parts = [json.loads(path.read_text("utf-8")) for path in args.parts]
+    for path in write_report(merge_results(parts), args.out):
         print(f"wrote {path}")
     return 0

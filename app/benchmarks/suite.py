@@ -40,6 +40,7 @@ class Plan:
     http_duration_s: float
     http_workers: int = 2
     http_goal_connections: int = 16
+    baselines: bool = True
 
 
 FULL = Plan(
@@ -86,6 +87,9 @@ def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--skip", nargs="*", default=[], choices=["tokenise", "sizes", "batch", "http"]
     )
     parser.add_argument("--sizes", type=int, nargs="+", help="corpus sizes instead of the plan's")
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="sizes: ours only (no scipy, no bm25s)"
+    )
     parser.set_defaults(func=run)
     merge = kinds.add_parser(
         "report", help="one report from the results.json of several partial `bench all` runs"
@@ -163,7 +167,9 @@ def measure_all(
 def _measure_sizes(plan: Plan, shared_dir: Path, real_limit: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for size in plan.sizes:
-        spec = SizeSpec(shared_dir, size, plan.queries, plan.adds, real_limit=real_limit)
+        spec = SizeSpec(
+            shared_dir, size, plan.queries, plan.adds, plan.baselines, real_limit=real_limit
+        )
         # A fresh process per size: its peak RSS is this size's alone.
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             out[str(size)] = pool.submit(measure_size, spec).result()
@@ -182,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
     plan = QUICK if args.quick else FULL
     if args.sizes:
         plan = replace(plan, sizes=tuple(args.sizes))
+    if args.no_baselines:
+        plan = replace(plan, baselines=False)
     results = measure_all(plan, shared_dir, skip=tuple(args.skip))
     results["mode"] = "quick" if args.quick else "full"
     written = write_report(results, args.out)

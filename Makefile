@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format lock demo bench clean install install-dev
+.PHONY: run test lint format lock demo bench clean install install-dev fuzz
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -46,10 +46,17 @@ demo: install
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The fuzz test of `make test`, long: FUZZ_EXAMPLES examples per operation and phase.
+FUZZ_EXAMPLES ?= 1000
+fuzz: install-dev
+	JOBMATCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz.py \
+		--hypothesis-show-statistics $(PYTEST_ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: install-dev
 	$(BIN)/ruff format .

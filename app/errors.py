@@ -53,6 +53,11 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
 
 
+def printable(text: str) -> str:
+    """Text safe to put in a JSON response or a log line: lone surrogates become escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def describe_validation_errors(
     errors: Sequence[Mapping[str, Any]], *, strip: tuple[str, ...] = ("body",)
 ) -> list[dict[str, str]]:
@@ -64,5 +69,5 @@ def describe_validation_errors(
         for part in location:
             field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        described.append({"field": field or "body", "message": message})
+        described.append({"field": printable(field or "body"), "message": printable(message)})
     return described

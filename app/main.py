@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.api.concurrency import ConcurrencyLimit
-from app.api.errors import install_error_handlers
-from app.api.middleware import BodySizeLimit
-from app.api.routers import admin, graduates, health, jobs, match, requisitions
+from app.api.errors import install_error_handlers, install_error_responses_in_openapi
+from app.api.middleware import RequestBodyGuard, RequestObserver
+from app.api.routers import admin, graduates, health, jobs, match, metrics, requisitions
 from app.db import create_db_engine, create_session_factory
 from app.matching.change_signal import DataVersion
 from app.matching.engine import MatchEngine, load_major_table
@@ -51,6 +52,10 @@ def create_app(
         app.state.readiness_limiter = anyio.CapacityLimiter(1)
         # Ready means indexed: build or load every tenant's index before taking traffic.
         await anyio.to_thread.run_sync(app.state.match_engine.warm)
+        # What start-up loaded (dictionaries, the index) lives as long as the process: out of
+        # the collector's sight. A full collection of it held the GIL, the event loop with it,
+        # for about 290 ms (measured with 2,200 documents); after the freeze, under 1 ms.
+        gc.freeze()
         yield
         if change_signal is not None:
             change_signal.close()
@@ -76,17 +81,27 @@ def create_app(
         change_signal=change_signal,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_responses_in_openapi(app)
+    # Outermost last. Order of a request: observed (id, metrics, access line) → body read
+    # under guard (a slow client holds no admission slot) → admitted → handled.
     app.add_middleware(
         ConcurrencyLimit,
         limit=settings.max_concurrent_requests,
         queue_timeout_s=settings.request_queue_timeout_s,
         retry_after_s=settings.retry_after_s,
     )
+    app.add_middleware(
+        RequestBodyGuard,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout,
+        max_json_depth=settings.max_json_depth,
+    )
+    app.add_middleware(RequestObserver)
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(graduates.router)
     app.include_router(match.router)
     app.include_router(requisitions.router)
     app.include_router(admin.router)
+    app.include_router(metrics.router)
     return app

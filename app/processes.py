@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +32,3 @@ def die_with_parent(
     if parent_pid is not None and os.getppid() != parent_pid:
         os.kill(os.getpid(), death_signal)  # orphaned already: the signal would never come
     return True
-
-
-def dask_setup(_service: Any) -> None:
-    """Dask preload hook: a LocalCluster's nannies and workers die with their parent.
-
-    A worker holds no state of its own (chunks are stored by the parent), so SIGKILL.
-    """
-    die_with_parent(signal.SIGKILL)

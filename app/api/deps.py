@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import begin_write
 from app.errors import BadRequest, ValidationFailed
 from app.matching.engine import MatchEngine
-from app.schemas.common import MAX_PAGE_SIZE, Education, normalize_text
+from app.schemas.common import MAX_PAGE_SIZE, MAX_RECORD_ID, Education, clean_text
 from app.services import graduates as graduate_service
 from app.services import jobs as job_service
 from app.services.matching import MatchQuery
@@ -67,18 +67,19 @@ async def get_tenant(
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+JobIdPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="Job id.")]
+GraduateIdPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="Graduate id.")]
+RequisitionIdPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="Requisition id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 
 
-def valid_job(session: SessionDep, tenant: TenantDep, job_id: Annotated[int, Path(ge=1)]) -> Job:
+def valid_job(session: SessionDep, tenant: TenantDep, job_id: JobIdPath) -> Job:
     """The addressed job, or 404."""
     return job_service.get_job(session, tenant=tenant, job_id=job_id)
 
 
-def valid_graduate(
-    session: SessionDep, tenant: TenantDep, graduate_id: Annotated[int, Path(ge=1)]
-) -> Graduate:
+def valid_graduate(session: SessionDep, tenant: TenantDep, graduate_id: GraduateIdPath) -> Graduate:
     """The addressed graduate, or 404."""
     return graduate_service.get_graduate(session, tenant=tenant, graduate_id=graduate_id)
 
@@ -99,7 +100,7 @@ async def get_page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (≤ {MAX_PAGE_SIZE}).")
     ] = 50,
-    offset: Annotated[int, Query(ge=0, description="Records to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_RECORD_ID, description="Records to skip.")] = 0,
 ) -> PageParams:
     """Pagination parameters of a list request."""
     return PageParams(limit=limit, offset=offset)
@@ -110,13 +111,13 @@ PageDep = Annotated[PageParams, Depends(get_page_params)]
 CityQuery = Annotated[
     str | None,
     Query(max_length=64, description="Only this city, e.g. 宁波."),
-    AfterValidator(normalize_text),
+    AfterValidator(clean_text),
 ]
 EducationQuery = Annotated[Education | None, Query(description="Only this education level.")]
 TextQuery = Annotated[
     str | None,
     Query(min_length=1, max_length=100, description="Substring of the searched text fields."),
-    AfterValidator(normalize_text),
+    AfterValidator(clean_text),
 ]
 
 
@@ -174,7 +175,7 @@ _EXPLAIN = Annotated[
 _CITY = Annotated[
     str | None,
     Query(max_length=64, description="Only candidates in this city."),
-    AfterValidator(normalize_text),
+    AfterValidator(clean_text),
 ]
 _EDUCATION = Annotated[Education | None, Query(description="Candidates' minimum education.")]
 _SOURCE = Annotated[

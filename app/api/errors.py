@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import is_database_locked
 from app.errors import AppError, describe_validation_errors
+from app.schemas.common import ErrorBody
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -24,7 +28,7 @@ def error_response(
     message: str,
     fields: list[dict[str, str]] | None = None,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The one error body shape."""
     body: dict[str, object] = {"code": code, "message": message}
@@ -54,12 +58,27 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
     return error_response(422, "validation_error", message, fields)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )
-    return error_response(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    # RFC 9110: Allow lists every method of the resource. Starlette names only those of the
+    # first route that matched the path, and /v1/jobs has a GET route and a POST route; the
+    # OpenAPI knows them all. Every path parameter is an id (routes declare them `:int`).
+    path = request.url.path
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[0-9]+", re.escape(template)), path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
 
 
 def _constraint_named(exc: IntegrityError) -> str:
@@ -105,3 +124,67 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(SQLAlchemyTimeoutError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request cannot be read: malformed or too deeply nested JSON.",
+    404: "No such record for this tenant.",
+    408: "The request body did not arrive in time.",
+    409: "The write conflicts with stored data or the record's state; the message says which.",
+    413: "The request body exceeds the size limit.",
+    422: "A field breaks a rule; `fields` names each one.",
+    503: "The database is unavailable; retry after `Retry-After` seconds.",
+}
+
+
+def _statuses_of(path: str, method: str, operation: dict[str, Any]) -> list[int]:
+    statuses = [400, 422, 503]
+    if "{" in path:
+        statuses.append(404)
+    if method in ("post", "put", "patch", "delete"):
+        statuses.append(409)
+    if "requestBody" in operation:
+        statuses += [408, 413]
+    return sorted(statuses)
+
+
+def document_error_responses(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add to every operation each error status it can answer, all with the one error shape."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    body_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(body_schema.pop("$defs", {}))
+    schemas["ErrorBody"] = body_schema
+    # FastAPI's own 422 shape is never sent: every 422 has the one error shape.
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    reference = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, operations in openapi.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _statuses_of(path, method, operation):
+                response: dict[str, Any] = {
+                    "description": responses.get(str(status), {}).get("description")
+                    or _ERROR_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": reference}},
+                }
+                if status == 503:
+                    response["headers"] = {
+                        "Retry-After": {
+                            "description": "Seconds to wait before retrying.",
+                            "schema": {"type": "integer"},
+                        }
+                    }
+                responses[str(status)] = response
+    return openapi
+
+
+def install_error_responses_in_openapi(app: FastAPI) -> None:
+    """Make the app's OpenAPI document every error status of every operation."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_error_responses(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

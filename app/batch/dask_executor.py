@@ -88,9 +88,6 @@ def dask_client(scheduler: str | None, *, workers: int = 2) -> Iterator[Client]:
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
-        # Nannies and workers die with this process, even when it is killed with SIGKILL.
-        preload=["app.processes"],
-        preload_nanny=["app.processes"],
     )
     client = Client(cluster)
     try:

@@ -57,6 +57,14 @@ class RerankError(AppError):
     code = "rerank_refused"
 
 
+class RerankStopped(Exception):
+    """A run stopped on request at a chunk boundary; `--resume` continues it."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"match run {run_id} stopped on request at a chunk boundary")
+        self.run_id = run_id
+
+
 @dataclass(frozen=True, slots=True)
 class RerankOptions:
     """What a run computes and how it cuts the work (fixed for the run, kept in its params)."""
@@ -228,11 +236,13 @@ def run_rerank(
     resume_run_id: int | None = None,
     on_start: Callable[[MatchRun, int, int], None] | None = None,
     on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Run (or resume) a batch re-ranking to completion and make it current; returns its id.
 
     on_start(run, total queries, queries already done) is called once the chunks are known;
-    on_progress(queries) after every stored chunk.
+    on_progress(queries) after every stored chunk; should_stop() after every stored chunk too:
+    True ends the run there with RerankStopped (resumable, nothing half-stored).
     """
     filters = FilterSpec()
     if resume_run_id is None:
@@ -301,6 +311,8 @@ def run_rerank(
                     )
                 if on_progress is not None:
                     on_progress(result.queries)
+                if should_stop is not None and should_stop():
+                    raise RerankStopped(run_id)
         with session_factory.begin() as session:
             store.complete_run(session, run=store.get_run(session, run_id=run_id))
     except BaseException as exc:

@@ -447,6 +447,8 @@ def print_report(report: LoadReport, connections: int) -> None:
             f"  /healthz during the load: {len(report.health_ms)} probes, max "
             f"{max(report.health_ms):.0f} ms, failures {len(report.health_failures)}"
         )
+    for failure in report.health_failures[:3]:
+        print(f"  /healthz failure: {failure}")
     for sample in report.server_error_samples[:5]:
         print(f"  e.g. {sample}")
 

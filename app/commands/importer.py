@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from app.db import create_db_engine, create_session_factory
@@ -72,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
             )
     except ReaderError as exc:
         print(f"error: {args.file}: {exc}")
+        return 2
+    except OperationalError as exc:
+        # Committed batches stay; running the import again upserts the rest.
+        print(f"error: the database failed: {str(exc.orig).splitlines()[0]}")
         return 2
     finally:
         engine.dispose()

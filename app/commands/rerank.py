@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from app.batch.rerank import (
     LocalExecutor,
     RerankError,
     RerankOptions,
+    RerankStopped,
     default_threads,
     load_inputs,
     run_rerank,
@@ -35,6 +38,9 @@ DEFAULTS = RerankOptions()
 # pool 80): what one chunk allocates per query row while it is ranked when every pair passes
 # the pair filters (the worst case; 2–5 KB with the default education and city filters).
 BYTES_PER_QUERY_ROW = 26_000
+# Exit status of a run stopped by SIGTERM (128 + the signal, as a shell reports it).
+STOPPED_EXIT = 128 + signal.SIGTERM
+
 MEMORY_NOTE = (
     f"Memory: a chunk takes up to about {BYTES_PER_QUERY_ROW // 1000} KB per query row while it "
     f"is ranked (≈ {DEFAULTS.chunk_rows * BYTES_PER_QUERY_ROW / 2**20:.0f} MB at the default "
@@ -192,6 +198,9 @@ def _rerank(args: argparse.Namespace, factory: Any, models_dir: Path, shared_dir
         if bar is not None:
             bar.update(rows)
 
+    # SIGTERM (a scheduler's stop, a shutdown) ends the run after the chunk being stored.
+    stop_requested = threading.Event()
+    previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     try:
         if args.engine == "dask":
             from app.batch.dask_executor import DaskExecutor, dask_client
@@ -209,6 +218,7 @@ def _rerank(args: argparse.Namespace, factory: Any, models_dir: Path, shared_dir
                     resume_run_id=args.resume,
                     on_start=on_start,
                     on_progress=on_progress,
+                    should_stop=stop_requested.is_set,
                 )
         else:
             run_id = run_rerank(
@@ -220,8 +230,13 @@ def _rerank(args: argparse.Namespace, factory: Any, models_dir: Path, shared_dir
                 resume_run_id=args.resume,
                 on_start=on_start,
                 on_progress=on_progress,
+                should_stop=stop_requested.is_set,
             )
+    except RerankStopped as stopped:
+        print(f"{stopped}; continue with: jobmatch rerank --resume {stopped.run_id}")
+        return STOPPED_EXIT
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         if bar is not None:
             bar.close()
     with factory() as session:

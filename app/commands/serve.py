@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
 
+from app.logs import logging_config
 from app.processes import die_with_parent
 from app.settings import get_settings
 
@@ -15,6 +21,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 SUPERVISOR_PID = "JOBMATCH_SERVE_SUPERVISOR_PID"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,13 +55,40 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; on SIGTERM, in-flight requests get the grace period to finish."""
     settings = get_settings()
     os.environ[SUPERVISOR_PID] = str(os.getpid())  # inherited by the spawned workers
-    uvicorn.run(
-        "app.commands.serve:create_worker_app" if args.workers > 1 else "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
-    )
+    with metrics_folder(args.workers):
+        uvicorn.run(
+            "app.commands.serve:create_worker_app" if args.workers > 1 else "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            log_config=logging_config(settings.log_level, json_lines=settings.log_json),
+            # Its access line holds the raw query string; RequestObserver logs one without.
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
+        )
     return 0
+
+
+@contextmanager
+def metrics_folder(workers: int) -> Iterator[None]:
+    """With several workers, a fresh PROMETHEUS_MULTIPROC_DIR they all write their samples to.
+
+    Set before the workers start (prometheus-client reads it at import); emptied first,
+    since samples left by an earlier run would be summed with this one's.
+    """
+    if workers <= 1:
+        yield
+        return
+    configured = os.environ.get(MULTIPROC_ENV)
+    folder = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="jobmatch-metrics-"))
+    if configured:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if not configured:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -6,18 +6,42 @@ acknowledged, and running it again upserts the rest by external_id.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas.common import normalize_text
-from app.services.bulk import upsert_validated, validate_records
+from app.errors import AppError, printable
+from app.metrics import RECORDS_UPSERTED
+from app.schemas.common import UpsertResult
+from app.services.bulk import (
+    external_id_key,
+    failed_result,
+    upsert_validated,
+    validate_records,
+)
 from app.services.records import TenantTable
 
 ProgressCallback = Callable[[int], None]
+logger = logging.getLogger(__name__)
+
+IMPORT_ERRORS = (SQLAlchemyError, AppError, ValueError, TypeError)
+"""What storing one record can raise: the database refusing it, a conflict, a bad value."""
+
+
+def describe_import_error(exc: Exception) -> dict[str, str]:
+    """A failed record's reason; for a database error its first line, never the parameters."""
+    if isinstance(exc, DBAPIError):
+        message = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+    elif isinstance(exc, AppError):
+        message = exc.message
+    else:
+        message = str(exc)
+    return {"field": "", "message": printable(f"not stored: {message}")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +75,35 @@ def load_records(
 ) -> LoadSummary:
     """Upsert (line, data, read_error) records in batches; bad rows are reported, not fatal."""
     known_fields = set(schema.model_fields)
+
+    def upsert_batch(rows: list[tuple[int, dict[str, Any]]]) -> list[UpsertResult]:
+        validated = validate_records(schema, rows)
+        with session_factory.begin() as session:
+            return upsert_validated(session, table, tenant=tenant, batch=validated)
+
     summary = LoadSummary()
     batch: list[tuple[int, dict[str, Any]]] = []
-    batch_ids: set[Any] = set()
+    batch_ids: set[str] = set()
 
     def flush() -> None:
         if not batch:
             return
-        validated = validate_records(schema, batch)
-        with session_factory.begin() as session:
-            results = upsert_validated(session, table, tenant=tenant, batch=validated)
+        try:
+            results = upsert_batch(batch)
+        except OperationalError:
+            raise  # the database is unreachable or locked: no record is to blame
+        except IMPORT_ERRORS:
+            # One record the database refuses sinks its batch's transaction: store the batch
+            # record by record, so that record fails alone with its line and the others stay.
+            logger.warning("a batch of %d records failed; retrying one by one", len(batch))
+            results = []
+            for position, raw in batch:
+                try:
+                    results.extend(upsert_batch([(position, raw)]))
+                except OperationalError:
+                    raise
+                except IMPORT_ERRORS as exc:
+                    results.append(failed_result(position, raw, [describe_import_error(exc)]))
         for result in results:
             if result.status == "created":
                 summary.created += 1
@@ -89,13 +132,22 @@ def load_records(
             key: value for key, value in data.items() if key in known_fields and value is not None
         }
         # The same external_id twice in a file: apply in file order, the later one updating.
-        external_id = normalize_text(cleaned.get("external_id"))
-        if external_id in batch_ids:
+        external_id = external_id_key(cleaned)
+        if external_id is not None and external_id in batch_ids:
             flush()
         batch.append((line, cleaned))
-        batch_ids.add(external_id)
+        if external_id is not None:
+            batch_ids.add(external_id)
         if len(batch) >= batch_size:
             flush()
     flush()
     summary.failures.sort(key=lambda failure: failure.line)
+    for status, count in (
+        ("created", summary.created),
+        ("updated", summary.updated),
+        ("failed", len(summary.failures)),
+    ):
+        RECORDS_UPSERTED.labels(kind=table.__tablename__, channel="import", status=status).inc(
+            count
+        )
     return summary

@@ -17,6 +17,7 @@ import os
 import re
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -324,23 +325,53 @@ def _convert_text_cell(name: str, value: Any) -> Any:
     return split_list(text) if name in LIST_FIELDS else text
 
 
+class _LineFeed:
+    """Numbered physical lines for csv.reader; the lines of a bad record can be read again."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = enumerate(lines, 1)
+        self._again: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        numbered = self._again.popleft() if self._again else next(self._lines)
+        self.taken.append(numbered)
+        return numbered[1]
+
+    def start_record(self) -> None:
+        """Forget the lines of the previous record."""
+        self.taken = []
+
+    def reread_after_first(self) -> None:
+        """Feed the record's lines after its first again: a stray quote must not eat rows."""
+        self._again.extendleft(reversed(self.taken[1:]))
+
+
 def _iter_csv(path: Path, compressed: bool) -> Iterator[RawRecord]:
     encoding = _detect_csv_encoding(path, compressed)
     with _open_text(path, compressed, encoding) as text:
-        reader = csv.reader(text)
+        feed = _LineFeed(text)
+        # strict: an unterminated quote fails where it runs into the next quoted cell (or the
+        # end of the file) instead of silently swallowing the rows in between.
+        reader = csv.reader(feed, strict=True)
         header: list[str] | None = None
-        end = 0
         while True:
-            start = end + 1  # a quoted cell may span lines: the record starts after the last
+            feed.start_record()
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                end = reader.line_num
-                yield RawRecord(start, None, f"malformed CSV: {exc}")
+                start = feed.taken[0][0] if feed.taken else 0
+                spanned = len(feed.taken) > 1
+                hint = " (a quote opened on this line is not closed)" if spanned else ""
+                yield RawRecord(start, None, f"malformed CSV: {exc}{hint}")
+                feed.reread_after_first()
                 continue
-            end = reader.line_num
+            start = feed.taken[0][0]
             if all(_is_blank(cell) for cell in cells):
                 continue
             if header is None:

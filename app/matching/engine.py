@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -33,6 +34,7 @@ from app.db import write_transaction
 from app.learning.weights import with_tuned_weights
 from app.matching.change_signal import DataVersion
 from app.matching.documents import graduate_document, job_document
+from app.metrics import REFIT_SECONDS
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
 from app.ranking.lexicon import read_major_classes_csv
 from app.tables import Graduate, IndexChange, Job
@@ -174,7 +176,8 @@ class IndexStatus:
 class PendingChanges:
     """Changes read from the log (outside the lock) with the documents they name."""
 
-    ids: list[int]
+    # (change id, entity, entity id) of each change not applied when read.
+    changes: list[tuple[int, str, int]]
     jobs: dict[int, Job | None]
     graduates: dict[int, Graduate | None]
     published_version: str | None
@@ -268,8 +271,14 @@ class MatchEngine:
             return  # nothing was committed anywhere since the log was last read: no query
         if index.snapshot is None and not self._install_built(session, index, version=None):
             return
+        with index.lock:
+            serving = index.snapshot
         self._apply_pending(session, index)
-        index.log_read_at = signal
+        with index.lock:
+            # A snapshot swapped in meanwhile (a refit, an adopted version) starts from its
+            # own head: the log is read again for it, whatever the signal says.
+            if index.snapshot is serving:
+                index.log_read_at = signal
 
     def _apply_pending(self, session: Session, index: TenantIndex) -> None:
         pending = self._read_pending(session, index)
@@ -286,21 +295,31 @@ class MatchEngine:
         with index.lock:
             snapshot = index.snapshot
             assert snapshot is not None
-            # Another thread may have applied some of them meanwhile, or swapped a refit in.
-            unseen = index.cursor.unseen(pending.ids)
+            # Another thread may have applied some of them meanwhile (with documents read no
+            # earlier than these), or swapped a refit in: only still-unseen changes apply.
+            unseen = set(index.cursor.unseen([change_id for change_id, _, _ in pending.changes]))
             if not unseen:
                 return
+            touched = {
+                (entity, entity_id)
+                for change_id, entity, entity_id in pending.changes
+                if change_id in unseen
+            }
             for job_id, job in sorted(pending.jobs.items()):
+                if ("job", job_id) not in touched:
+                    continue
                 if job is None:
                     snapshot.drop("job", job_id)
                 else:
                     snapshot.put_job(job)
             for graduate_id, graduate in sorted(pending.graduates.items()):
+                if ("graduate", graduate_id) not in touched:
+                    continue
                 if graduate is None:
                     snapshot.drop("graduate", graduate_id)
                 else:
                     snapshot.put_graduate(graduate)
-            index.cursor.mark(unseen)
+            index.cursor.mark(sorted(unseen))
 
     def _read_pending(self, session: Session, index: TenantIndex) -> PendingChanges | None:
         """The changes this worker has not applied, and their documents as they are now."""
@@ -340,7 +359,7 @@ class MatchEngine:
         published = [row.detail for row in changes if row.entity == "model" and row.detail]
         newest = published[-1] if published else None
         return PendingChanges(
-            ids=[row.id for row in changes],
+            changes=[(row.id, row.entity, row.entity_id) for row in changes],
             jobs=jobs,
             graduates=graduates,
             published_version=newest if newest != current_version else None,
@@ -349,7 +368,8 @@ class MatchEngine:
     def _install_built(self, session: Session, index: TenantIndex, *, version: str | None) -> bool:
         """Build (version None: load or fit) or adopt `version` outside the lock, then swap it in.
 
-        False when there was nothing to install (no documents, or the version is missing).
+        False when there was nothing to install (no documents, the version is missing, or
+        another thread is building while this one has a snapshot to serve meanwhile).
         """
         if version is not None and not (self._tenant_dir(index.tenant) / version).is_dir():
             logger.warning(
@@ -359,7 +379,13 @@ class MatchEngine:
             )
             return False
         session.connection()  # the connection first, then the build lock (see module doc)
-        with index.build_lock:
+        with index.lock:
+            serving = index.snapshot is not None
+        # Only a worker with nothing to serve waits for a build: with a snapshot in hand,
+        # readers go on with it (fresh documents, previous vocabulary) while one thread adopts.
+        if not index.build_lock.acquire(blocking=not serving):
+            return False
+        try:
             with index.lock:
                 current = index.snapshot
             if current is not None and (version is None or current.version == version):
@@ -372,6 +398,9 @@ class MatchEngine:
                 index.snapshot = snapshot
                 # Changes after `head` are applied again on the next catch-up (idempotent).
                 index.cursor = ChangeCursor(head)
+                index.log_read_at = None  # the next catch-up reads the log
+        finally:
+            index.build_lock.release()
         return True
 
     # --- building -----------------------------------------------------------------------
@@ -388,7 +417,8 @@ class MatchEngine:
 
     def _write_pointer(self, tenant: str, version: str, change_id: int) -> None:
         folder = self._tenant_dir(tenant)
-        temporary = folder / (POINTER_FILE + ".tmp")
+        # A name of this thread's own: a refit and a request adopting a version may write at once.
+        temporary = folder / f"{POINTER_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
         temporary.write_text(json.dumps({"version": version, "change_id": change_id}), "utf-8")
         temporary.replace(folder / POINTER_FILE)  # atomic: readers see old or new, never half
         versions = sorted(
@@ -504,12 +534,16 @@ class MatchEngine:
             thread.join(timeout)
 
     def _refit_quietly(self, index: TenantIndex) -> None:
+        started = time.perf_counter()
         try:
             self.refit(index.tenant)
             index.last_refit_error = None
+            outcome = "ok"
         except Exception as exc:  # a background thread has no caller to raise to
             logger.exception("refit of tenant %s failed", index.tenant)
             index.last_refit_error = f"{type(exc).__name__}: {exc}"
+            outcome = "failed"
+        REFIT_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
 
     def refit(self, tenant: str) -> str | None:
         """Fit a new version from the database, publish it, and swap it in atomically."""
@@ -529,6 +563,7 @@ class MatchEngine:
         with index.lock:
             index.snapshot = snapshot
             index.cursor = ChangeCursor(head)
+            index.log_read_at = None  # changes after `head` are read on the next catch-up
         return snapshot.version
 
     def _maybe_auto_refit(self, index: TenantIndex) -> None:
@@ -577,6 +612,12 @@ class MatchEngine:
             refit_running=refit_running,
             last_refit_error=index.last_refit_error,
         )
+
+    def snapshots(self) -> dict[str, tuple[IndexSnapshot | None, int]]:
+        """Each tenant's current snapshot and applied change id, read without waiting."""
+        with self._tenants_lock:
+            indexes = list(self._tenants.values())
+        return {index.tenant: (index.snapshot, index.cursor.low) for index in indexes}
 
 
 MAJORS_CSV = Path("data") / "lexicon" / "majors_undergraduate.csv"

@@ -5,71 +5,97 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from app.schemas.common import (
     MAX_GRADUATE_SKILLS,
+    MAX_ITEM_CHARS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
+    ClearedList,
+    ClearedText,
     Education,
     EducationLevel,
     ExternalId,
     InputModel,
     ItemList,
+    NotNull,
+    OptionalPlace,
     OptionalShort,
     OutputModel,
     Salary,
-    Text,
+    SpreadsheetNumber,
+    clean_text,
+    empty_to_none,
+    null_to_empty_list,
+    null_to_empty_text,
+    nullable_list_schema,
     number_to_text,
 )
 
 GraduateStatus = Literal["seeking", "placed", "withdrawn"]
 
+_PhoneText = Annotated[
+    str, StringConstraints(max_length=MAX_ITEM_CHARS, pattern=r"^\+?[0-9][0-9 \-]{5,30}$")
+]
+_EmailText = Annotated[
+    str, StringConstraints(max_length=MAX_ITEM_CHARS, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+# The pattern sits on the str branch: on `str | None` itself it fails on None (a 500).
 Phone = Annotated[
-    OptionalShort,
-    BeforeValidator(number_to_text),
-    Field(
-        pattern=r"^\+?[0-9][0-9 \-]{5,30}$",
-        description="Mobile phone (personal data under PIPL).",
-        examples=["13800000000"],
+    _PhoneText | None,
+    BeforeValidator(empty_to_none),
+    BeforeValidator(
+        number_to_text,
+        # A phone stored as a number in a spreadsheet: at least the pattern's 6 digits.
+        json_schema_input_type=_PhoneText | Annotated[SpreadsheetNumber, Field(ge=100_000)] | None,
     ),
+    Field(description="Mobile phone (personal data under PIPL).", examples=["13800000000"]),
 ]
 Email = Annotated[
-    OptionalShort,
+    _EmailText | None,
+    BeforeValidator(empty_to_none),
     Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="E-mail address (personal data under PIPL).",
-        examples=["zhang.san@example.com"],
+        description="E-mail address (personal data under PIPL).", examples=["zhang.san@example.com"]
     ),
 ]
+
+
+_CityList = Annotated[ItemList, Field(max_length=MAX_LIST_ITEMS)]
+_RoleList = Annotated[ItemList, Field(max_length=MAX_LIST_ITEMS)]
+_SkillList = Annotated[ItemList, Field(max_length=MAX_GRADUATE_SKILLS)]
+_SummaryText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+
+# Optional lists and text are stored empty, not null: null is accepted (and clears on PATCH).
 DesiredCities = Annotated[
-    ItemList,
-    Field(
-        max_length=MAX_LIST_ITEMS,
-        description="Cities the graduate would work in.",
-        examples=[["宁波", "杭州"]],
+    _CityList,
+    BeforeValidator(
+        null_to_empty_list, json_schema_input_type=nullable_list_schema(MAX_LIST_ITEMS)
     ),
+    Field(description="Cities the graduate would work in.", examples=[["宁波", "杭州"]]),
 ]
 DesiredRoles = Annotated[
-    ItemList,
-    Field(
-        max_length=MAX_LIST_ITEMS,
-        description="Roles the graduate is after.",
-        examples=[["电气工程师", "PLC工程师"]],
+    _RoleList,
+    BeforeValidator(
+        null_to_empty_list, json_schema_input_type=nullable_list_schema(MAX_LIST_ITEMS)
     ),
+    Field(description="Roles the graduate is after.", examples=[["电气工程师", "PLC工程师"]]),
 ]
 GraduateSkills = Annotated[
-    ItemList,
+    _SkillList,
+    BeforeValidator(
+        null_to_empty_list, json_schema_input_type=nullable_list_schema(MAX_GRADUATE_SKILLS)
+    ),
     Field(
-        max_length=MAX_GRADUATE_SKILLS,
         description=f"Skills and keyword tags (≤ {MAX_GRADUATE_SKILLS}).",
         examples=[["PLC", "AutoCAD", "电气设计", "英语四级"]],
     ),
 ]
 Summary = Annotated[
-    Text,
+    _SummaryText,
+    BeforeValidator(clean_text),
+    BeforeValidator(null_to_empty_text, json_schema_input_type=_SummaryText | None),
     Field(
-        max_length=MAX_TEXT_CHARS,
         description="Internships, projects and self-introduction as free text.",
         examples=[
             "在宁波某自动化企业实习三个月，参与产线PLC程序调试；毕业设计为基于S7-1200的恒压供水系统。"
@@ -95,7 +121,7 @@ class GraduateFields(InputModel):
     graduation_year: int | None = Field(
         None, ge=1950, le=2100, description="Year of graduation.", examples=[2026]
     )
-    city: OptionalShort = Field(
+    city: OptionalPlace = Field(
         None, description="Where the graduate lives now.", examples=["宁波"]
     )
     expected_salary: Salary | None = Field(
@@ -123,15 +149,17 @@ class GraduateCreate(GraduateFields):
 
 
 class GraduateUpdate(GraduateFields):
-    """A partial update: only the fields sent are changed."""
+    """A partial update: only the fields sent are changed; null clears an optional field."""
 
-    external_id: ExternalId | None = Field(None, description="New external identifier.")
-    education: Education | None = Field(None, description="Highest education.")
-    desired_cities: DesiredCities | None = Field(None, description="Cities (replaces the list).")
-    desired_roles: DesiredRoles | None = Field(None, description="Roles (replaces the list).")
-    skills: GraduateSkills | None = Field(None, description="Skills (replaces the list).")
-    summary: Summary | None = Field(None, description="Free-text summary.")
-    status: GraduateStatus | None = Field(None, description="seeking, placed or withdrawn.")
+    external_id: NotNull[ExternalId] = Field(None, description="New external identifier.")
+    education: NotNull[Education] = Field(None, description="Highest education.")
+    desired_cities: ClearedList[DesiredCities] = Field(
+        None, description="Cities (replaces the list)."
+    )
+    desired_roles: ClearedList[DesiredRoles] = Field(None, description="Roles (replaces the list).")
+    skills: ClearedList[GraduateSkills] = Field(None, description="Skills (replaces the list).")
+    summary: ClearedText[Summary] = Field(None, description="Free-text summary.")
+    status: NotNull[GraduateStatus] = Field(None, description="seeking, placed or withdrawn.")
 
 
 class GraduatePublic(OutputModel):

@@ -5,47 +5,69 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from app.errors import ValidationFailed
 from app.schemas.common import (
     MAX_JOB_SKILLS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
+    ClearedList,
+    ClearedText,
+    Day,
     Education,
     EducationLevel,
     ExternalId,
     InputModel,
     ItemList,
     Name,
+    NotNull,
+    OptionalExperience,
+    OptionalPlace,
     OptionalShort,
     OutputModel,
     Salary,
-    Text,
+    clean_text,
+    null_to_empty_list,
+    null_to_empty_text,
+    nullable_list_schema,
 )
 
 JobStatus = Literal["open", "closed"]
+Headcount = Annotated[int, Field(ge=1, le=100_000)]
 
+_MajorList = Annotated[ItemList, Field(max_length=MAX_LIST_ITEMS)]
+_SkillList = Annotated[ItemList, Field(max_length=MAX_JOB_SKILLS)]
+_DescriptionText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+
+# Optional lists and text are stored empty, not null: null is accepted (and clears on PATCH).
 Majors = Annotated[
-    ItemList,
+    _MajorList,
+    BeforeValidator(
+        null_to_empty_list,
+        json_schema_input_type=nullable_list_schema(MAX_LIST_ITEMS),
+    ),
     Field(
-        max_length=MAX_LIST_ITEMS,
         description=f"Majors the employer accepts (≤ {MAX_LIST_ITEMS}).",
         examples=[["电气工程及其自动化", "自动化"]],
     ),
 ]
 Skills = Annotated[
-    ItemList,
+    _SkillList,
+    BeforeValidator(
+        null_to_empty_list,
+        json_schema_input_type=nullable_list_schema(MAX_JOB_SKILLS),
+    ),
     Field(
-        max_length=MAX_JOB_SKILLS,
         description=f"Required or preferred skills, most important first (≤ {MAX_JOB_SKILLS}).",
         examples=[["PLC", "电气设计", "CAD", "西门子S7-1200"]],
     ),
 ]
 Description = Annotated[
-    Text,
+    _DescriptionText,
+    BeforeValidator(clean_text),
+    BeforeValidator(null_to_empty_text, json_schema_input_type=_DescriptionText | None),
     Field(
-        max_length=MAX_TEXT_CHARS,
         description=f"Duties and requirements as free text (≤ {MAX_TEXT_CHARS:,} characters).",
         examples=[
             "岗位职责：负责自动化产线的电气设计与PLC编程，参与设备调试。任职要求：电气类专业。"
@@ -64,14 +86,14 @@ def check_salary_range(salary_min: int | None, salary_max: int | None) -> None:
 class JobFields(InputModel):
     """Fields shared by create and update, all optional here."""
 
-    city: OptionalShort = Field(None, description="City of the workplace.", examples=["宁波"])
-    district: OptionalShort = Field(
+    city: OptionalPlace = Field(None, description="City of the workplace.", examples=["宁波"])
+    district: OptionalPlace = Field(
         None, description="District within the city.", examples=["北仑"]
     )
     industry: OptionalShort = Field(
         None, description="Industry of the employer.", examples=["工业自动化"]
     )
-    experience: OptionalShort = Field(
+    experience: OptionalExperience = Field(
         None, description="Experience asked for, as the posting words it.", examples=["应届生"]
     )
     salary_min: Salary | None = Field(
@@ -82,7 +104,7 @@ class JobFields(InputModel):
     salary_max: Salary | None = Field(
         None, description="Highest monthly salary in CNY; ≥ salary_min.", examples=[9000]
     )
-    posted_at: date | None = Field(None, description="Date the posting was published.")
+    posted_at: Day | None = Field(None, description="Date the posting was published.")
 
     @field_validator("salary_max")
     @classmethod
@@ -110,24 +132,22 @@ class JobCreate(JobFields):
     majors: Majors = Field(default_factory=list)
     skills: Skills = Field(default_factory=list)
     description: Description = ""
-    headcount: int = Field(
-        1, ge=1, le=100_000, description="Positions to fill (≥ 1).", examples=[30]
-    )
+    headcount: Headcount = Field(1, description="Positions to fill (≥ 1).", examples=[30])
     status: JobStatus = Field("open", description="open (accepting candidates) or closed.")
 
 
 class JobUpdate(JobFields):
-    """A partial update: only the fields sent are changed."""
+    """A partial update: only the fields sent are changed; null clears an optional field."""
 
-    external_id: ExternalId | None = Field(None, description="New external identifier.")
-    title: Name | None = Field(None, description="Job title.")
-    company: Name | None = Field(None, description="Employer name.")
-    education: Education | None = Field(None, description="Minimum education.")
-    majors: Majors | None = Field(None, description="Accepted majors (replaces the list).")
-    skills: Skills | None = Field(None, description="Skills (replaces the list).")
-    description: Description | None = Field(None, description="Duties and requirements.")
-    headcount: int | None = Field(None, ge=1, le=100_000, description="Positions to fill.")
-    status: JobStatus | None = Field(None, description="open or closed.")
+    external_id: NotNull[ExternalId] = Field(None, description="New external identifier.")
+    title: NotNull[Name] = Field(None, description="Job title.")
+    company: NotNull[Name] = Field(None, description="Employer name.")
+    education: NotNull[Education] = Field(None, description="Minimum education.")
+    majors: ClearedList[Majors] = Field(None, description="Accepted majors (replaces the list).")
+    skills: ClearedList[Skills] = Field(None, description="Skills (replaces the list).")
+    description: ClearedText[Description] = Field(None, description="Duties and requirements.")
+    headcount: NotNull[Headcount] = Field(None, description="Positions to fill.")
+    status: NotNull[JobStatus] = Field(None, description="open or closed.")
 
 
 class JobPublic(OutputModel):

@@ -5,17 +5,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from app.schemas.common import InputModel, Name, OutputModel, Text
+from app.schemas.common import (
+    MAX_RECORD_ID,
+    Day,
+    InputModel,
+    Moment,
+    Name,
+    NotNull,
+    OutputModel,
+    Text,
+    clean_text,
+)
 from app.schemas.matches import Explanation, ScoreParts
 
 RequisitionStatus = Literal["open", "filled", "closed"]
+Headcount = Annotated[int, Field(ge=1, le=10_000)]
+Recorder = Annotated[
+    str, BeforeValidator(clean_text), StringConstraints(min_length=1, max_length=100)
+]
 Stage = Literal[
     "recommended", "contacted", "interviewed", "offered", "hired", "rejected", "withdrawn"
 ]
 JobIds = Annotated[
-    list[Annotated[int, Field(ge=1)]],
+    list[Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]],
     Field(
         min_length=1,
         max_length=20,
@@ -30,19 +44,19 @@ class RequisitionCreate(InputModel):
 
     employer: Name = Field(description="Employer name.", examples=["浙江科甬泰自动化科技有限公司"])
     title: Name = Field(description="What the order is for.", examples=["电气自动化工程师30名"])
-    headcount: int = Field(ge=1, le=10_000, description="Places to fill.", examples=[30])
-    deadline: date = Field(description="Date by which the places should be filled.")
+    headcount: Headcount = Field(description="Places to fill.", examples=[30])
+    deadline: Day = Field(description="Date by which the places should be filled.")
     job_ids: JobIds
 
 
 class RequisitionUpdate(InputModel):
-    """A partial update."""
+    """A partial update: only the fields sent are changed; none of them may be null."""
 
-    title: Name | None = Field(None, description="What the order is for.")
-    headcount: int | None = Field(None, ge=1, le=10_000, description="Places to fill.")
-    deadline: date | None = Field(None, description="New deadline.")
-    status: RequisitionStatus | None = Field(None, description="open, filled or closed.")
-    job_ids: JobIds | None = None
+    title: NotNull[Name] = Field(None, description="What the order is for.")
+    headcount: NotNull[Headcount] = Field(None, description="Places to fill.")
+    deadline: NotNull[Day] = Field(None, description="New deadline.")
+    status: NotNull[RequisitionStatus] = Field(None, description="open, filled or closed.")
+    job_ids: NotNull[JobIds] = None
 
 
 class RequisitionPublic(OutputModel):
@@ -96,9 +110,11 @@ class StageChange(InputModel):
     """Move a candidacy to its next stage (or to rejected / withdrawn)."""
 
     stage: Stage = Field(description="The new stage.", examples=["contacted"])
-    recorded_by: Name = Field(description="Who records it.", examples=["中博-王顾问"])
+    recorded_by: Recorder = Field(
+        description="Who records it (≤ 100 characters).", examples=["中博-王顾问"]
+    )
     note: Text = Field("", max_length=2000, description="Free text, e.g. the interview outcome.")
-    occurred_at: datetime | None = Field(
+    occurred_at: Moment | None = Field(
         None, description="When it happened (default: now); not in the future."
     )
 

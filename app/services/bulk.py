@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from app.errors import ValidationFailed, describe_validation_errors
+from app.errors import ValidationFailed, describe_validation_errors, printable
+from app.metrics import RECORDS_UPSERTED
 from app.schemas.common import BulkResponse, UpsertResult, normalize_text
 from app.services.records import TenantTable, upsert_records
 
@@ -32,16 +33,17 @@ def validate_records(
         try:
             batch.valid.append((position, schema.model_validate(raw)))
         except ValidationError as exc:
-            external_id = raw.get("external_id") if isinstance(raw, dict) else None
             batch.failed.append(
-                UpsertResult(
-                    index=position,
-                    external_id=str(external_id) if external_id is not None else None,
-                    status="failed",
-                    errors=describe_validation_errors(exc.errors(), strip=()),
-                )
+                failed_result(position, raw, describe_validation_errors(exc.errors(), strip=()))
             )
     return batch
+
+
+def failed_result(position: int, raw: Any, errors: list[dict[str, str]]) -> UpsertResult:
+    """The result of a record that was not stored."""
+    return UpsertResult(
+        index=position, external_id=external_id_key(raw), status="failed", errors=errors
+    )
 
 
 def upsert_validated(
@@ -56,15 +58,24 @@ def upsert_validated(
     return sorted(results + batch.failed, key=lambda result: result.index)
 
 
+def external_id_key(raw: Any) -> str | None:
+    """The external_id a raw record will be stored under (7 and "7" are one), if readable."""
+    external_id = raw.get("external_id") if isinstance(raw, dict) else None
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        return str(external_id)
+    if isinstance(external_id, str):
+        return printable(str(normalize_text(external_id)))
+    return None
+
+
 def reject_duplicate_external_ids(raw_records: Sequence[Any]) -> None:
     """A bulk request naming one external_id twice is ambiguous: refuse it whole, naming both."""
     first_seen: dict[str, int] = {}
     details = []
     for position, raw in enumerate(raw_records):
-        external_id = raw.get("external_id") if isinstance(raw, dict) else None
-        if not isinstance(external_id, str):
+        key = external_id_key(raw)
+        if key is None:
             continue
-        key = normalize_text(external_id)
         if key in first_seen:
             details.append(
                 {
@@ -94,6 +105,8 @@ def bulk_upsert(
     batch = validate_records(schema, list(enumerate(raw_records)))
     results = upsert_validated(session, table, tenant=tenant, batch=batch)
     counts = Counter(result.status for result in results)
+    for status, count in counts.items():
+        RECORDS_UPSERTED.labels(kind=table.__tablename__, channel="bulk", status=status).inc(count)
     return BulkResponse(
         created=counts["created"],
         updated=counts["updated"],

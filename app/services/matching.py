@@ -13,6 +13,7 @@ from app.batch.store import StoredMatch, current_matches
 from app.errors import NotFoundError, ValidationFailed
 from app.matching.documents import document_from_values
 from app.matching.engine import IndexSnapshot, MatchEngine
+from app.metrics import MATCH_SECONDS, timed
 from app.ranking import FilterSpec, GraduateDocument, JobDocument, Match
 from app.schemas.matches import (
     Explanation,
@@ -139,7 +140,10 @@ def graduates_for_job(
     """The graduates who fit a stored job best."""
     if query.source == "batch":
         return batch_graduates_for_job(session, tenant=tenant, job_id=job_id, query=query)
-    with engine.reading(session, tenant) as snapshot:
+    with (
+        timed(MATCH_SECONDS, direction="graduates_for_job"),
+        engine.reading(session, tenant) as snapshot,
+    ):
         if snapshot is None or job_id not in snapshot.jobs:
             raise NotFoundError(f"job {job_id} not found")
         ready = snapshot
@@ -161,7 +165,10 @@ def jobs_for_graduate(
     """The jobs that fit a stored graduate best."""
     if query.source == "batch":
         return batch_jobs_for_graduate(session, tenant=tenant, graduate_id=graduate_id, query=query)
-    with engine.reading(session, tenant) as snapshot:
+    with (
+        timed(MATCH_SECONDS, direction="jobs_for_graduate"),
+        engine.reading(session, tenant) as snapshot,
+    ):
         if snapshot is None or graduate_id not in snapshot.graduates:
             raise NotFoundError(f"graduate {graduate_id} not found")
         ready = snapshot
@@ -188,7 +195,7 @@ def preview_matches(
     query: MatchQuery,
 ) -> MatchPreview:
     """Matches for an unsaved job (→ graduates) or graduate (→ jobs); nothing is stored."""
-    with engine.reading(session, tenant) as snapshot:
+    with timed(MATCH_SECONDS, direction="preview"), engine.reading(session, tenant) as snapshot:
         if request.job is not None:
             job = document_from_values("job", request.job.model_dump(exclude={"external_id"}))
             assert isinstance(job, JobDocument)

@@ -65,8 +65,10 @@ def list_records(
     if filters.status:
         conditions.append(table.status == filters.status)
     if filters.q:
-        pattern = f"%{filters.q}%"
-        conditions.append(or_(*(column.ilike(pattern) for column in text_columns)))
+        # autoescape: `%` and `_` in the query are literal characters, not LIKE wildcards.
+        conditions.append(
+            or_(*(column.icontains(filters.q, autoescape=True) for column in text_columns))
+        )
     query: Select[RecordT] = select(table).where(*conditions)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(query.order_by(table.id).limit(limit).offset(offset)).all()

@@ -338,3 +338,30 @@ def test_records_round_trip_through_json(tmp_path: Path) -> None:
     path.write_text(CSV_TEXT, encoding="utf-8", newline="")
     for record in read(path):
         json.dumps(record.data, ensure_ascii=False)
+
+
+def test_an_unterminated_quote_fails_its_line_and_keeps_the_rows_after_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "jobs.csv"
+    path.write_text(
+        "external_id,title\n"
+        "j1,PLC\n"
+        'j2,"电气工程师\n'
+        'j3,"多行\n描述"\n'
+        "j4,会计\n"
+        'j5,"no end\n'
+        "j6,last\n",
+        encoding="utf-8",
+    )
+    records = read(path)
+    assert [(record.line, record.data and record.data["external_id"]) for record in records] == [
+        (2, "j1"),
+        (3, None),
+        (4, "j3"),
+        (6, "j4"),
+        (7, None),
+        (8, "j6"),
+    ]
+    assert records[1].error is not None and "not closed" in records[1].error
+    assert records[2].data == {"external_id": "j3", "title": "多行\n描述"}

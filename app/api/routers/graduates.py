@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     CityQuery,
     EducationQuery,
     EngineDep,
     GraduateDep,
+    GraduateIdPath,
     JobMatchQueryDep,
     JsonArrayDep,
     PageDep,
@@ -76,12 +77,12 @@ def bulk_upsert_graduates(
     return bulk_upsert(session, Graduate, GraduateCreate, tenant=tenant, raw_records=raw)
 
 
-@router.get("/{graduate_id}/matches", summary="Open jobs that fit this graduate best")
+@router.get("/{graduate_id:int}/matches", summary="Open jobs that fit this graduate best")
 def match_jobs(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     query: JobMatchQueryDep,
 ) -> JobMatches:
     """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""
@@ -90,13 +91,13 @@ def match_jobs(
     )
 
 
-@router.get("/{graduate_id}", summary="Read a graduate profile")
+@router.get("/{graduate_id:int}", summary="Read a graduate profile")
 def read_graduate(graduate: GraduateDep) -> GraduatePublic:
     """One profile by id."""
     return GraduatePublic.model_validate(graduate)
 
 
-@router.patch("/{graduate_id}", summary="Update a graduate profile")
+@router.patch("/{graduate_id:int}", summary="Update a graduate profile")
 def update_graduate(
     session: SessionDep, graduate: GraduateDep, data: GraduateUpdate
 ) -> GraduatePublic:
@@ -107,7 +108,9 @@ def update_graduate(
 
 
 @router.delete(
-    "/{graduate_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a graduate profile"
+    "/{graduate_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a graduate profile",
 )
 def delete_graduate(session: SessionDep, graduate: GraduateDep) -> None:
     """Remove a profile."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app.api.deps import (
     CityQuery,
@@ -12,6 +12,7 @@ from app.api.deps import (
     EngineDep,
     GraduateMatchQueryDep,
     JobDep,
+    JobIdPath,
     JsonArrayDep,
     PageDep,
     SessionDep,
@@ -70,31 +71,33 @@ def bulk_upsert_jobs(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) 
     return bulk_upsert(session, Job, JobCreate, tenant=tenant, raw_records=raw)
 
 
-@router.get("/{job_id}/matches", summary="Graduates who fit this job best")
+@router.get("/{job_id:int}/matches", summary="Graduates who fit this job best")
 def match_graduates(
     session: SessionDep,
     tenant: TenantDep,
     engine: EngineDep,
-    job_id: Annotated[int, Path(ge=1)],
+    job_id: JobIdPath,
     query: GraduateMatchQueryDep,
 ) -> GraduateMatches:
     """Ranked graduates with sub-scores; `explain=true` adds the words and filters behind each."""
     return matching.graduates_for_job(session, engine, tenant=tenant, job_id=job_id, query=query)
 
 
-@router.get("/{job_id}", summary="Read a job posting")
+@router.get("/{job_id:int}", summary="Read a job posting")
 def read_job(job: JobDep) -> JobPublic:
     """One posting by id."""
     return JobPublic.model_validate(job)
 
 
-@router.patch("/{job_id}", summary="Update a job posting")
+@router.patch("/{job_id:int}", summary="Update a job posting")
 def update_job(session: SessionDep, job: JobDep, data: JobUpdate) -> JobPublic:
     """Change the fields sent; the others stay as they are."""
     return JobPublic.model_validate(job_service.update_job(session, job=job, data=data))
 
 
-@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting")
+@router.delete(
+    "/{job_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting"
+)
 def delete_job(session: SessionDep, job: JobDep) -> None:
     """Remove a posting."""
     job_service.delete_job(session, job=job)

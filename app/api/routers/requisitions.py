@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import EngineDep, PageDep, SessionDep, SettingsDep, TenantDep
+from app.api.deps import (
+    EngineDep,
+    GraduateIdPath,
+    PageDep,
+    RequisitionIdPath,
+    SessionDep,
+    SettingsDep,
+    TenantDep,
+)
 from app.schemas.common import Page
 from app.schemas.requisitions import (
     CandidacyPublic,
@@ -28,7 +36,7 @@ router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 
 
 def valid_requisition(
-    session: SessionDep, tenant: TenantDep, requisition_id: Annotated[int, Path(ge=1)]
+    session: SessionDep, tenant: TenantDep, requisition_id: RequisitionIdPath
 ) -> Requisition:
     """The addressed requisition of the agency, or 404."""
     return requisition_service.get_requisition(
@@ -85,13 +93,13 @@ def list_requisitions(
     )
 
 
-@router.get("/{requisition_id}", summary="Read a requisition")
+@router.get("/{requisition_id:int}", summary="Read a requisition")
 def read_requisition(requisition: RequisitionDep) -> RequisitionPublic:
     """One requisition."""
     return RequisitionPublic.model_validate(requisition)
 
 
-@router.patch("/{requisition_id}", summary="Update a requisition")
+@router.patch("/{requisition_id:int}", summary="Update a requisition")
 def update_requisition(
     session: SessionDep, requisition: RequisitionDep, data: RequisitionUpdate
 ) -> RequisitionPublic:
@@ -103,7 +111,7 @@ def update_requisition(
     return RequisitionPublic.model_validate(updated)
 
 
-@router.post("/{requisition_id}/shortlist", summary="Shortlist graduates for a requisition")
+@router.post("/{requisition_id:int}/shortlist", summary="Shortlist graduates for a requisition")
 def shortlist(
     session: SessionDep,
     engine: EngineDep,
@@ -122,7 +130,7 @@ def shortlist(
     )
 
 
-@router.get("/{requisition_id}/pipeline", summary="The requisition's pipeline")
+@router.get("/{requisition_id:int}/pipeline", summary="The requisition's pipeline")
 def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[CandidacyPublic]:
     """Every candidacy with its stage, allowed next stages and event history, by rank."""
     candidacies = sorted(
@@ -139,14 +147,14 @@ def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[Cand
 
 
 @router.post(
-    "/{requisition_id}/pipeline/{graduate_id}/events",
+    "/{requisition_id:int}/pipeline/{graduate_id:int}/events",
     summary="Record a stage change",
     responses={409: {"description": "Transition not allowed (the allowed ones are named)."}},
 )
 def record_stage(
     session: SessionDep,
     requisition: RequisitionDep,
-    graduate_id: Annotated[int, Path(ge=1)],
+    graduate_id: GraduateIdPath,
     change: StageChange,
 ) -> CandidacyPublic:
     """recommended → contacted → interviewed → offered → hired, or rejected / withdrawn at any
@@ -167,14 +175,14 @@ def record_stage(
     return _candidacy_public(moved, [PipelineEventPublic.model_validate(e) for e in events])
 
 
-@router.get("/{requisition_id}/progress", summary="Funnel, hires and days left")
+@router.get("/{requisition_id:int}/progress", summary="Funnel, hires and days left")
 def read_progress(session: SessionDep, requisition: RequisitionDep) -> Progress:
     """Funnel counts by stage, hires against headcount, days left, time to shortlist."""
     return progress_service.requisition_progress(session, requisition=requisition)
 
 
 @router.get(
-    "/{requisition_id}/progress.png",
+    "/{requisition_id:int}/progress.png",
     summary="Progress chart",
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG chart."}},

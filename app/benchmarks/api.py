@@ -31,6 +31,8 @@ import orjson
 from app.benchmarks.corpus import JOBS_FILE, scaled_records
 
 DEFAULT_JOBS = f"../shared/{JOBS_FILE}"
+# Each worker indexes every posting before it answers: minutes at 100k on a busy machine.
+START_TIMEOUT_S = 1800
 
 
 def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,8 +126,10 @@ def serving(database_url: str, workers: int, folder: Path) -> Iterator[int]:
     try:
         started = time.perf_counter()
         while _get_status(f"http://127.0.0.1:{port}/healthz") != 200:
-            if process.poll() is not None or time.perf_counter() - started > 600:
-                raise RuntimeError(f"server did not start; see {folder / 'server.log'}")
+            if process.poll() is not None or time.perf_counter() - started > START_TIMEOUT_S:
+                log.flush()
+                tail = (folder / "server.log").read_text("utf-8", errors="replace")[-2000:]
+                raise RuntimeError(f"server did not start; its log ends:\n{tail}")
             time.sleep(0.5)
         yield port
     finally:

@@ -79,6 +79,7 @@ def create_app(
         models_dir=settings.models_dir,
         majors=load_major_table(settings.shared_dir),
         change_signal=change_signal,
+        school_signal=settings.school_signal,
     )
     install_error_handlers(app)
     install_error_responses_in_openapi(app)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     REAL,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -98,6 +99,7 @@ class Job(Base):
         ),
         Index("ix_jobs_tenant_city", "tenant", "city"),
         Index("ix_jobs_tenant_status", "tenant", "status"),
+        Index("ix_jobs_tenant_flag_count", "tenant", "flag_count"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -118,6 +120,11 @@ class Job(Base):
     headcount: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="open")
     posted_at: Mapped[date | None] = mapped_column(Date)
+    # What app.compliance found in the posting at its last write: rule, field, span, offsets.
+    compliance_flags: Mapped[list[dict[str, Any]]] = mapped_column(
+        JsonColumn, default=list, server_default=text("'[]'")
+    )
+    flag_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -151,6 +158,8 @@ class Graduate(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     expected_salary: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="seeking")
+    # False: the graduate refused personalised recommendations (PIPL art. 24).
+    personalised: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

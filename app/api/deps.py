@@ -185,6 +185,14 @@ _SOURCE = Annotated[
         "stored re-rank run (`jobmatch rerank`), its top-k with the default filters."
     ),
 ]
+MajorQuery = Annotated[
+    Literal["prefer", "require"],
+    Query(
+        description="prefer: major fit is part of the score (a listed major > same class > "
+        "related class > no major > unrelated); require: only graduates of the job's listed "
+        "majors or their classes (a job listing no majors requires nothing)."
+    ),
+]
 
 
 async def get_graduate_match_query(
@@ -202,6 +210,7 @@ async def get_graduate_match_query(
         Query(description="Candidates' status; `any` switches the filter off."),
     ] = "seeking",
     source: _SOURCE = "live",
+    major: MajorQuery = "prefer",
 ) -> MatchQuery:
     """Parameters of a graduates-for-a-job query."""
     if (
@@ -223,6 +232,7 @@ async def get_graduate_match_query(
         salary=salary,
         status=status,
         source=source,
+        major=major,
     )
 
 
@@ -241,6 +251,14 @@ async def get_job_match_query(
         Query(description="Jobs' status; `any` switches the filter off."),
     ] = "open",
     source: _SOURCE = "live",
+    major: MajorQuery = "prefer",
+    collapse: Annotated[
+        bool,
+        Query(
+            description="One entry per group of near-duplicate postings (same company, "
+            "near-identical text), the others listed in `also_in`; false shows them all."
+        ),
+    ] = True,
 ) -> MatchQuery:
     """Parameters of a jobs-for-a-graduate query."""
     return MatchQuery(
@@ -251,6 +269,8 @@ async def get_job_match_query(
         salary=salary,
         status=status,
         source=source,
+        major=major,
+        collapse=collapse,
     )
 
 

@@ -117,8 +117,12 @@ def data_hash(jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument]
 
 def _documents(session: Session, tenant: str) -> tuple[list[JobDocument], list[GraduateDocument]]:
     jobs = session.scalars(select(Job).where(Job.tenant == tenant).order_by(Job.id))
+    # A graduate who opted out of personalised recommendations is neither ranked nor
+    # offered by a batch run (PIPL art. 24); only an explicit request shortlists them.
     graduates = session.scalars(
-        select(Graduate).where(Graduate.tenant == tenant).order_by(Graduate.id)
+        select(Graduate)
+        .where(Graduate.tenant == tenant, Graduate.personalised.is_(True))
+        .order_by(Graduate.id)
     )
     return [job_document(j) for j in jobs], [graduate_document(g) for g in graduates]
 

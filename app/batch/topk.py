@@ -39,7 +39,15 @@ import numpy as np
 import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn, zip_sp_matmul_topn
 
-from app.ranking import FilterSpec, MajorFitLevels, StructuredFitWeights, topk_rows
+from app.ranking import FilterSpec, MajorFitLevels, StructuredFitWeights
+from app.ranking.scoring import (
+    PairScores,
+    bound_slack,
+    calibrated_text,
+    exact_top,
+    pair_scores,
+    structured_reach,
+)
 from app.ranking.structured import (
     MISSING,
     BoolArray,
@@ -47,7 +55,6 @@ from app.ranking.structured import (
     Direction,
     GraduateFeatures,
     JobFeatures,
-    combine,
     pair_mask,
     score_components,
     sub_score_ranges,
@@ -59,18 +66,16 @@ IntpArray = np.ndarray[Any, np.dtype[np.intp]]
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 Float64Array = np.ndarray[Any, np.dtype[np.float64]]
 
-# A fallback query's candidates by text scored first, grown eightfold while too few pass the
-# filters (as the online path does).
-FALLBACK_POOL = 64
 # Arrays a candidate side derives per group (masks, sub-scores), kept per process up to this.
 CACHE_BYTES = 64 << 20
 # Pairs scored at once: bounds the feature gathers of one step (≈ 200 bytes per pair).
 PAIRS_PER_STEP = 1 << 17
-# Room for float32 rounding in the bounds, times (1 + Σ|weight|·|level|): the product sums up
-# to a few hundred float32 terms, the final score five more products.
-BOUND_SLACK = 1e-4
-# Scores this close (same factor) are re-scored with exactly computed cosines before ordering.
-TIE_SLACK = 4e-7
+# Scores closer than this share of the bound allowance (RankSpec.slack) are re-scored with
+# exactly computed cosines before ordering.
+TIE_SHARE = 4e-3
+# Cosines from the product within this of a query's best eligible one are computed exactly to
+# find that best (the text scale), as the online path computes it.
+BEST_SLACK = 1e-5
 # The share of a group's candidates whose bound enters the product as an extra term (1 − this):
 # a sparser extra term makes the product faster, a looser bound for the others more fallbacks.
 BASE_QUANTILE = 0.8
@@ -99,13 +104,8 @@ class RankSpec:
     block_rows: int = 1 << 18
 
     def slack(self) -> float:
-        """The float rounding allowance of bounds and ties, scaled by the weights."""
-        w = self.weights
-        levels = max(abs(float(v)) for v in dataclasses.astuple(self.levels))
-        size = abs(w.text) + max(levels, 1.0) * (
-            abs(w.major) + abs(w.education) + abs(w.city) + abs(w.salary)
-        )
-        return 1.0 + size
+        """The float rounding allowance of bounds (scoring.bound_slack)."""
+        return bound_slack(self.weights, self.levels)
 
 
 def document_ranges(features: Features, levels: MajorFitLevels) -> Float64Array:
@@ -390,15 +390,26 @@ def _arrange(
 
 
 def _score(
-    side: CandidateSide, candidates: Features, queries: Features, text: FloatArray, spec: RankSpec
-) -> tuple[FloatArray, Components]:
-    """Final scores of aligned (or broadcast) query–candidate pairs, filtered pairs at -inf:
-    the ranking core's structured fit, combination and pair filters, as the online path."""
+    side: CandidateSide,
+    candidates: Features,
+    queries: Features,
+    text: FloatArray,
+    scale: Any,
+    spec: RankSpec,
+) -> PairScores:
+    """Scores of aligned (or broadcast) query–candidate pairs at the queries' text scales,
+    filtered pairs at -inf: scoring.pair_scores, as the online path."""
     job, graduate = _arrange(side.direction, candidates, queries)
-    parts = score_components(job, graduate, side.related, spec.levels)
-    scores = combine(text, parts, spec.weights)
-    scores[~pair_mask(job, graduate, spec.filters)] = -np.inf
-    return scores, parts
+    return pair_scores(
+        job,
+        graduate,
+        text,
+        scale,
+        related=side.related,
+        weights=spec.weights,
+        levels=spec.levels,
+        filters=spec.filters,
+    )
 
 
 def _score_pairs(
@@ -408,24 +419,27 @@ def _score_pairs(
     pair_rows: IntpArray,
     positions: IntpArray,
     text: FloatArray,
+    scales: FloatArray,
     spec: RankSpec,
 ) -> tuple[FloatArray, Components]:
-    """Scores of (query row, subset position) pairs, a bounded number at a time."""
+    """Scores of (query row, subset position) pairs (`scales` per query row), a bounded
+    number at a time."""
     n = positions.shape[0]
     scores = np.empty(n, dtype=np.float32)
     parts = Components(*(np.empty(n, dtype=np.float32) for _ in COMPONENTS))
     for start in range(0, n, PAIRS_PER_STEP):
         step = slice(start, start + PAIRS_PER_STEP)
-        part_scores, part = _score(
+        scored = _score(
             side,
             subset.features.take(positions[step]),
             queries.take(pair_rows[step]),
             text[step],
+            scales[pair_rows[step]],
             spec,
         )
-        scores[step] = part_scores
+        scores[step] = scored.scores
         for name in COMPONENTS:
-            getattr(parts, name)[step] = getattr(part, name)
+            getattr(parts, name)[step] = getattr(scored.parts, name)
     return scores, parts
 
 
@@ -443,10 +457,11 @@ def _exact_text(
 
 
 def _group_mask(side: CandidateSide, query: Features, filters: FilterSpec) -> BoolArray:
-    """Candidates passing the education and city pair filters for one query row (salary varies
-    within a group and is applied when scoring)."""
+    """Candidates passing the education and city pair filters for one query row (salary and
+    major vary within a group and are applied when scoring)."""
     job, graduate = _arrange(side.direction, side.features, query)
-    return np.asarray(pair_mask(job, graduate, dataclasses.replace(filters, salary=False)))
+    group_filters = dataclasses.replace(filters, salary=False, major_required=False)
+    return np.asarray(pair_mask(job, graduate, group_filters))
 
 
 def _group_bound(
@@ -510,7 +525,7 @@ def _with_extra(subset: Subset, extra: FloatArray) -> tuple[sp.csr_matrix, ...]:
     return tuple(filled)
 
 
-def _bounded_top(
+def _product_top(
     queries: sp.csr_matrix,
     blocks: tuple[sp.csr_matrix, ...],
     spec: RankSpec,
@@ -518,21 +533,14 @@ def _bounded_top(
     top_n: int,
     threshold: float,
 ) -> sp.csr_matrix:
-    """Each query's best `top_n` candidates above `threshold` by cosine + extra (the blocks'
-    last term, which every query has with weight 1)."""
+    """Each query's best `top_n` candidates above `threshold` by its product with the blocks
+    (terms × candidates), merged across blocks."""
     threads = spec.threads if spec.threads >= 2 else None
-    n_rows = queries.shape[0]
-    # Each row keeps its terms, then the extra term (the last, so it is added last).
-    extended = sp.hstack(
-        [queries, sp.csr_matrix(np.ones((n_rows, 1), dtype=np.float32))],
-        format="csr",
-        dtype=np.float32,
-    )
     # The result's memory is reserved up front for `density` × top_n per row.
     density = min(1.0, 4.0 * spec.pool / top_n)
     products = [
         sp_matmul_topn(
-            extended,
+            queries,
             block,
             top_n=min(top_n, block.shape[1]),
             threshold=threshold,
@@ -544,6 +552,86 @@ def _bounded_top(
     if len(products) == 1:
         return sp.csr_matrix(products[0])
     return sp.csr_matrix(zip_sp_matmul_topn(top_n=top_n, C_mats=products))
+
+
+def _bounded_top(
+    queries: sp.csr_matrix,
+    blocks: tuple[sp.csr_matrix, ...],
+    best: FloatArray,
+    spec: RankSpec,
+    *,
+    top_n: int,
+    threshold: float,
+) -> sp.csr_matrix:
+    """Each query's best `top_n` candidates above `threshold` by cosine + best·extra (the
+    blocks' last term, which each query has with its best eligible cosine as weight)."""
+    # Each row keeps its terms, then the extra term (the last, so it is added last).
+    extended = sp.hstack(
+        [queries, sp.csr_matrix(best.reshape(-1, 1).astype(np.float32))],
+        format="csr",
+        dtype=np.float32,
+    )
+    return _product_top(extended, blocks, spec, top_n=top_n, threshold=threshold)
+
+
+def _best_cosines(
+    side: CandidateSide,
+    subset: Subset,
+    vectors: sp.csr_matrix,
+    queries: Features,
+    spec: RankSpec,
+) -> FloatArray:
+    """Each query's best cosine among the subset's candidates that pass every pair filter
+    (0 when none shares a term), to the bit as the online path finds it: the best by the
+    product are checked against the filters and the near-best recomputed exactly; a query
+    whose best by the product all fail gets its full row."""
+    n_rows = vectors.shape[0]
+    n_candidates = int(subset.rows.shape[0])
+    top_n = min(max(spec.pool, 4 * spec.k), n_candidates)
+    top = _product_top(vectors, subset.blocks, spec, top_n=top_n, threshold=0.0)
+    counts = np.diff(top.indptr)
+    pair_rows = np.repeat(np.arange(n_rows), counts).astype(np.intp)
+    positions = top.indices.astype(np.intp)
+    approx = np.asarray(top.data, dtype=np.float32)
+    job, graduate = _arrange(
+        side.direction, subset.features.take(positions), queries.take(pair_rows)
+    )
+    passing = np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
+    best_approx = np.full(n_rows, -np.inf, dtype=np.float64)
+    np.maximum.at(best_approx, pair_rows[passing], approx[passing])
+    near = passing & (approx >= best_approx[pair_rows] - BEST_SLACK)
+    exact = _exact_text(vectors, subset, pair_rows[near], positions[near])
+    best = np.zeros(n_rows, dtype=np.float32)
+    np.maximum.at(best, pair_rows[near], exact)
+    # Where the product was cut at top_n, a candidate left out may still be the best eligible:
+    # when none passed, or when the best that passed is within rounding of the cut.
+    lowest = np.full(n_rows, np.inf, dtype=np.float64)
+    np.minimum.at(lowest, pair_rows, approx)
+    cut_short = counts >= top_n
+    unsure = cut_short & (best_approx - BEST_SLACK <= lowest) & (counts < n_candidates)
+    for row in np.flatnonzero(unsure):
+        text = _full_row(vectors[int(row)], subset)
+        job, graduate = _arrange(
+            side.direction, subset.features, queries.take(slice(int(row), int(row) + 1))
+        )
+        eligible = np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
+        best[row] = text[eligible].max() if eligible.any() else np.float32(0.0)
+    return best
+
+
+def _scales(best: FloatArray) -> FloatArray:
+    """scoring.text_scale of each best cosine, elementwise in float32."""
+    scales = np.zeros(best.shape[0], dtype=np.float32)
+    positive = best > 0
+    scales[positive] = np.float32(1.0) / best[positive]
+    return scales
+
+
+def _full_row(vector: sp.csr_matrix, subset: Subset) -> FloatArray:
+    """One query's cosine with every candidate of the subset, as the online path computes it."""
+    return np.concatenate(
+        [np.asarray((vector @ block).toarray()).ravel() for block in subset.blocks]
+    ).astype(np.float32)
 
 
 def _rank_unit(
@@ -567,28 +655,43 @@ def _rank_unit(
         return _fallback(side, subset, vectors, queries, rows, everyone, spec)
 
     weight = spec.weights.text
-    slack = BOUND_SLACK * spec.slack()
+    slack = spec.slack()
+    best = _best_cosines(side, subset, vectors, queries, spec)
+    scales = _scales(best)
+    # A query whose eligible candidates share no term with it is ordered by the structured
+    # part alone (or has no candidate): no bound from the text.
+    textless = everyone[scales == 0]
+    everyone = everyone[scales > 0]
     # The members' sub-score ranges, merged: the bound holds for each of them.
     ranges = chunk.ranges[rows]
     merged = np.stack([ranges[:, :, 0].min(axis=0), ranges[:, :, 1].max(axis=0)], -1)
     representatives = [(chunk.features.take(member_rows[:1]), key) for member_rows, key in members]
     bound = _group_bound(side, subset, representatives, merged, spec)
-    # final ≤ w·(cosine + extra) + base for every candidate. A high base keeps the extra term
-    # sparse (a cheaper product) at the price of a looser bound for the rest.
+    # final ≤ w·scale·(cosine + best·extra) + base for every candidate (scale·best = 1). A
+    # high base keeps the extra term sparse (a cheaper product) at the price of a looser
+    # bound for the rest.
     base = float(np.quantile(bound, BASE_QUANTILE))
     extra = (np.maximum(bound - base, 0.0) / weight).astype(np.float32)
     blocks = _with_extra(subset, extra)
-    context = _Context(side, subset, blocks, vectors, queries, rows, extra, base, slack, spec)
+    context = _Context(
+        side, subset, blocks, vectors, queries, rows, extra, base, slack, best, scales, spec
+    )
 
+    results = []
+    if textless.shape[0]:
+        results.append(_fallback(side, subset, vectors, queries, rows, textless, spec))
+    if everyone.shape[0] == 0:
+        return _Ranked.concat(results)
     done, pending, kth = _pooled(context, everyone, top_n=spec.pool, threshold=-np.inf)
-    results = [done]
+    results.append(done)
     # Queries whose pool could not prove its top-k (ties, or many near-equal candidates): take
     # every candidate whose bound reaches the k-th best found, first up to a wider pool for all
     # of them at once, then without a cap one by one. Only queries with fewer than k passing
     # candidates in the pool are recomputed over every candidate.
     can_reach = np.isfinite(kth) & (kth - 2 * slack >= base)
-    cuts = (kth[can_reach] - 2 * slack - base) / weight
     rows_left = pending[can_reach]
+    # The cut in product units (cosine + best·extra) per query.
+    cuts = (kth[can_reach] - 2 * slack - base) / (weight * scales[rows_left].astype(np.float64))
     done.widened = int(rows_left.shape[0])
     for top_n in (WIDE_POOL * spec.pool, n_candidates):
         if rows_left.shape[0] == 0:
@@ -612,7 +715,7 @@ def _rank_unit(
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """What ranking the rows of one unit needs."""
+    """What ranking the rows of one unit needs (`best` and `scales` per unit row)."""
 
     side: CandidateSide
     subset: Subset
@@ -623,6 +726,8 @@ class _Context:
     extra: FloatArray
     base: float
     slack: float
+    best: FloatArray
+    scales: FloatArray
     spec: RankSpec
 
 
@@ -632,11 +737,14 @@ def _pooled(
     """Rank the unit's rows `local` from their `top_n` best candidates by bound (above
     `threshold`): the rows proven exact, the rows not proven, and those rows' k-th best."""
     side, subset, spec = context.side, context.subset, context.spec
-    weight, base, slack, extra = spec.weights.text, context.base, context.slack, context.extra
+    base, slack, extra = context.base, context.slack, context.extra
     vectors = context.vectors[local]
     queries = context.queries.take(local)
+    best, scales = context.best[local], context.scales[local]
+    # Each row's text weight: w · its text scale.
+    weight = (spec.weights.text * scales.astype(np.float64))[:, None]
     n_rows = local.shape[0]
-    top = _bounded_top(vectors, context.blocks, spec, top_n=top_n, threshold=threshold)
+    top = _bounded_top(vectors, context.blocks, best, spec, top_n=top_n, threshold=threshold)
     counts = np.diff(top.indptr)
     width = max(int(counts.max()), 1)
     pair_rows = np.repeat(np.arange(n_rows), counts).astype(np.intp)
@@ -652,46 +760,60 @@ def _pooled(
     position = np.take_along_axis(position, by_bound, axis=1)
     present = np.isfinite(raw)
     upper = weight * raw.astype(np.float64) + base
-    # Cosines recovered from the product: (cosine + extra) − extra, exact where extra is 0.
+    # Cosines recovered from the product: (cosine + best·extra) − best·extra, exact where
+    # extra is 0.
     text = np.zeros((n_rows, width), dtype=np.float32)
-    text[present] = np.maximum(raw[present] - extra[position[present]], np.float32(0.0))
+    offset = best[:, None] * extra[position]
+    text[present] = np.maximum(raw[present] - offset[present], np.float32(0.0))
 
     # Score the best by bound first, then whatever can still reach the k-th best of those.
     scores = np.full((n_rows, width), -np.inf, dtype=np.float32)
     parts = np.zeros((4, n_rows, width), dtype=np.float32)
     first_pass = present & (np.arange(width) < spec.k + spec.k // 2 + 2)
-    _score_cells(side, subset, queries, first_pass, position, text, scores, parts, spec)
+    _score_cells(side, subset, queries, scales, first_pass, position, text, scores, parts, spec)
     floor = _kth(scores, spec.k)
     second_pass = present & ~first_pass & (upper + slack >= floor[:, None])
-    _score_cells(side, subset, queries, second_pass, position, text, scores, parts, spec)
+    _score_cells(side, subset, queries, scales, second_pass, position, text, scores, parts, spec)
     scored = first_pass | second_pass
 
     ids = np.where(present, subset.ids[position], np.iinfo(np.int64).max)
-    best = np.lexsort((ids, -scores), axis=-1)[:, : spec.k + 1]
-    best = _settle_near_ties(
-        side, subset, vectors, queries, best, ids, position, extra, text, scores, parts, spec
+    chosen = np.lexsort((ids, -scores), axis=-1)[:, : spec.k + 1]
+    chosen = _settle_near_ties(
+        side,
+        subset,
+        vectors,
+        queries,
+        scales,
+        chosen,
+        ids,
+        position,
+        extra,
+        text,
+        scores,
+        parts,
+        spec,
     )[:, : spec.k]
     kth = _kth(scores, spec.k)
 
     # The largest bound of a candidate left out: the pool's smallest when it was cut at top_n,
     # the threshold, and `base` for candidates the product never touched (cosine 0, no extra).
     truncated = counts >= min(top_n, subset.rows.shape[0])
-    cut = np.full(n_rows, weight * max(threshold, 0.0) + base, dtype=np.float64)
+    cut = weight[:, 0] * max(threshold, 0.0) + base
     last = upper[np.arange(n_rows), np.maximum(counts - 1, 0)]
     cut = np.where(truncated & (counts > 0), np.maximum(cut, last), cut)
     outside = counts < subset.rows.shape[0]
     exact_rows = ~outside | (kth.astype(np.float64) > cut + slack)
 
     chosen_rows, chosen_ranks = np.nonzero(
-        np.isfinite(np.take_along_axis(scores, best, axis=1)) & exact_rows[:, None]
+        np.isfinite(np.take_along_axis(scores, chosen, axis=1)) & exact_rows[:, None]
     )
-    cells = best[chosen_rows, chosen_ranks]
+    cells = chosen[chosen_rows, chosen_ranks]
     done = _Ranked(
         query_rows=context.rows[local[chosen_rows]],
         ranks=(chosen_ranks + 1).astype(np.int32),
         candidate_ids=subset.ids[position[chosen_rows, cells]],
         scores=scores[chosen_rows, cells],
-        text=text[chosen_rows, cells],
+        text=calibrated_text(text[chosen_rows, cells], scales[chosen_rows]),
         parts=Components(*(parts[i, chosen_rows, cells] for i in range(4))),
         pairs=int(scored.sum()),
     )
@@ -703,6 +825,7 @@ def _settle_near_ties(
     subset: Subset,
     vectors: sp.csr_matrix,
     queries: Features,
+    scales: FloatArray,
     best: IntpArray,
     ids: IdArray,
     position: IntpArray,
@@ -717,7 +840,7 @@ def _settle_near_ties(
     as online (where the recovered one is not already exact), and re-order the row. Returns
     the new `best`."""
     ranked = np.take_along_axis(scores, best, axis=1)
-    tie = TIE_SLACK * spec.slack()
+    tie = TIE_SHARE * spec.slack()
     with np.errstate(invalid="ignore"):  # -inf − -inf past the last finite score
         close = np.abs(np.diff(ranked, axis=1)) <= tie
     flagged: BoolArray = np.asarray((close & np.isfinite(ranked[:, 1:])).any(axis=1))
@@ -733,13 +856,18 @@ def _settle_near_ties(
     if rows.shape[0] == 0:
         return best
     exact = _exact_text(vectors, subset, rows.astype(np.intp), position[rows, columns])
-    values, components = _score(
-        side, subset.features.take(position[rows, columns]), queries.take(rows), exact, spec
+    rescored = _score(
+        side,
+        subset.features.take(position[rows, columns]),
+        queries.take(rows),
+        exact,
+        scales[rows],
+        spec,
     )
     text[rows, columns] = exact
-    scores[rows, columns] = values
+    scores[rows, columns] = rescored.scores
     for index, name in enumerate(COMPONENTS):
-        parts[index, rows, columns] = getattr(components, name)
+        parts[index, rows, columns] = getattr(rescored.parts, name)
     changed = np.unique(rows)
     best[changed] = np.lexsort((ids[changed], -scores[changed]), axis=-1)[:, : best.shape[1]]
     return best
@@ -756,6 +884,7 @@ def _score_cells(
     side: CandidateSide,
     subset: Subset,
     queries: Features,
+    scales: FloatArray,
     cells: BoolArray,
     position: IntpArray,
     text: FloatArray,
@@ -774,6 +903,7 @@ def _score_cells(
         pair_rows.astype(np.intp),
         position[pair_rows, slots],
         text[pair_rows, slots],
+        scales,
         spec,
     )
     scores[pair_rows, slots] = values
@@ -790,74 +920,53 @@ def _fallback(
     which: IntpArray,
     spec: RankSpec,
 ) -> _Ranked:
-    """The exact top-k of some rows over all their group's candidates, pruned like the online
-    ranker: score the best by cosine, then only those that can still reach the k-th."""
+    """The exact top-k of some rows over all their group's candidates, by the ranking core's
+    pruned top-k (scoring.exact_top), as the online path."""
     out: list[_Ranked] = []
+    n = int(subset.rows.shape[0])
+    every = np.ones(n, dtype=bool)
+    every_row = np.arange(n, dtype=np.intp)
     for row in which:
         query = queries.take(slice(int(row), int(row) + 1))
-        vector = vectors[int(row)]
-        text = np.concatenate(
-            [np.asarray((vector @ block).toarray()).ravel() for block in subset.blocks]
-        ).astype(np.float32)
-        chosen, scores, parts, scored = _exact_top(side, subset, query, text, spec)
+        text = _full_row(vectors[int(row)], subset)
+
+        def eligible(positions: IntpArray, query: Features = query) -> BoolArray:
+            job, graduate = _arrange(side.direction, subset.features.take(positions), query)
+            return np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
+
+        def score(
+            positions: IntpArray,
+            scale: np.float32,
+            query: Features = query,
+            text: FloatArray = text,
+        ) -> PairScores:
+            return _score(
+                side, subset.features.take(positions), query, text[positions], scale, spec
+            )
+
+        top = exact_top(
+            text,
+            subset.ids,
+            spec.k,
+            allowed=every,
+            allowed_rows=every_row,
+            eligible=eligible,
+            score=score,
+            reach=structured_reach(sub_score_ranges(query, spec.levels), spec.weights),
+            slack=spec.slack(),
+            text_weight=spec.weights.text,
+        )
         out.append(
             _Ranked(
-                query_rows=np.full(chosen.shape[0], rows[int(row)], dtype=np.intp),
-                ranks=np.arange(1, chosen.shape[0] + 1, dtype=np.int32),
-                candidate_ids=subset.ids[chosen],
-                scores=scores,
-                text=text[chosen],
-                parts=parts,
-                pairs=scored,
+                query_rows=np.full(top.rows.shape[0], rows[int(row)], dtype=np.intp),
+                ranks=np.arange(1, top.rows.shape[0] + 1, dtype=np.int32),
+                candidate_ids=subset.ids[top.rows],
+                scores=top.scores,
+                text=top.text,
+                parts=top.parts,
+                pairs=top.scored,
             )
         )
     result = _Ranked.concat(out)
     result.fallbacks = int(which.shape[0])
     return result
-
-
-def _exact_top(
-    side: CandidateSide, subset: Subset, query: Features, text: FloatArray, spec: RankSpec
-) -> tuple[IntpArray, FloatArray, Components, int]:
-    """Positions, scores and sub-scores of one query's exact top-k over the subset."""
-    n = text.shape[0]
-    weight = spec.weights.text
-
-    def score(positions: IntpArray) -> tuple[FloatArray, Components]:
-        return _score(side, subset.features.take(positions), query, text[positions], spec)
-
-    floor = -np.inf
-    scored = 0
-    near = np.arange(n, dtype=np.intp)
-    if weight > 0:
-        pool = max(FALLBACK_POOL, 4 * spec.k)
-        while True:
-            positions = (
-                np.argpartition(-text, pool - 1)[:pool].astype(np.intp)
-                if pool < n
-                else np.arange(n, dtype=np.intp)
-            )
-            scores, _ = score(positions)
-            scored += positions.shape[0]
-            finite = scores[np.isfinite(scores)]
-            if finite.shape[0] >= spec.k:
-                floor = float(np.partition(finite, finite.shape[0] - spec.k)[-spec.k])
-                break
-            if pool >= n:
-                break
-            pool *= 8
-        ranges = sub_score_ranges(query, spec.levels)
-        reach = _reach(ranges, spec)
-        near = np.flatnonzero(weight * text.astype(np.float64) + reach >= floor).astype(np.intp)
-    scores, parts = score(near)
-    scored += near.shape[0]
-    best = topk_rows(scores, subset.ids[near], spec.k)
-    return near[best], scores[best], parts.take(best), scored
-
-
-def _reach(ranges: tuple[tuple[float, float], ...], spec: RankSpec) -> float:
-    """The most the structured part can add for a query with these sub-score ranges."""
-    w = spec.weights
-    weights = (w.major, w.education, w.city, w.salary)
-    high = sum(max(wi * low, wi * top) for wi, (low, top) in zip(weights, ranges, strict=True))
-    return high + BOUND_SLACK * spec.slack()

@@ -64,9 +64,9 @@ def _free_port() -> int:
 def _load(database_url: str, jobs_path: Path, scale: int, graduates: int) -> list[int]:
     from sqlalchemy import select
 
-    from app.commands.evaluate import read_jsonl
     from app.db import create_db_engine, create_session_factory
     from app.demo import generate_graduates
+    from app.evaluation.records import read_jsonl
     from app.importing.load import load_records
     from app.migrations import upgrade_database
     from app.schemas.graduates import GraduateCreate

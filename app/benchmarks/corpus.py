@@ -32,7 +32,7 @@ QUERIES_FILE = "eval/dev/graduates.jsonl"
 
 def read_postings(shared_dir: Path, limit: int | None = None) -> list[JobDocument]:
     """The real postings as JobDocuments, ids 1…R in file order."""
-    from app.commands.evaluate import job_from_record, read_jsonl
+    from app.evaluation.records import job_from_record, read_jsonl
 
     jobs: list[JobDocument] = []
     for number, record in enumerate(read_jsonl(shared_dir / JOBS_FILE)):
@@ -45,7 +45,7 @@ def read_postings(shared_dir: Path, limit: int | None = None) -> list[JobDocumen
 def read_query_profiles(shared_dir: Path, jobs: Sequence[JobDocument]) -> list[GraduateDocument]:
     """The dev-set profiles with a major, two desired cities and a salary drawn (seeded) from
     the postings' own, so the structured part of the score matters (the profiles state none)."""
-    from app.commands.evaluate import graduate_from_record, read_jsonl
+    from app.evaluation.records import graduate_from_record, read_jsonl
 
     profiles = [
         graduate_from_record(n, record)
@@ -112,7 +112,7 @@ def scale_postings(
 def scaled_records(records: Sequence[dict[str, Any]], size: int) -> list[dict[str, Any]]:
     """Import-format records scaled like scale_postings (same perturbation), with external_ids
     made unique, for loading through the API's import path."""
-    from app.commands.evaluate import job_from_record
+    from app.evaluation.records import job_from_record
 
     jobs = scale_postings([job_from_record(n, r) for n, r in enumerate(records)], size)
     out: list[dict[str, Any]] = []

@@ -81,8 +81,8 @@ def load_documents(
     jobs_path: str, n_graduates: int, limit: int | None = None
 ) -> tuple[list[Any], list[Any]]:
     """The real postings (the first `limit`) and `n_graduates` synthetic seeking graduates."""
-    from app.commands.evaluate import graduate_from_record, job_from_record, read_jsonl
     from app.demo import generate_graduates
+    from app.evaluation.records import graduate_from_record, job_from_record, read_jsonl
 
     records = islice(read_jsonl(jobs_path), limit)
     jobs = [job_from_record(n + 1, record) for n, record in enumerate(records)]

@@ -77,7 +77,7 @@ def run_ranking(args: argparse.Namespace) -> int:
     """Run the ranking benchmark and print its numbers."""
     from app.benchmarks.corpus import with_stated_fit
     from app.benchmarks.tokenise import posting_texts
-    from app.commands.evaluate import graduate_from_record, job_from_record, read_jsonl
+    from app.evaluation.records import graduate_from_record, job_from_record, read_jsonl
     from app.ranking import FilterSpec, Ranker, RankerParams, Tokenizer
 
     if not Path(args.jobs).exists() or not Path(args.graduates).exists():

@@ -16,6 +16,7 @@ from app.importing.load import load_records
 from app.importing.readers import ReaderError, count_lines, iter_raw_records
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
+from app.services.duplicates import duplicate_groups_among
 from app.services.records import TenantTable
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
@@ -70,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
                 records=iter_raw_records(args.file),
                 batch_size=args.batch_size or settings.import_batch_size,
                 on_progress=bar.update,
+                compliance_mode=settings.compliance_mode,
+            )
+        with create_session_factory(engine)() as session:
+            groups = duplicate_groups_among(
+                session, table, tenant=args.tenant, ids=summary.ids, settings=settings
             )
     except ReaderError as exc:
         print(f"error: {args.file}: {exc}")
@@ -91,6 +97,23 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: {summary.created} created, {summary.updated} updated, {failed} failed "
         f"in {elapsed:.1f} s"
+    )
+    if table is Job:
+        counts = summary.flags_by_rule.most_common()
+        by_rule = ", ".join(f"{rule} {count}" for rule, count in counts)
+        print(
+            f"compliance: {summary.flagged} postings flagged"
+            + (f" ({by_rule})" if by_rule else "")
+            + (" and refused" if settings.compliance_mode == "reject" else "")
+        )
+    print(
+        f"duplicates: {len(groups)} groups of near-identical {args.kind} "
+        f"({sum(len(group) for group in groups)} records)"
+        + (
+            f"; largest {len(groups[0])}, ids {', '.join(map(str, groups[0][:5]))} …"
+            if groups
+            else ""
+        )
     )
     for failure in summary.failures[:FAILURES_SHOWN]:
         reasons = "; ".join(

@@ -7,6 +7,7 @@ acknowledged, and running it again upserts the rest by external_id.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from app.services.bulk import (
     upsert_validated,
     validate_records,
 )
+from app.services.compliance import ComplianceMode
 from app.services.records import TenantTable
 
 ProgressCallback = Callable[[int], None]
@@ -59,6 +61,11 @@ class LoadSummary:
 
     created: int = 0
     updated: int = 0
+    # Postings with compliance flags (stored flagged, or failed in reject mode).
+    flagged: int = 0
+    flags_by_rule: Counter[str] = field(default_factory=Counter)
+    # Record ids written, for the duplicate scan after the import.
+    ids: list[int] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
     ignored_fields: set[str] = field(default_factory=set)
 
@@ -72,6 +79,7 @@ def load_records(
     records: Iterable[tuple[int, Mapping[str, Any] | None, str | None]],
     batch_size: int = 1000,
     on_progress: ProgressCallback | None = None,
+    compliance_mode: ComplianceMode = "flag",
 ) -> LoadSummary:
     """Upsert (line, data, read_error) records in batches; bad rows are reported, not fatal."""
     known_fields = set(schema.model_fields)
@@ -79,7 +87,9 @@ def load_records(
     def upsert_batch(rows: list[tuple[int, dict[str, Any]]]) -> list[UpsertResult]:
         validated = validate_records(schema, rows)
         with session_factory.begin() as session:
-            return upsert_validated(session, table, tenant=tenant, batch=validated)
+            return upsert_validated(
+                session, table, tenant=tenant, batch=validated, compliance_mode=compliance_mode
+            )
 
     summary = LoadSummary()
     batch: list[tuple[int, dict[str, Any]]] = []
@@ -105,6 +115,10 @@ def load_records(
                 except IMPORT_ERRORS as exc:
                     results.append(failed_result(position, raw, [describe_import_error(exc)]))
         for result in results:
+            summary.flagged += bool(result.flag_count)
+            summary.flags_by_rule.update(result.flag_rules)
+            if result.id is not None:
+                summary.ids.append(result.id)
             if result.status == "created":
                 summary.created += 1
             elif result.status == "updated":

@@ -214,6 +214,7 @@ class MatchEngine:
         params: RankerParams | None = None,
         majors: MajorTable | None = None,
         change_signal: DataVersion | None = None,
+        school_signal: bool = True,
     ) -> None:
         self.session_factory = session_factory
         self.models_dir = models_dir
@@ -221,6 +222,8 @@ class MatchEngine:
         self.majors = majors
         # Only where every write really commits (not in a test's rolled-back transaction).
         self.change_signal = change_signal
+        # False: school names and tiers are cut from every text of the versions fitted here.
+        self.school_signal = school_signal
         self._tenants: dict[str, TenantIndex] = {}
         self._tenants_lock = threading.Lock()
 
@@ -462,7 +465,12 @@ class MatchEngine:
         else:
             # The tenant's weights from `jobmatch tune`, if any, shape every version fitted.
             params = with_tuned_weights(self.params, self._tenant_dir(tenant))
-            ranker = Ranker(params, majors=self.majors).fit(job_docs, graduate_docs)
+            tokenizer = Tokenizer(
+                backend=(params or RankerParams()).backend, drop_schools=not self.school_signal
+            )
+            ranker = Ranker(params, tokenizer=tokenizer, majors=self.majors).fit(
+                job_docs, graduate_docs
+            )
             # Microseconds in the name: two refits of unchanged data never collide.
             version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{ranker.data_hash_[:8]}"
             folder = ranker.save(self._tenant_dir(tenant), version=version)

@@ -18,9 +18,8 @@ from app.ranking.ranker import (
     Ranker,
     RankerParams,
     ScoreParts,
-    TermContribution,
-    top_terms,
 )
+from app.ranking.scoring import TermContribution, top_terms
 from app.ranking.structured import (
     FilterSpec,
     MajorFitLevels,

@@ -95,6 +95,7 @@ def save_ranker(ranker: Ranker, root: str | Path, *, version: str | None = None)
             ),
             "synonym_groups": _synonym_groups(tokenizer.synonym_map()),
             "drop_protected": tokenizer.drop_protected,
+            "drop_schools": tokenizer.drop_schools,
             "hmm": tokenizer.hmm,
             "major_classes": majors.classes_,
             "related_classes": sorted(list(pair) for pair in majors.related_),
@@ -135,6 +136,8 @@ def load_ranker(
         stopwords=frozenset(saved["stopwords"]),
         synonym_groups=[tuple(group) for group in saved["synonym_groups"]],
         drop_protected=saved["drop_protected"],
+        # Versions saved before the switch existed kept school names.
+        drop_schools=saved.get("drop_schools", False),
         hmm=saved["hmm"],
     )
     terms = (folder / "vocabulary.txt").read_text("utf-8").split("\n")[:-1]

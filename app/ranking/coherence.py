@@ -28,7 +28,7 @@ class CoherenceParams:
     context the strongest terms of a posting that judge the others, partners the associates
     kept per term."""
 
-    weight: float = 0.5
+    weight: float = 0.0
     context: int = 10
     partners: int = 20
 

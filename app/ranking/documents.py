@@ -66,12 +66,12 @@ class GraduateDocument:
 class JobTextFields:
     """Weight of each job field in its text vector (0 leaves the field out)."""
 
-    title: float = 3
-    skills: float = 2
+    title: float = 1
+    skills: float = 1
     majors: float = 1
     description: float = 1
     industry: float = 0
-    title_ngrams: float = 3
+    title_ngrams: float = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +79,10 @@ class GraduateTextFields:
     """Weight of each graduate field in its text vector (0 leaves the field out)."""
 
     major: float = 1
-    skills: float = 2
-    desired_roles: float = 3
+    skills: float = 1
+    desired_roles: float = 1
     summary: float = 1
-    role_ngrams: float = 3
+    role_ngrams: float = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,12 @@
-"""Ranking metrics (NDCG@k, Recall@k, MRR) and the TF-IDF baselines the ranker is held against."""
+"""Ranking metrics (NDCG@k, Recall@k, MRR, P@k) and the TF-IDF baselines the ranker is held
+against, each restricted to the candidates the ranker may return for the query."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,6 +18,9 @@ from app.ranking.vectorize import identity_analyzer
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]
+# queries × documents: True where the document may be returned for the query (the filters the
+# ranker applies); None lets every document through.
+Eligibility = np.ndarray[Any, np.dtype[np.bool_]] | None
 # Query rows per sparse product: bounds the dense (chunk × corpus) score block.
 CHUNK = 256
 
@@ -35,6 +41,14 @@ def recall_at(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float
     return len(relevant.intersection(ranked[:k])) / len(relevant)
 
 
+def precision_at(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float:
+    """Share of relevant (grade > 0) documents among the first k places (a short list counts
+    its missing places as misses)."""
+    if k <= 0:
+        return 0.0
+    return sum(1 for doc in ranked[:k] if grades.get(doc, 0) > 0) / k
+
+
 def reciprocal_rank(ranked: Sequence[str], grades: Mapping[str, int]) -> float:
     """1 / rank of the first relevant document in the ranking (0 if none is retrieved)."""
     for rank, doc in enumerate(ranked):
@@ -49,7 +63,7 @@ def evaluate_run(
     """Mean NDCG@k, Recall@depth and MRR over the queries that have a relevant judgement."""
     judged = [q for q, grades in qrels.items() if any(g > 0 for g in grades.values())]
     if not judged:
-        return {f"ndcg@{k}": 0.0, f"recall@{recall_depth}": 0.0, "mrr": 0.0}
+        return {f"ndcg@{k}": 0.0, "mrr": 0.0, f"recall@{recall_depth}": 0.0}
     ndcg = recall = mrr = 0.0
     for query in judged:
         ranked = run.get(query, ())
@@ -58,34 +72,43 @@ def evaluate_run(
         recall += recall_at(ranked, grades, recall_depth)
         mrr += reciprocal_rank(ranked, grades)
     n = len(judged)
-    return {f"ndcg@{k}": ndcg / n, f"recall@{recall_depth}": recall / n, "mrr": mrr / n}
+    return {f"ndcg@{k}": ndcg / n, "mrr": mrr / n, f"recall@{recall_depth}": recall / n}
 
 
 def rank_by_cosine(
-    queries: sp.csr_matrix, documents: sp.csr_matrix, doc_ids: Sequence[int], depth: int
+    queries: sp.csr_matrix,
+    documents: sp.csr_matrix,
+    doc_ids: Sequence[int],
+    depth: int,
+    eligible: Eligibility = None,
 ) -> list[list[int]]:
-    """Top-`depth` document positions per query by dot product, ties by id."""
+    """Top-`depth` eligible document positions per query by dot product, ties by id."""
     ids = np.asarray(doc_ids, dtype=np.int64)
     documents_t = sp.csr_matrix(documents.T, dtype=np.float32)
     out: list[list[int]] = []
     for start in range(0, queries.shape[0], CHUNK):
         block = (queries[start : start + CHUNK] @ documents_t).toarray().astype(np.float32)
+        if eligible is not None:
+            block[~eligible[start : start + CHUNK]] = -np.inf
         out.extend(topk_rows(row, ids, depth).tolist() for row in block)
     return out
 
 
 def tfidf_word_baseline(
-    doc_tokens: Sequence[list[str]], query_tokens: Sequence[list[str]], depth: int
+    doc_tokens: Sequence[list[str]],
+    query_tokens: Sequence[list[str]],
+    depth: int,
+    eligible: Eligibility = None,
 ) -> list[list[int]]:
     """Plain word TF-IDF cosine (scikit-learn defaults) over the given tokens."""
     vectorizer = TfidfVectorizer(analyzer=identity_analyzer, lowercase=False, dtype=np.float32)
     documents = vectorizer.fit_transform(doc_tokens)
     queries = vectorizer.transform(query_tokens)
-    return rank_by_cosine(queries, documents, range(len(doc_tokens)), depth)
+    return rank_by_cosine(queries, documents, range(len(doc_tokens)), depth, eligible)
 
 
 def tfidf_char_baseline(
-    doc_texts: Sequence[str], query_texts: Sequence[str], depth: int
+    doc_texts: Sequence[str], query_texts: Sequence[str], depth: int, eligible: Eligibility = None
 ) -> list[list[int]]:
     """Character 1–3-gram TF-IDF cosine over NFKC, lower-cased text."""
     vectorizer = TfidfVectorizer(
@@ -97,7 +120,7 @@ def tfidf_char_baseline(
     )
     documents = vectorizer.fit_transform(doc_texts)
     queries = vectorizer.transform(query_texts)
-    return rank_by_cosine(queries, documents, range(len(doc_texts)), depth)
+    return rank_by_cosine(queries, documents, range(len(doc_texts)), depth, eligible)
 
 
 def to_run(
@@ -110,7 +133,13 @@ def to_run(
     }
 
 
-def split_halves(query_ids: Sequence[str]) -> tuple[list[str], list[str]]:
-    """A fixed, content-independent split of queries (alternate in sorted order)."""
-    ordered = sorted(query_ids)
-    return ordered[0::2], ordered[1::2]
+def is_held_out(item_id: str) -> bool:
+    """Whether a query (or a pool's graduate) belongs to the held-out half: decided by a hash
+    of its id alone, so the split is the same on every run and for every ranker."""
+    return hashlib.sha256(item_id.encode()).digest()[0] < 128
+
+
+def split_held_out(item_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(tune, held-out) parts of the ids, in their given order (see is_held_out)."""
+    held = [item for item in item_ids if is_held_out(item)]
+    return [item for item in item_ids if not is_held_out(item)], held

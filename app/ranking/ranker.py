@@ -16,9 +16,21 @@ import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 from app.ranking.coherence import CoherenceParams
 from app.ranking.documents import GraduateDocument, JobDocument, TextFields
 from app.ranking.index import FloatArray, SparseIndex, topk_rows
+from app.ranking.scoring import (
+    PairScores,
+    TermContribution,
+    TopK,
+    bound_slack,
+    exact_top,
+    exhaustive_top,
+    pair_scores,
+    structured_reach,
+    text_scale,
+    top_terms,
+)
 from app.ranking.structured import (
+    MISSING,
     BoolArray,
-    Components,
     Direction,
     FeatureEncoder,
     FilterSpec,
@@ -27,10 +39,7 @@ from app.ranking.structured import (
     MajorFitLevels,
     MajorTable,
     StructuredFitWeights,
-    combine,
-    pair_mask,
     pair_mask_rows,
-    score_components,
     sub_score_ranges,
 )
 from app.ranking.text import Backend, Tokenizer
@@ -38,10 +47,6 @@ from app.ranking.vectorize import TextModel
 
 # Query rows per sparse product in batch ranking: bounds the (chunk × N) score block.
 BATCH_CHUNK = 64
-# Candidates by text scored in full first, to learn a k-th best score that prunes the rest.
-POOL = 64
-# Scores sampled to place the cut-off of the best rows by text.
-SAMPLE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +56,11 @@ class RankerParams:
     fields: TextFields = field(default_factory=TextFields)
     weights: StructuredFitWeights = field(default_factory=StructuredFitWeights)
     major_levels: MajorFitLevels = field(default_factory=MajorFitLevels)
-    max_df: float = 0.3
+    # Every text choice below is the plain one: the ablation over dev, the seekers set and the
+    # pools found no tuned alternative that loses on none of them (README, "Text choices").
+    max_df: float = 1.0
     min_df: int = 1
-    sublinear_tf: bool = True
+    sublinear_tf: bool = False
     backend: Backend = "auto"
     explain_terms: int = 8
     feedback_docs: int = 0
@@ -63,23 +70,16 @@ class RankerParams:
 
 @dataclass(frozen=True, slots=True)
 class ScoreParts:
-    """Unweighted sub-scores of one match, each in [0, 1]."""
+    """Unweighted sub-scores of one match, each in [0, 1]: `text` is the calibrated text part
+    (the cosine over the best eligible candidate's cosine, see app.ranking.scoring), `cosine`
+    the raw cosine it comes from (not part of the blend)."""
 
     text: float
     major: float
     education: float
     city: float
     salary: float
-
-
-@dataclass(frozen=True, slots=True)
-class TermContribution:
-    """One shared term: its weight in the query and the document vectors, and their product."""
-
-    term: str
-    query_weight: float
-    document_weight: float
-    contribution: float
+    cosine: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +91,15 @@ class Explanation:
     terms: tuple[TermContribution, ...]
     filters_passed: tuple[str, ...]
     missing_skills: tuple[str, ...]
+    major_level: str
+    best_cosine: float
 
 
 class Ranked(NamedTuple):
-    """Top rows of one query, best first, with their scores and sub-scores."""
+    """Top rows of one query (scoring.TopK) with their raw cosines."""
 
-    rows: np.ndarray[Any, np.dtype[np.intp]]
-    scores: FloatArray
-    text: FloatArray
-    parts: Components
+    top: TopK
+    cosine: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,13 +325,15 @@ class Ranker:
         query: Any,
         filters: FilterSpec,
         rows: np.ndarray[Any, np.dtype[np.intp]] | None = None,
-    ) -> tuple[FloatArray, Components]:
-        """Final scores of one query against every indexed candidate, or against `rows` (with
-        `text` their cosines), filtered candidates at -inf.
+        *,
+        scale: np.float32 | None = None,
+    ) -> PairScores:
+        """Scores of one query against every indexed candidate, or against `rows` (with `text`
+        their cosines), filtered candidates at -inf; `scale` is the query's text scale (by
+        default from the best eligible of the rows scored, right when all rows are).
 
-        The single code path for the structured fit and filters: the pruned and the exhaustive
-        top-k, one query and batches all come here, so they agree to the bit (every step is
-        elementwise, so a row's score does not depend on which other rows are scored with it).
+        The single way the ranker scores pairs (scoring.pair_scores): the pruned and the
+        exhaustive top-k, one query and batches all come here, so they agree to the bit.
         """
         index = self._index(direction)
         allowed, _ = self._allowed(direction, filters)
@@ -339,10 +341,22 @@ class Ranker:
         if rows is not None:
             candidates, allowed = candidates.take(rows), allowed[rows]
         job, graduate = (candidates, query) if direction == "jobs" else (query, candidates)
-        parts = score_components(job, graduate, self._related_matrix(), self.params_.major_levels)
-        scores = combine(text, parts, self.params_.weights)
-        scores[~(pair_mask(job, graduate, filters) & allowed)] = -np.inf
-        return scores, parts
+        params = self.params_
+        score = partial(
+            pair_scores,
+            job,
+            graduate,
+            text,
+            related=self._related_matrix(),
+            weights=params.weights,
+            levels=params.major_levels,
+            filters=filters,
+            allowed=allowed,
+        )
+        if scale is None:
+            eligible = np.isfinite(score(np.float32(1.0)).scores)
+            scale = text_scale(float(text[eligible].max()) if eligible.any() else 0.0)
+        return score(scale)
 
     def _ranked(
         self,
@@ -372,69 +386,98 @@ class Ranker:
     def _top(
         self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
     ) -> Ranked:
-        """The exact top-k of one query (`text` its cosine with every row), scoring in full
-        only the candidates that can still reach it.
-
-        final = w·cosine + structured part, and the query's structured part is at most `reach`.
-        The best candidates by text that pass every filter give a k-th best score `floor` the
-        true one cannot be below, so only candidates with w·cosine + reach ≥ floor can be in
-        the top-k (or tie with it). Those are scored like every row in the exhaustive path and
-        cut by topk_rows, so ids and scores are the same.
-        """
-        weight = self.params_.weights.text
-        if k <= 0 or weight <= 0:
-            return self._top_exhaustive(direction, text, query, k, filters)
-        floor = self._floor(direction, text, query, k, filters)
-        reach = self._structured_reach(query)
+        """The exact top-k of one query (`text` its cosine with every row), pruned by the
+        structured bound (scoring.exact_top)."""
+        index = self._index(direction)
         allowed, allowed_rows = self._allowed(direction, filters)
-        if floor == -np.inf:
-            rows = allowed_rows
+        params = self.params_
+        top = exact_top(
+            text,
+            index.ids,
+            k,
+            allowed=allowed,
+            allowed_rows=allowed_rows,
+            eligible=partial(self._eligible, direction, query, filters),
+            score=partial(self._score_some, direction, text, query, filters),
+            reach=structured_reach(sub_score_ranges(query, params.major_levels), params.weights),
+            slack=bound_slack(params.weights, params.major_levels),
+            text_weight=params.weights.text,
+            **self._major_boost(direction, query),
+        )
+        return Ranked(top, text[top.rows])
+
+    def _major_boost(self, direction: Direction, query: Any) -> dict[str, Any]:
+        """The candidate rows whose major part can beat the unknown and unrelated levels for
+        this query (a listed major, its class or a related class), and the reach of the rest;
+        nothing when the major part cannot vary (scoring.exact_top)."""
+        params = self.params_
+        levels = params.major_levels
+        ranges = sub_score_ranges(query, levels)
+        if params.weights.major == 0 or ranges[0][0] == ranges[0][1]:
+            return {}
+        if direction == "jobs":
+            majors, classes = query.major[:1], query.major_class[:1]
         else:
-            # Rounded down in float32: a few more rows rather than one too few.
-            lowest = np.nextafter(np.float32((floor - reach) / weight), np.float32(-np.inf))
-            rows = np.flatnonzero(text >= lowest)
-            rows = rows[allowed[rows]]
-        rows = rows[
-            pair_mask_rows(direction, self._index(direction).features, rows, query, filters)
-        ]
-        scores, parts = self.score_rows(direction, text[rows], query, filters, rows)
-        best = topk_rows(scores, self._index(direction).ids[rows], k)
-        return Ranked(rows[best], scores[best], text[rows[best]], parts.take(best))
-
-    def _floor(
-        self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
-    ) -> float:
-        """A k-th best final score of the best candidates by text that pass every filter (so at
-        most the true k-th best); -inf when fewer than k candidates pass."""
-        allowed, allowed_rows = self._allowed(direction, filters)
-        features = self._index(direction).features
-        wanted = size = max(POOL, 4 * k)
-        while True:
-            if size < text.shape[0] // 4:
-                pool = best_rows(text, size)
-                pool = pool[allowed[pool]]
-            else:
-                pool = allowed_rows
-            pool = pool[pair_mask_rows(direction, features, pool, query, filters)]
-            if pool.shape[0] >= k or size >= text.shape[0] // 4:
-                break
-            # The filters reject most of the best by text: look further down.
-            size *= 16
-        if pool.shape[0] > wanted:
-            pool = pool[np.argpartition(text[pool], pool.shape[0] - wanted)[-wanted:]]
-        scores, _ = self.score_rows(direction, text[pool], query, filters, pool)
-        finite = scores[np.isfinite(scores)]
-        if finite.shape[0] < k:
-            return -np.inf
-        return float(np.partition(finite, finite.shape[0] - k)[finite.shape[0] - k])
+            majors, classes = query.majors[0], query.classes[0]
+        majors, classes = majors[majors != MISSING], classes[classes != MISSING]
+        related = self._related_matrix()
+        if classes.shape[0]:
+            neighbours = np.flatnonzero(related[classes, :-1].any(axis=0))
+            classes = np.union1d(classes, neighbours)
+        index = self._index(direction)
+        if direction == "jobs":
+            major_column, class_column = "majors", "classes"
+        else:
+            major_column, class_column = "major", "major_class"
+        boosted = np.union1d(
+            rows_with(
+                index.memo(("postings", major_column), partial(postings, index, major_column)),
+                majors,
+            ),
+            rows_with(
+                index.memo(("postings", class_column), partial(postings, index, class_column)),
+                classes,
+            ),
+        )
+        rest = (min(levels.unknown, levels.unrelated), max(levels.unknown, levels.unrelated))
+        reach_rest = structured_reach((rest, *ranges[1:]), params.weights)
+        return {"boosted": boosted.astype(np.intp), "reach_rest": reach_rest}
 
     def _top_exhaustive(
         self, direction: Direction, text: FloatArray, query: Any, k: int, filters: FilterSpec
     ) -> Ranked:
-        """The top-k of one query from the scores of every candidate."""
-        scores, parts = self.score_rows(direction, text, query, filters)
-        best = topk_rows(scores, self._index(direction).ids, k)
-        return Ranked(best, scores[best], text[best], parts.take(best))
+        """The top-k of one query from the scores of every eligible candidate."""
+        index = self._index(direction)
+        _, allowed_rows = self._allowed(direction, filters)
+        top = exhaustive_top(
+            text,
+            index.ids,
+            k,
+            allowed_rows=allowed_rows,
+            eligible=partial(self._eligible, direction, query, filters),
+            score=partial(self._score_some, direction, text, query, filters),
+        )
+        return Ranked(top, text[top.rows])
+
+    def _eligible(
+        self,
+        direction: Direction,
+        query: Any,
+        filters: FilterSpec,
+        rows: np.ndarray[Any, np.dtype[np.intp]],
+    ) -> BoolArray:
+        return pair_mask_rows(direction, self._index(direction).features, rows, query, filters)
+
+    def _score_some(
+        self,
+        direction: Direction,
+        text: FloatArray,
+        query: Any,
+        filters: FilterSpec,
+        rows: np.ndarray[Any, np.dtype[np.intp]],
+        scale: np.float32,
+    ) -> PairScores:
+        return self.score_rows(direction, text[rows], query, filters, rows, scale=scale)
 
     def _allowed(
         self, direction: Direction, filters: FilterSpec
@@ -448,18 +491,6 @@ class Ranker:
             return mask, np.flatnonzero(mask)
 
         return index.memo(("allowed", filters), compute)
-
-    def _structured_reach(self, query: Any) -> float:
-        """An upper bound of final − w·cosine of one query against any candidate, with room
-        for float32 rounding."""
-        weights = self.params_.weights
-        ranges = sub_score_ranges(query, self.params_.major_levels)
-        components = (weights.major, weights.education, weights.city, weights.salary)
-        pairs = list(zip(components, ranges, strict=True))
-        high = sum(max(w * low, w * top) for w, (low, top) in pairs)
-        size = abs(weights.text) + sum(abs(w) * max(abs(low), abs(top)) for w, (low, top) in pairs)
-        # combine() adds five float32 products: its rounding is a few 1e-7 of `size` at most.
-        return high + 1e-5 * (1.0 + size)
 
     def _expand(
         self, index: SparseIndex[Any], queries: sp.csr_matrix, text: FloatArray
@@ -494,22 +525,25 @@ class Ranker:
         explain: bool,
     ) -> list[Match]:
         index = self._index(direction)
+        top = ranked.top
         matches = []
-        for position, row in enumerate(ranked.rows):
+        for position, row in enumerate(top.rows):
             parts = ScoreParts(
-                text=float(ranked.text[position]),
-                major=float(ranked.parts.major[position]),
-                education=float(ranked.parts.education[position]),
-                city=float(ranked.parts.city[position]),
-                salary=float(ranked.parts.salary[position]),
+                text=float(top.text[position]),
+                major=float(top.parts.major[position]),
+                education=float(top.parts.education[position]),
+                city=float(top.parts.city[position]),
+                salary=float(top.parts.salary[position]),
+                cosine=float(ranked.cosine[position]),
             )
             doc_id = int(index.ids[row])
             explanation = None
             if explain:
+                best = float(1.0 / top.scale) if top.scale > 0 else 0.0
                 explanation = self._explain(
-                    direction, doc, doc_id, query(), index.vector(int(row)), parts, filters
+                    direction, doc, doc_id, query(), index.vector(int(row)), parts, filters, best
                 )
-            matches.append(Match(doc_id, float(ranked.scores[position]), parts, explanation))
+            matches.append(Match(doc_id, float(top.scores[position]), parts, explanation))
         return matches
 
     def _index(self, direction: Direction) -> SparseIndex[Any]:
@@ -518,9 +552,16 @@ class Ranker:
     # --- explanations -------------------------------------------------------------------
 
     def explain(
-        self, job_id: int, graduate_id: int, *, filters: FilterSpec | None = None
+        self,
+        job_id: int,
+        graduate_id: int,
+        *,
+        filters: FilterSpec | None = None,
+        candidates: Direction = "jobs",
     ) -> Explanation | None:
-        """Explanation of one indexed (job, graduate) pair; None if a filter excludes it."""
+        """Explanation of one indexed (job, graduate) pair, the job ranked for the graduate
+        (candidates="jobs") or the graduate for the job ("graduates"): the text part is
+        measured against the query's best eligible candidate. None if a filter excludes it."""
         filters = filters or FilterSpec()
         job_row, graduate_row = (
             self.jobs_index_.row_of(job_id),
@@ -528,31 +569,32 @@ class Ranker:
         )
         if job_row is None or graduate_row is None:
             raise KeyError((job_id, graduate_id))
-        job_features = self.jobs_index_.features.take(slice(job_row, job_row + 1))
-        graduate_features = self.graduates_index_.features.take(
-            slice(graduate_row, graduate_row + 1)
-        )
-        if not (
-            pair_mask(job_features, graduate_features, filters).all()
-            and self.encoder_.candidate_mask("jobs", job_features, filters).all()
-        ):
+        query_index: SparseIndex[Any]
+        if candidates == "jobs":
+            query_index, query_row, row = self.graduates_index_, graduate_row, job_row
+            query_doc: Any = self.graduates_[graduate_id]
+            doc_id = job_id
+        else:
+            query_index, query_row, row = self.jobs_index_, job_row, graduate_row
+            query_doc, doc_id = self.jobs_[job_id], graduate_id
+        query = query_index.vector(query_row)
+        query_features = query_index.features.take(slice(query_row, query_row + 1))
+        # The text part is measured against the query's best eligible candidate: score them all.
+        text = self._index(candidates).cosine(query)[0]
+        scored = self.score_rows(candidates, text, query_features, filters)
+        if not np.isfinite(scored.scores[row]):
             return None
-        query = self.graduates_index_.vector(graduate_row)
-        doc = self.jobs_index_.vector(job_row)
-        text = np.asarray((query @ doc.T).toarray(), dtype=np.float32).reshape(1)
-        components = score_components(
-            job_features, graduate_features, self._related_matrix(), self.params_.major_levels
-        )
+        best = float(text[np.isfinite(scored.scores)].max())
         parts = ScoreParts(
-            text=float(text[0]),
-            major=float(components.major[0]),
-            education=float(components.education[0]),
-            city=float(components.city[0]),
-            salary=float(components.salary[0]),
+            text=float(scored.text[row]),
+            major=float(scored.parts.major[row]),
+            education=float(scored.parts.education[row]),
+            city=float(scored.parts.city[row]),
+            salary=float(scored.parts.salary[row]),
+            cosine=float(text[row]),
         )
-        return self._explain(
-            "jobs", self.graduates_[graduate_id], job_id, query, doc, parts, filters
-        )
+        doc = self._index(candidates).vector(row)
+        return self._explain(candidates, query_doc, doc_id, query, doc, parts, filters, best)
 
     def _explain(
         self,
@@ -563,6 +605,7 @@ class Ranker:
         doc_vector: sp.csr_matrix,
         parts: ScoreParts,
         filters: FilterSpec,
+        best_cosine: float,
     ) -> Explanation:
         terms = top_terms(
             query_vector, doc_vector, self.text_model_.terms_, self.params_.explain_terms
@@ -577,6 +620,8 @@ class Ranker:
             terms=terms,
             filters_passed=filters.names(direction),
             missing_skills=self.missing_skills(job, graduate),
+            major_level=self.params_.major_levels.name_of(parts.major),
+            best_cosine=best_cosine,
         )
 
     def missing_skills(self, job: JobDocument, graduate: GraduateDocument) -> tuple[str, ...]:
@@ -650,42 +695,33 @@ class Ranker:
         return sp.vstack(rows, format="csr", dtype=np.float32)
 
 
-def best_rows(scores: FloatArray, size: int) -> np.ndarray[Any, np.dtype[np.intp]]:
-    """Rows of roughly the `size` best scores (a few more or fewer)."""
-    # The cut-off is read off a strided sample: one comparison pass instead of argpartition
-    # over every row, and callers only need good candidates, not an exact set.
-    stride = max(1, scores.shape[0] // SAMPLE)
-    sample = scores[::stride]
-    above = min(sample.shape[0] - 1, size // stride)
-    cut = np.partition(sample, sample.shape[0] - 1 - above)[sample.shape[0] - 1 - above]
-    rows = np.flatnonzero(scores >= cut) if cut > 0 else np.flatnonzero(scores > 0)
-    if rows.shape[0] > 4 * size:
-        # Many equal scores at the cut: keep the size best of them.
-        rows = rows[np.argpartition(scores[rows], rows.shape[0] - size)[-size:]]
-    return rows
+def postings(
+    index: SparseIndex[Any], column: str
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The index's rows by the codes of one feature column (majors or classes): the codes
+    sorted, and the row of each."""
+    codes = np.asarray(getattr(index.features, column))
+    flat = codes.reshape(codes.shape[0], -1)
+    rows = np.repeat(np.arange(codes.shape[0], dtype=np.intp), flat.shape[1])
+    values = flat.ravel()
+    known = values != MISSING
+    order = np.argsort(values[known], kind="stable")
+    return values[known][order], rows[known][order]
+
+
+def rows_with(
+    posting: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], codes: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """The rows holding any of `codes`, from postings()."""
+    values, rows = posting
+    low = np.searchsorted(values, codes, side="left")
+    high = np.searchsorted(values, codes, side="right")
+    found = [rows[a:b] for a, b in zip(low.tolist(), high.tolist(), strict=True) if b > a]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)
 
 
 def _row(matrix: sp.csr_matrix, row: int) -> sp.csr_matrix:
     return matrix if matrix.shape[0] == 1 else matrix[row]
-
-
-def top_terms(
-    query: sp.csr_matrix, doc: sp.csr_matrix, terms: Any, n: int
-) -> tuple[TermContribution, ...]:
-    """Shared terms by contribution to the cosine, largest first, ties by term."""
-    q = sp.csr_matrix(query)
-    d = sp.csr_matrix(doc)
-    q_weights = dict(zip(q.indices.tolist(), q.data.tolist(), strict=True))
-    shared = [
-        (int(col), q_weights[int(col)], float(w))
-        for col, w in zip(d.indices, d.data, strict=True)
-        if int(col) in q_weights
-    ]
-    items = sorted(
-        (TermContribution(str(terms[c]), qw, dw, qw * dw) for c, qw, dw in shared),
-        key=lambda t: (-t.contribution, t.term),
-    )
-    return tuple(items[:n])
 
 
 def hash_tokens(*sides: Sequence[tuple[int, list[str]]]) -> str:

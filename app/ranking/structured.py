@@ -41,28 +41,53 @@ MAX_CITIES = 8
 
 @dataclass(frozen=True, slots=True)
 class StructuredFitWeights:
-    """final = text·cosine + major·major fit + education·edu fit + city·city fit + salary·fit.
+    """final = text·t + major·major fit + education·edu fit + city·city fit + salary·fit, every
+    part in [0, 1] (t the calibrated text part, see app.ranking.scoring).
 
-    Text dominates: the sub-scores (each in [0, 1]) re-order candidates whose texts are close.
+    Text and major count the same: both are on a scale whose 1.0 is "the best there is" (the
+    best eligible text match; a listed major), and no measurement says one matters more, so an
+    unrelated major outranks a listed one only with the whole text scale more (README, "The
+    blend"). Education, city and salary are hard filters by default; a second say in the score
+    would count the same fact twice, so they weigh nothing until `jobmatch tune` learns a
+    weight for them from outcomes.
     """
 
     text: float = 1.0
-    major: float = 0.10
-    education: float = 0.03
-    city: float = 0.03
-    salary: float = 0.02
+    major: float = 1.0
+    education: float = 0.0
+    city: float = 0.0
+    salary: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class MajorFitLevels:
-    """Major fit by relation; `unknown` is used when either side states no major."""
+    """Major fit by relation, in a recruiter's order: a major the posting lists (any of them),
+    a major of a listed major's class, of a related class, no major stated (or a posting that
+    lists none), an unrelated major.
+
+    The values are the order itself in equal steps (4/4 … 0/4): nothing measured says one step
+    matters more than another, and how far a step moves a ranking is the major weight's job.
+    """
 
     same_major: float = 1.0
-    same_class: float = 0.7
-    acceptable: float = 0.5
-    related_class: float = 0.25
-    unrelated: float = 0.0
+    same_class: float = 0.75
+    related_class: float = 0.5
     unknown: float = 0.25
+    unrelated: float = 0.0
+
+    def name_of(self, value: float) -> str:
+        """The relation a major part stands for ("listed major", …): the first level with
+        this value, strongest first."""
+        for name, level in (
+            ("listed major", self.same_major),
+            ("same class", self.same_class),
+            ("related class", self.related_class),
+            ("no major to compare", self.unknown),
+            ("unrelated major", self.unrelated),
+        ):
+            if np.isclose(value, level):
+                return name
+        return "custom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +111,9 @@ class FilterSpec:
     - `graduation_years` (graduates only): inclusive range; unknown years pass.
     - `max_expected_salary` (graduates only): expected salary at most this; unknown passes.
     - `min_salary` (jobs only): salary_max at least this; unknown (面议) passes.
+    - `major_required` (pair): when the job lists majors, only graduates of a listed major or
+      of a listed major's class pass; a graduate with no stated major does not (a requirement
+      nothing shows them to meet). A job that lists no majors passes everyone.
 
     Constraints that name the other side are ignored when ranking this one.
     """
@@ -101,6 +129,7 @@ class FilterSpec:
     min_education: str | None = None
     max_expected_salary: int | None = None
     min_salary: int | None = None
+    major_required: bool = False
 
     def __post_init__(self) -> None:
         for label, given, known in (
@@ -129,6 +158,8 @@ class FilterSpec:
                 statuses = self.job_statuses if candidates == "jobs" else self.graduate_statuses
                 on.append(f"status={','.join(statuses)}")
         on.extend(name for name in ("education", "city", "salary") if getattr(self, name))
+        if self.major_required:
+            on.append("major=require")
         if self.candidate_city is not None:
             on.append(f"candidate_city={self.candidate_city}")
         if self.min_education is not None:
@@ -539,24 +570,23 @@ def sub_score_ranges(
 def major_fit(
     job: JobFeatures, graduate: GraduateFeatures, related: BoolArray, levels: MajorFitLevels
 ) -> FloatArray:
-    """Major relation of each pair, checked from weakest to strongest so the strongest wins."""
+    """Major relation of each pair, checked from weakest to strongest so the strongest wins:
+    every major the job lists is an exact match, whatever its position."""
     f32 = np.float32
-    g_major, g_class = graduate.major[..., None], graduate.major_class[..., None]
-    listed = job.majors != MISSING
-    known_class = job.classes != MISSING
+    g_class = graduate.major_class[..., None]
     major = np.where(
         related[g_class, job.classes].any(-1), f32(levels.related_class), f32(levels.unrelated)
     )
-    acceptable = ((job.majors[..., 1:] == g_major) & listed[..., 1:]).any(-1) | (
-        (job.classes[..., 1:] == g_class) & known_class[..., 1:]
-    ).any(-1)
-    major = np.where(acceptable, f32(levels.acceptable), major)
-    same_class = (job.classes[..., 0] == g_class[..., 0]) & known_class[..., 0]
-    major = np.where(same_class, f32(levels.same_class), major)
-    same_major = (job.majors[..., 0] == g_major[..., 0]) & listed[..., 0]
-    major = np.where(same_major, f32(levels.same_major), major)
-    unknown = (graduate.major == MISSING) | ~listed[..., 0]
+    major = np.where(listed(job.classes, graduate.major_class), f32(levels.same_class), major)
+    major = np.where(listed(job.majors, graduate.major), f32(levels.same_major), major)
+    unknown = (graduate.major == MISSING) | (job.majors[..., 0] == MISSING)
     return np.where(unknown, f32(levels.unknown), major).astype(f32)
+
+
+def listed(values: IntArray, value: IntArray) -> BoolArray:
+    """`value` (a graduate's major or class) is one of `values` (a job's majors or their
+    classes, on the last axis)."""
+    return ((values == value[..., None]) & (values != MISSING)).any(-1)  # type: ignore[no-any-return]
 
 
 def city_match(job: JobFeatures, graduate: GraduateFeatures) -> BoolArray:
@@ -632,15 +662,8 @@ def _pair_mask(
     if spec.salary:
         expected, high = graduate("expected_salary"), job("salary_max")
         mask &= np.isnan(expected) | np.isnan(high) | (expected <= high)
+    if spec.major_required:
+        majors = job("majors")
+        fits = listed(majors, graduate("major")) | listed(job("classes"), graduate("major_class"))
+        mask &= (majors[..., 0] == MISSING) | fits
     return mask
-
-
-def combine(text: FloatArray, parts: Components, weights: StructuredFitWeights) -> FloatArray:
-    """The final score from the cosine and the sub-scores."""
-    f32 = np.float32
-    total = f32(weights.text) * text
-    total = total + f32(weights.major) * parts.major
-    total = total + f32(weights.education) * parts.education
-    total = total + f32(weights.city) * parts.city
-    total = total + f32(weights.salary) * parts.salary
-    return total.astype(f32)

@@ -24,6 +24,20 @@ USER_WORD_FREQ = 100_000
 
 _WORD_CHAR = re.compile(r"\w")
 _WORD_RUN = re.compile(r"\w+")
+# A protected attribute's value is as protected as its name: "户籍：宁波市" says where one is
+# registered, "23岁" is an age, "宁波户口" a registration. Cut out before segmenting.
+_PROTECTED_PHRASES = re.compile(
+    r"(?:性别|年龄|民族|户籍|户口|籍贯|生源地|出生地|婚姻状况|婚姻|婚否|生育状况)"
+    r"(?:所在地)?\s*[:：]\s*[^,，。；;、\s]{0,12}"
+    r"|\d{1,3}\s*(?:周岁|岁)"
+    r"|[\u4e00-\u9fff]{1,4}(?:户籍|户口)"
+)
+# With the school signal off: school names and tiers, so a school named in free text moves no
+# score either (no structured field scores the school).
+_SCHOOL_NAMES = re.compile(
+    r"[\u4e00-\u9fff]{2,12}?(?:大学|学院|学校)(?:[\u4e00-\u9fff]{0,6}?(?:校区|分校))?"
+    r"|(?:985|211|双一流|一本|二本|三本|重点|名校)(?:院校|高校|大学|学校)?"
+)
 
 
 class Segmenter(Protocol):
@@ -139,6 +153,7 @@ class Tokenizer:
         synonym_groups: Sequence[Sequence[str]] | None = None,
         hmm: bool = False,
         drop_protected: bool = True,
+        drop_schools: bool = False,
     ) -> None:
         self.backend = backend
         self.user_words = user_words
@@ -148,6 +163,7 @@ class Tokenizer:
         # and between nearly identical texts, which hurts both equality and matching.
         self.hmm = hmm
         self.drop_protected = drop_protected
+        self.drop_schools = drop_schools
         self._state: tuple[Any, dict[str, str]] | None = None
         self._lock = threading.Lock()
 
@@ -222,7 +238,7 @@ class Tokenizer:
         if not text:
             return []
         segmenter, token_map = self._prepare()
-        raws = segmenter.cut(normalize_text(text), self.hmm)
+        raws = segmenter.cut(self._cut_phrases(normalize_text(text)), self.hmm)
         # One C-level pass for the known tokens; a Python loop over each token was most of the
         # tokeniser's own time.
         verdicts = list(map(token_map.get, raws))
@@ -234,6 +250,15 @@ class Tokenizer:
                     verdicts[position] = token_map[raw] = _classify(raw)
         return [verdict for verdict in verdicts if verdict]
 
+    def _cut_phrases(self, text: str) -> str:
+        """Normalised text without protected attribute-value phrases (and school names when
+        the school signal is off)."""
+        if self.drop_protected:
+            text = _PROTECTED_PHRASES.sub(" ", text)
+        if self.drop_schools:
+            text = _SCHOOL_NAMES.sub(" ", text)
+        return text
+
     def tokenize_many(self, texts: Iterable[str | None]) -> list[list[str]]:
         """Tokens of each text."""
         return [self.tokenize(text) for text in texts]
@@ -243,7 +268,7 @@ class Tokenizer:
         NFKC and lower-casing; protected-attribute words are cut out first."""
         if not text:
             return []
-        text = normalize_text(text)
+        text = self._cut_phrases(normalize_text(text))
         if self.drop_protected:
             text = _protected_pattern().sub(" ", text)
         out: list[str] = []

@@ -107,9 +107,9 @@ class TextModel:
         *,
         tokenizer: Tokenizer | None = None,
         fields: TextFields | None = None,
-        max_df: float | int = 0.3,
+        max_df: float | int = 1.0,
         min_df: float | int = 1,
-        sublinear_tf: bool = True,
+        sublinear_tf: bool = False,
         coherence: CoherenceParams | None = None,
     ) -> None:
         self.tokenizer = tokenizer

@@ -230,6 +230,12 @@ class UpsertResult(BaseModel):
     errors: list[dict[str, str]] = Field(
         default_factory=list, description="Why it failed: one entry per field and problem."
     )
+    flag_count: int = Field(
+        0, description="Postings: conditions found that campus-recruitment rules forbid."
+    )
+    flag_rules: list[str] = Field(
+        default_factory=list, description="Postings: the rules of those flags, one per flag."
+    )
 
 
 class BulkResponse(BaseModel):
@@ -238,6 +244,7 @@ class BulkResponse(BaseModel):
     created: int
     updated: int
     failed: int
+    flagged: int = Field(0, description="Postings stored or refused with compliance flags.")
     results: list[UpsertResult]
 
 

@@ -146,6 +146,12 @@ class GraduateCreate(GraduateFields):
     skills: GraduateSkills = Field(default_factory=list)
     summary: Summary = ""
     status: GraduateStatus = Field("seeking", description="seeking, placed or withdrawn.")
+    personalised: bool = Field(
+        True,
+        description="false: the graduate refuses personalised recommendations (PIPL art. 24); "
+        "their job list is then ranked by recency within their stated filters, and batch "
+        "re-ranking leaves them out.",
+    )
 
 
 class GraduateUpdate(GraduateFields):
@@ -160,6 +166,9 @@ class GraduateUpdate(GraduateFields):
     skills: ClearedList[GraduateSkills] = Field(None, description="Skills (replaces the list).")
     summary: ClearedText[Summary] = Field(None, description="Free-text summary.")
     status: NotNull[GraduateStatus] = Field(None, description="seeking, placed or withdrawn.")
+    personalised: NotNull[bool] = Field(
+        None, description="false: opt out of personalised recommendations."
+    )
 
 
 class GraduatePublic(OutputModel):
@@ -182,5 +191,6 @@ class GraduatePublic(OutputModel):
     summary: str
     expected_salary: int | None
     status: GraduateStatus
+    personalised: bool
     created_at: datetime
     updated_at: datetime

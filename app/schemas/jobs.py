@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.errors import ValidationFailed
 from app.schemas.common import (
@@ -171,5 +178,30 @@ class JobPublic(OutputModel):
     headcount: int
     status: JobStatus
     posted_at: date | None
+    flag_count: int = Field(
+        description="Conditions found that campus-recruitment rules forbid (GET …/compliance)."
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class ComplianceFlag(OutputModel):
+    """A forbidden condition found in a posting."""
+
+    rule: str = Field(
+        description="gender, school_tier, household_registration, age, marital_childbearing, "
+        "ethnicity, region_of_origin or health."
+    )
+    field: str = Field(description="The posting field it is in.")
+    span: str = Field(description="The words found.", examples=["限男性"])
+    start: int = Field(description="Offset of the words in the field's text.")
+    end: int = Field(description="Offset just past them.")
+    explanation: str = Field(description="Why the rules forbid it, in Chinese.")
+
+
+class JobCompliance(BaseModel):
+    """The compliance flags of a posting, as checked at its last write."""
+
+    job_id: int
+    flagged: bool
+    flags: list[ComplianceFlag]

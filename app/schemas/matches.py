@@ -15,8 +15,14 @@ from app.schemas.jobs import JobCreate
 class ScoreParts(BaseModel):
     """Unweighted sub-scores, each in [0, 1]."""
 
-    text: float = Field(description="Cosine similarity of the TF-IDF vectors.")
-    major: float = Field(description="Major fit: same major > same class > accepted > unrelated.")
+    text: float = Field(
+        description="Calibrated text part: the TF-IDF cosine over the best cosine among the "
+        "query's eligible candidates (1.0 = as close as the closest one)."
+    )
+    major: float = Field(
+        description="Major fit: a listed major 1.0 > same class 0.75 > related class 0.5 > "
+        "no major stated 0.25 > unrelated 0."
+    )
     education: float = Field(description="Education fit.")
     city: float = Field(description="City fit.")
     salary: float = Field(description="Salary fit.")
@@ -41,6 +47,14 @@ class Explanation(BaseModel):
     )
     filters_passed: list[str] = Field(description="Hard filters the candidate passed.")
     missing_skills: list[str] = Field(description="The job's skills the graduate does not list.")
+    major_level: str = Field(
+        description="The major relation applied: listed major, same class, related class, "
+        "no major to compare or unrelated major."
+    )
+    cosine: float = Field(description="The raw TF-IDF cosine the text part comes from.")
+    best_cosine: float = Field(
+        description="The best cosine among the query's eligible candidates: text = cosine / this."
+    )
 
 
 class GraduateMatch(BaseModel):
@@ -58,6 +72,13 @@ class GraduateMatch(BaseModel):
     explanation: Explanation | None = None
 
 
+class AlsoIn(BaseModel):
+    """Another posting of the same company with near-identical text (e.g. another city)."""
+
+    job_id: int
+    city: str | None
+
+
 class JobMatch(BaseModel):
     """One job ranked for a graduate."""
 
@@ -70,6 +91,10 @@ class JobMatch(BaseModel):
     score: float
     parts: ScoreParts
     explanation: Explanation | None = None
+    also_in: list[AlsoIn] = Field(
+        default_factory=list,
+        description="Near-duplicates of this posting collapsed into it (collapse=true).",
+    )
 
 
 class IndexInfo(BaseModel):
@@ -77,10 +102,18 @@ class IndexInfo(BaseModel):
 
     version: str
     fitted_at: datetime
-    source: str = Field(description="live (in-memory index) or batch (a stored re-rank run).")
+    source: str = Field(
+        description="live (in-memory index), batch (a stored re-rank run) or recency (the "
+        "graduate opted out of personalised ranking)."
+    )
     run_id: int | None = Field(None, description="The stored re-rank run (source batch).")
     computed_at: datetime | None = Field(
         None, description="When that run completed (source batch)."
+    )
+    personalised: bool = Field(
+        True,
+        description="false: the graduate opted out, so jobs are ordered by recency within "
+        "the stated filters, without their profile.",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from app.errors import ValidationFailed, describe_validation_errors, printable
 from app.metrics import RECORDS_UPSERTED
 from app.schemas.common import BulkResponse, UpsertResult, normalize_text
+from app.services.compliance import ComplianceMode, flag_messages, posting_flags
 from app.services.records import TenantTable, upsert_records
+from app.tables import Job
 
 
 @dataclass(slots=True)
@@ -46,14 +48,59 @@ def failed_result(position: int, raw: Any, errors: list[dict[str, str]]) -> Upse
     )
 
 
+def _screen_postings(
+    batch: ValidatedBatch, *, mode: ComplianceMode
+) -> tuple[ValidatedBatch, list[dict[str, Any]]]:
+    """Each valid posting's compliance columns; in reject mode flagged postings fail instead."""
+    kept = ValidatedBatch(failed=list(batch.failed))
+    derived: list[dict[str, Any]] = []
+    for position, record in batch.valid:
+        flags = posting_flags(record.model_dump())
+        if flags and mode == "reject":
+            kept.failed.append(
+                UpsertResult(
+                    index=position,
+                    external_id=getattr(record, "external_id", None),
+                    status="failed",
+                    errors=flag_messages(flags),
+                    flag_count=len(flags),
+                    flag_rules=[flag.rule for flag in flags],
+                )
+            )
+            continue
+        kept.valid.append((position, record))
+        derived.append(
+            {"compliance_flags": [asdict(flag) for flag in flags], "flag_count": len(flags)}
+        )
+    return kept, derived
+
+
 def upsert_validated(
-    session: Session, table: TenantTable, *, tenant: str, batch: ValidatedBatch
+    session: Session,
+    table: TenantTable,
+    *,
+    tenant: str,
+    batch: ValidatedBatch,
+    compliance_mode: ComplianceMode = "flag",
 ) -> list[UpsertResult]:
-    """Upsert the batch's valid records; return every record's result in position order."""
-    outcomes = upsert_records(session, table, tenant=tenant, records=[r for _, r in batch.valid])
+    """Upsert the batch's valid records (postings checked against the compliance rules);
+    return every record's result in position order."""
+    derived: list[dict[str, Any]] | None = None
+    if table is Job:
+        batch, derived = _screen_postings(batch, mode=compliance_mode)
+    outcomes = upsert_records(
+        session, table, tenant=tenant, records=[r for _, r in batch.valid], derived=derived
+    )
     results = [
-        UpsertResult(index=position, external_id=o.external_id, status=o.status, id=o.id)
-        for (position, _), o in zip(batch.valid, outcomes, strict=True)
+        UpsertResult(
+            index=position,
+            external_id=o.external_id,
+            status=o.status,
+            id=o.id,
+            flag_count=derived[i]["flag_count"] if derived is not None else 0,
+            flag_rules=[f["rule"] for f in derived[i]["compliance_flags"]] if derived else [],
+        )
+        for i, ((position, _), o) in enumerate(zip(batch.valid, outcomes, strict=True))
     ]
     return sorted(results + batch.failed, key=lambda result: result.index)
 
@@ -99,11 +146,14 @@ def bulk_upsert(
     *,
     tenant: str,
     raw_records: Sequence[Any],
+    compliance_mode: ComplianceMode = "flag",
 ) -> BulkResponse:
     """Validate each record, upsert the valid ones by external_id, report every record."""
     reject_duplicate_external_ids(raw_records)
     batch = validate_records(schema, list(enumerate(raw_records)))
-    results = upsert_validated(session, table, tenant=tenant, batch=batch)
+    results = upsert_validated(
+        session, table, tenant=tenant, batch=batch, compliance_mode=compliance_mode
+    )
     counts = Counter(result.status for result in results)
     for status, count in counts.items():
         RECORDS_UPSERTED.labels(kind=table.__tablename__, channel="bulk", status=status).inc(count)
@@ -111,5 +161,6 @@ def bulk_upsert(
         created=counts["created"],
         updated=counts["updated"],
         failed=counts["failed"],
+        flagged=sum(1 for result in results if result.flag_count),
         results=results,
     )

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from app.schemas.jobs import JobCreate, JobUpdate, check_salary_range
 from app.services import records
+from app.services.compliance import CHECKED_FIELDS, ComplianceMode, screen_posting
 from app.tables import Job
 
 
@@ -29,17 +30,25 @@ def get_job(session: Session, *, tenant: str, job_id: int) -> Job:
     return records.get_record(session, Job, tenant=tenant, record_id=job_id)
 
 
-def create_job(session: Session, *, tenant: str, data: JobCreate) -> Job:
-    """Create a job posting."""
-    return records.create_record(session, Job, tenant=tenant, data=data)
+def create_job(
+    session: Session, *, tenant: str, data: JobCreate, compliance_mode: ComplianceMode = "flag"
+) -> Job:
+    """Create a job posting, its compliance flags recorded (or a 422 in reject mode)."""
+    flags = screen_posting(data.model_dump(), mode=compliance_mode)
+    return records.create_record(session, Job, tenant=tenant, data=data, derived=flags)
 
 
-def update_job(session: Session, *, job: Job, data: JobUpdate) -> Job:
-    """Apply a partial update, keeping the salary range ordered across old and new values."""
+def update_job(
+    session: Session, *, job: Job, data: JobUpdate, compliance_mode: ComplianceMode = "flag"
+) -> Job:
+    """Apply a partial update, keeping the salary range ordered across old and new values and
+    the compliance flags those of the posting as it now reads."""
     changes = data.model_dump(exclude_unset=True)
     check_salary_range(
         changes.get("salary_min", job.salary_min), changes.get("salary_max", job.salary_max)
     )
+    merged = {field: changes.get(field, getattr(job, field)) for field in CHECKED_FIELDS}
+    changes.update(screen_posting(merged, mode=compliance_mode))
     return records.update_record(session, job, changes=changes)
 
 

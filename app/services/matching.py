@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.batch.store import StoredMatch, current_matches
@@ -14,8 +15,9 @@ from app.errors import NotFoundError, ValidationFailed
 from app.matching.documents import document_from_values
 from app.matching.engine import IndexSnapshot, MatchEngine
 from app.metrics import MATCH_SECONDS, timed
-from app.ranking import FilterSpec, GraduateDocument, JobDocument, Match
+from app.ranking import EDUCATION_LEVELS, FilterSpec, GraduateDocument, JobDocument, Match
 from app.schemas.matches import (
+    AlsoIn,
     Explanation,
     GraduateMatch,
     GraduateMatches,
@@ -27,8 +29,10 @@ from app.schemas.matches import (
     ScoreParts,
     TermContribution,
 )
+from app.services.duplicates import posting_groups
 from app.services.records import get_record
-from app.tables import Graduate, Job, MatchRun
+from app.settings import Settings
+from app.tables import Graduate, Job, MatchRun, utcnow
 
 ANY_STATUS = "any"
 
@@ -47,6 +51,11 @@ class MatchQuery:
     status: str | None = None
     # live: the in-memory index; batch: the current stored re-rank run (app.batch).
     source: Literal["live", "batch"] = "live"
+    # prefer: major fit is part of the score; require: also a hard filter on the job's listed
+    # majors and their classes.
+    major: Literal["prefer", "require"] = "prefer"
+    # Jobs for a graduate: near-duplicate postings collapse into their best-ranked one.
+    collapse: bool = True
 
 
 def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> FilterSpec:
@@ -54,8 +63,10 @@ def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> Fil
     if query.graduation_year_min is not None or query.graduation_year_max is not None:
         years = (query.graduation_year_min or 0, query.graduation_year_max or 9999)
     status_on = query.status != ANY_STATUS
+    major_required = query.major == "require"
     if candidates == "graduates":
         return FilterSpec(
+            major_required=major_required,
             status=status_on,
             graduate_statuses=(query.status,) if status_on and query.status else ("seeking",),
             candidate_city=query.city,
@@ -64,6 +75,7 @@ def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> Fil
             max_expected_salary=query.salary,
         )
     return FilterSpec(
+        major_required=major_required,
         status=status_on,
         job_statuses=(query.status,) if status_on and query.status else ("open",),
         candidate_city=query.city,
@@ -72,8 +84,16 @@ def _filters(query: MatchQuery, candidates: Literal["jobs", "graduates"]) -> Fil
     )
 
 
-def _parts(match: Match) -> ScoreParts:
-    return ScoreParts(**asdict(match.parts))
+def parts_out(match: Match) -> ScoreParts:
+    """The API shape of a match's sub-scores (the raw cosine goes with the explanation)."""
+    parts = match.parts
+    return ScoreParts(
+        text=parts.text,
+        major=parts.major,
+        education=parts.education,
+        city=parts.city,
+        salary=parts.salary,
+    )
 
 
 def explanation_out(match: Match) -> Explanation | None:
@@ -86,6 +106,9 @@ def explanation_out(match: Match) -> Explanation | None:
         terms=[TermContribution(**asdict(term)) for term in explanation.terms],
         filters_passed=list(explanation.filters_passed),
         missing_skills=list(explanation.missing_skills),
+        major_level=explanation.major_level,
+        cosine=match.parts.cosine,
+        best_cosine=explanation.best_cosine,
     )
 
 
@@ -107,7 +130,7 @@ def _graduate_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[Gra
                 school=label.school,
                 city=label.city,
                 score=match.score,
-                parts=_parts(match),
+                parts=parts_out(match),
                 explanation=explanation_out(match),
             )
         )
@@ -127,7 +150,7 @@ def _job_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[JobMatch
                 company=label.company,
                 city=label.city,
                 score=match.score,
-                parts=_parts(match),
+                parts=parts_out(match),
                 explanation=explanation_out(match),
             )
         )
@@ -146,44 +169,156 @@ def graduates_for_job(
     ):
         if snapshot is None or job_id not in snapshot.jobs:
             raise NotFoundError(f"job {job_id} not found")
-        ready = snapshot
-
-        def answer() -> GraduateMatches:
-            matches = ready.ranker.graduates_for_job(
-                job_id, query.k, filters=_filters(query, "graduates"), explain=query.explain
-            )
-            return GraduateMatches(
-                job_id=job_id, index=_index_info(ready), matches=_graduate_matches(ready, matches)
-            )
-
-        return snapshot.answer(("graduates for job", job_id, query), answer)
+        # Ranked once per snapshot state: asked again before any change, it is not re-ranked.
+        matches = snapshot.answer(
+            ("graduates for job", job_id, query),
+            partial(
+                snapshot.ranker.graduates_for_job,
+                job_id,
+                query.k,
+                filters=_filters(query, "graduates"),
+                explain=query.explain,
+            ),
+        )
+        return GraduateMatches(
+            job_id=job_id,
+            index=_index_info(snapshot),
+            matches=_graduate_matches(snapshot, matches),
+        )
 
 
 def jobs_for_graduate(
-    session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int, query: MatchQuery
+    session: Session,
+    engine: MatchEngine,
+    *,
+    tenant: str,
+    graduate_id: int,
+    query: MatchQuery,
+    settings: Settings,
 ) -> JobMatches:
-    """The jobs that fit a stored graduate best."""
-    if query.source == "batch":
-        return batch_jobs_for_graduate(session, tenant=tenant, graduate_id=graduate_id, query=query)
-    with (
-        timed(MATCH_SECONDS, direction="jobs_for_graduate"),
-        engine.reading(session, tenant) as snapshot,
-    ):
-        if snapshot is None or graduate_id not in snapshot.graduates:
-            raise NotFoundError(f"graduate {graduate_id} not found")
-        ready = snapshot
-
-        def answer() -> JobMatches:
-            matches = ready.ranker.jobs_for_graduate(
-                graduate_id, query.k, filters=_filters(query, "jobs"), explain=query.explain
+    """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
+    query.collapse is False. A graduate who opted out gets the newest jobs instead."""
+    graduate = get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
+    if not graduate.personalised:
+        result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
+    elif query.source == "batch":
+        result = batch_jobs_for_graduate(
+            session, tenant=tenant, graduate_id=graduate_id, query=query
+        )
+    else:
+        with (
+            timed(MATCH_SECONDS, direction="jobs_for_graduate"),
+            engine.reading(session, tenant) as snapshot,
+        ):
+            if snapshot is None or graduate_id not in snapshot.graduates:
+                raise NotFoundError(f"graduate {graduate_id} not found")
+            # Room for the duplicates that collapse away.
+            wanted = query.k * COLLAPSE_POOL if query.collapse else query.k
+            matches = snapshot.answer(
+                ("jobs for graduate", graduate_id, wanted, query),
+                partial(
+                    snapshot.ranker.jobs_for_graduate,
+                    graduate_id,
+                    wanted,
+                    filters=_filters(query, "jobs"),
+                    explain=query.explain,
+                ),
             )
-            return JobMatches(
+            result = JobMatches(
                 graduate_id=graduate_id,
-                index=_index_info(ready),
-                matches=_job_matches(ready, matches),
+                index=_index_info(snapshot),
+                matches=_job_matches(snapshot, matches),
             )
+    if query.collapse:
+        result.matches = collapse_duplicates(
+            session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
+        )
+    return result
 
-        return snapshot.answer(("jobs for graduate", graduate_id, query), answer)
+
+# Candidates ranked per job asked for when collapsing: a posting rarely has more than two
+# near-duplicates among a graduate's best matches.
+COLLAPSE_POOL = 3
+
+
+def collapse_duplicates(
+    session: Session, *, tenant: str, matches: list[JobMatch], k: int, settings: Settings
+) -> list[JobMatch]:
+    """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
+    the group's other open postings; ranks renumbered, at most k entries."""
+    groups = posting_groups(
+        session, tenant=tenant, job_ids=[m.job_id for m in matches], settings=settings
+    )
+    shown: list[JobMatch] = []
+    covered: set[int] = set()
+    for match in matches:
+        if match.job_id in covered:
+            continue
+        others = groups.get(match.job_id, [])
+        covered.update(other.id for other in others)
+        shown.append(
+            match.model_copy(
+                update={
+                    "rank": len(shown) + 1,
+                    "also_in": [AlsoIn(job_id=other.id, city=other.city) for other in others],
+                }
+            )
+        )
+        if len(shown) == k:
+            break
+    return shown
+
+
+def _stored_job_match(job: Job, *, rank: int, score: float, parts: ScoreParts) -> JobMatch:
+    return JobMatch(
+        rank=rank,
+        job_id=job.id,
+        external_id=job.external_id,
+        title=job.title,
+        company=job.company,
+        city=job.city,
+        score=score,
+        parts=parts,
+    )
+
+
+def recent_jobs(
+    session: Session, *, tenant: str, graduate_id: int, query: MatchQuery
+) -> JobMatches:
+    """Jobs for a graduate who opted out of personalised ranking: newest first, within the
+    filters the request states; nothing of the profile is read."""
+    conditions: list[ColumnElement[bool]] = [Job.tenant == tenant]
+    if query.status != ANY_STATUS:
+        conditions.append(Job.status == (query.status or "open"))
+    if query.city is not None:
+        conditions.append(Job.city == query.city)
+    if query.education is not None:
+        level = EDUCATION_LEVELS[query.education]
+        at_least = [name for name, rank in EDUCATION_LEVELS.items() if rank >= level]
+        conditions.append(or_(Job.education == "不限", Job.education.in_(at_least)))
+    if query.salary is not None:
+        conditions.append(or_(Job.salary_max.is_(None), Job.salary_max >= query.salary))
+    jobs = session.scalars(
+        select(Job)
+        .where(*conditions)
+        .order_by(Job.posted_at.desc().nulls_last(), Job.created_at.desc(), Job.id.desc())
+        .limit(query.k * COLLAPSE_POOL if query.collapse else query.k)
+    ).all()
+    zero = ScoreParts(text=0.0, major=0.0, education=0.0, city=0.0, salary=0.0)
+    matches = [
+        _stored_job_match(job, rank=rank, score=0.0, parts=zero)
+        for rank, job in enumerate(jobs, start=1)
+    ]
+    return JobMatches(
+        graduate_id=graduate_id,
+        index=IndexInfo(
+            version="recency",
+            fitted_at=utcnow(),
+            source="recency",
+            personalised=False,
+        ),
+        matches=matches,
+    )
 
 
 def preview_matches(
@@ -249,6 +384,7 @@ def _check_batch_query(query: MatchQuery, default_status: str) -> None:
             ("graduation_year_max", query.graduation_year_max),
             ("salary", query.salary),
             ("status", None if query.status in (None, default_status) else query.status),
+            ("major", None if query.major == "prefer" else query.major),
         )
         if value is not None
     ]
@@ -337,16 +473,7 @@ def batch_jobs_for_graduate(
         )
     }
     matches = [
-        JobMatch(
-            rank=row.rank,
-            job_id=row.candidate_id,
-            external_id=job.external_id,
-            title=job.title,
-            company=job.company,
-            city=job.city,
-            score=row.score,
-            parts=_stored_parts(row),
-        )
+        _stored_job_match(job, rank=row.rank, score=row.score, parts=_stored_parts(row))
         for row in rows
         if (job := jobs.get(row.candidate_id)) is not None
     ]

@@ -44,6 +44,8 @@ class RecordFilters:
     education: str | None = None
     status: str | None = None
     q: str | None = None
+    # Jobs only: True keeps postings with compliance flags, False those without.
+    flagged: bool | None = None
 
 
 def list_records(
@@ -64,6 +66,8 @@ def list_records(
         conditions.append(table.education == filters.education)
     if filters.status:
         conditions.append(table.status == filters.status)
+    if filters.flagged is not None and table is Job:
+        conditions.append(Job.flag_count > 0 if filters.flagged else Job.flag_count == 0)
     if filters.q:
         # autoescape: `%` and `_` in the query are literal characters, not LIKE wildcards.
         conditions.append(
@@ -106,10 +110,16 @@ def record_changes(
 
 
 def create_record(
-    session: Session, table: type[RecordT], *, tenant: str, data: BaseModel
+    session: Session,
+    table: type[RecordT],
+    *,
+    tenant: str,
+    data: BaseModel,
+    derived: Mapping[str, Any] | None = None,
 ) -> RecordT:
-    """Insert a record from a validated create schema; a taken external_id is a conflict."""
-    values = data.model_dump()
+    """Insert a record from a validated create schema (plus `derived` column values, such as
+    compliance flags); a taken external_id is a conflict."""
+    values = {**data.model_dump(), **(derived or {})}
     _check_external_id_free(session, table, tenant=tenant, external_id=values["external_id"])
     record = table(tenant=tenant, **values)
     session.add(record)
@@ -141,12 +151,20 @@ def delete_record(session: Session, record: Job | Graduate) -> None:
 
 
 def upsert_records(
-    session: Session, table: TenantTable, *, tenant: str, records: Sequence[BaseModel]
+    session: Session,
+    table: TenantTable,
+    *,
+    tenant: str,
+    records: Sequence[BaseModel],
+    derived: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[UpsertOutcome]:
-    """Insert or update valid records by external_id, in bulk; external_ids must be distinct."""
+    """Insert or update valid records by external_id, in bulk; external_ids must be distinct.
+    `derived`: extra column values for each record, in the same order."""
     if not records:
         return []
     rows = [record.model_dump() for record in records]
+    if derived is not None:
+        rows = [{**row, **extra} for row, extra in zip(rows, derived, strict=True)]
     external_ids = [row["external_id"] for row in rows]
     existing: dict[str, int] = {
         row.external_id: row.id

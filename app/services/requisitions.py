@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,9 +12,8 @@ from sqlalchemy.orm import Session
 from app.errors import ConflictError, NotFoundError, ValidationFailed
 from app.matching.engine import MatchEngine
 from app.ranking import FilterSpec, Match
-from app.schemas.matches import ScoreParts
 from app.schemas.requisitions import RequisitionCreate, Shortlist, ShortlistEntry
-from app.services.matching import explanation_out
+from app.services.matching import explanation_out, parts_out
 from app.services.pipeline import ACTIVE
 from app.tables import Candidacy, Job, PipelineEvent, Requisition, utcnow
 
@@ -94,6 +92,7 @@ def shortlist(
     requisition: Requisition,
     size: int,
     max_open_shortlists: int,
+    major_required: bool = False,
 ) -> Shortlist:
     """Add the `size` best graduates to the pipeline, skipping those already in it and those
     already shortlisted for `max_open_shortlists` open requisitions of the agency."""
@@ -134,11 +133,12 @@ def shortlist(
             raise ConflictError("no graduates or jobs indexed for this agency yet")
         job_ids = [job_id for job_id in requisition.job_ids if job_id in snapshot.jobs]
         pool = max(MIN_POOL, POOL_FACTOR * size)
+        filters = FilterSpec(major_required=major_required)
         while True:
             best.clear()
             for job_id in job_ids:
                 for match in snapshot.ranker.graduates_for_job(
-                    job_id, pool, filters=FilterSpec(), explain=False
+                    job_id, pool, filters=filters, explain=False
                 ):
                     if match.id in in_pipeline:
                         excluded_pipeline.add(match.id)
@@ -154,7 +154,9 @@ def shortlist(
         entries = []
         now = utcnow()
         for offset, (match, job_id) in enumerate(chosen, start=1):
-            explanation = snapshot.ranker.explain(job_id, match.id)
+            explanation = snapshot.ranker.explain(
+                job_id, match.id, filters=filters, candidates="graduates"
+            )
             candidacy = Candidacy(
                 requisition_id=requisition.id,
                 graduate_id=match.id,
@@ -162,7 +164,7 @@ def shortlist(
                 stage="recommended",
                 rank=next_rank + offset,
                 score=match.score,
-                parts=asdict(match.parts),
+                parts=parts_out(match).model_dump(),
             )
             session.add(candidacy)
             session.flush()
@@ -189,7 +191,7 @@ def shortlist(
                     city=label.city,
                     job_id=job_id,
                     score=match.score,
-                    parts=ScoreParts(**asdict(match.parts)),
+                    parts=parts_out(match),
                     explanation=explanation_out(
                         Match(match.id, match.score, match.parts, explanation)
                     ),

@@ -129,3 +129,26 @@ def test_real_postings_sample_imports_cleanly(
     with Session(engine) as session:
         cities = set(session.scalars(select(Job.city).where(Job.tenant == TENANT)))
     assert cities <= {"北京", "深圳", "武汉", "郑州", "南京", "杭州", "重庆", "成都", "厦门"}
+
+
+@pytest.mark.usefixtures("clean_tenant")
+def test_import_counts_flags_and_duplicates(
+    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    duties = (
+        "岗位职责：负责自动化产线的电气设计与PLC编程，参与设备安装调试和技术改造，"
+        "编写电气图纸与调试记录，配合工艺部门完成产线升级。任职要求：电气类专业。"
+    )
+    posting = {"title": "电气自动化工程师", "company": "宁波测试装备有限公司", "skills": ["PLC"]}
+    rows = [
+        {**posting, "external_id": "i-1", "city": "宁波", "description": duties + "男性优先。"},
+        {**posting, "external_id": "i-2", "city": "杭州", "description": duties},
+        {**posting, "external_id": "i-3", "city": "温州", "description": duties},
+        {"external_id": "i-4", "title": "会计", "company": "别的公司", "description": "负责报税。"},
+    ]
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    code, out = run_import("jobs", path, database_url, capsys)
+    assert code == 0, out
+    assert "compliance: 1 postings flagged (gender 1)" in out
+    assert "duplicates: 1 groups of near-identical jobs (3 records); largest 3" in out

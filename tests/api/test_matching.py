@@ -91,6 +91,35 @@ def test_graduates_for_a_job_are_ranked_and_explained(
     assert body["index"]["source"] == "live"
 
 
+def test_major_prefer_and_require(client: TestClient, pool: dict[str, int]) -> None:
+    # 自动化 is the posting's second listed major: an exact match like the first.
+    body = client.get(f"/v1/jobs/{pool['job']}/matches", params={"explain": True, "k": 5}).json()
+    by_id = {match["graduate_id"]: match for match in body["matches"]}
+    automation = by_id[pool["automation"]]
+    assert automation["parts"]["major"] == 1.0
+    assert automation["explanation"]["major_level"] == "listed major"
+    assert by_id[pool["accountant"]]["explanation"]["major_level"] == "unrelated major"
+    assert "major=require" not in automation["explanation"]["filters_passed"]
+    # The text part is the cosine over the best eligible one: the best match's is 1.
+    best = body["matches"][0]["explanation"]
+    assert body["matches"][0]["parts"]["text"] == pytest.approx(1.0)
+    assert best["cosine"] == pytest.approx(best["best_cosine"])
+    required = client.get(
+        f"/v1/jobs/{pool['job']}/matches",
+        params={"explain": True, "k": 5, "major": "require"},
+    ).json()
+    assert graduate_ids(required) == [pool["electrical"], pool["automation"]]
+    assert "major=require" in required["matches"][0]["explanation"]["filters_passed"]
+    wrong = client.get(f"/v1/jobs/{pool['job']}/matches", params={"major": "must"})
+    assert wrong.status_code == 422
+    assert wrong.json()["error"]["fields"][0]["field"] == "query.major"
+    batch = client.get(
+        f"/v1/jobs/{pool['job']}/matches", params={"source": "batch", "major": "require"}
+    )
+    assert batch.status_code == 422
+    assert "major" in batch.json()["error"]["message"]
+
+
 def test_jobs_for_a_graduate(client: TestClient, pool: dict[str, int]) -> None:
     body = client.get(f"/v1/graduates/{pool['accountant']}/matches").json()
     assert [match["job_id"] for match in body["matches"]][0] == pool["accounting_job"]

@@ -95,6 +95,28 @@ def test_shortlist_is_ranked_explained_and_skips_the_pipeline(
     assert stored["time_to_shortlist_ms"] == pytest.approx(picks["time_to_shortlist_ms"])
 
 
+def test_a_shortlist_can_require_the_listed_majors(
+    client: TestClient, people: dict[str, int]
+) -> None:
+    requisition = client.post("/v1/requisitions", json=make_requisition([people["job"]])).json()
+    picks = client.post(
+        f"/v1/requisitions/{requisition['id']}/shortlist", params={"size": 3, "major": "require"}
+    ).json()
+    # 机械类 is only related to the posting's classes: required majors leave it out.
+    assert [p["graduate_id"] for p in picks["shortlisted"]] == [people["ele"], people["auto"]]
+    explanation = picks["shortlisted"][1]["explanation"]
+    assert explanation["major_level"] == "listed major"
+    assert "major=require" in explanation["filters_passed"]
+    # The explanation measures the text part as the ranking did: against the job's best.
+    assert picks["shortlisted"][0]["parts"]["text"] == pytest.approx(1.0)
+    assert picks["shortlisted"][0]["explanation"]["cosine"] == pytest.approx(
+        picks["shortlisted"][0]["explanation"]["best_cosine"]
+    )
+    wrong = client.post(f"/v1/requisitions/{requisition['id']}/shortlist", params={"major": "x"})
+    assert wrong.status_code == 422
+    assert wrong.json()["error"]["fields"][0]["field"] == "query.major"
+
+
 def test_a_graduate_is_not_shortlisted_for_two_open_requisitions(
     client: TestClient, people: dict[str, int]
 ) -> None:

@@ -172,6 +172,7 @@ FILTERS = [
     FilterSpec(),
     FilterSpec(education=False, city=False, salary=False),
     FilterSpec(city=False, min_education="本科", candidate_city="浙江"),
+    FilterSpec(major_required=True),
 ]
 
 

@@ -60,8 +60,34 @@ def test_cosine_matches_hand_computation(tokenizer: Tokenizer) -> None:
     expected = idf_plc / math.hypot(idf_plc, idf_debug)
     matches = ranker.jobs_for_graduate(9, k=2, filters=NO_FILTERS)
     assert [m.id for m in matches] == [1, 2]
-    assert matches[0].score == pytest.approx(expected, rel=1e-6)
-    assert matches[1].score == 0.0
+    assert matches[0].parts.cosine == pytest.approx(expected, rel=1e-6)
+    assert matches[1].parts.cosine == 0.0
+    # The text part is measured against the best eligible candidate: here job 1 itself.
+    assert matches[0].score == matches[0].parts.text == pytest.approx(1.0)
+    assert matches[0].explanation is not None
+    assert matches[0].explanation.best_cosine == pytest.approx(expected, rel=1e-6)
+
+
+def test_text_part_is_the_cosine_over_the_best_eligible_one(tokenizer: Tokenizer) -> None:
+    jobs = [
+        JobDocument(id=1, title="plc 调试", city="北京"),
+        JobDocument(id=2, title="plc 调试 电气 设计", city="宁波"),
+        JobDocument(id=3, title="plc 调试 电气 设计 java 销售", city="宁波"),
+    ]
+    graduate = GraduateDocument(id=9, skills=("plc", "调试"), desired_cities=("宁波",))
+    ranker = Ranker(simple_params(), tokenizer=tokenizer).fit(jobs, [graduate])
+    unfiltered = ranker.jobs_for_graduate(9, k=3, filters=NO_FILTERS)
+    assert [m.id for m in unfiltered] == [1, 2, 3]
+    best = unfiltered[0].parts.cosine
+    for match in unfiltered:
+        assert match.parts.text == pytest.approx(match.parts.cosine / best, rel=1e-6)
+    # Job 1 is in another city: with the city filter job 2 is the best eligible, so it is 1.0.
+    in_city = ranker.jobs_for_graduate(9, k=3)
+    assert [m.id for m in in_city] == [2, 3]
+    assert in_city[0].parts.text == pytest.approx(1.0)
+    assert in_city[1].parts.text == pytest.approx(
+        in_city[1].parts.cosine / in_city[0].parts.cosine, rel=1e-6
+    )
 
 
 def test_cosine_equals_sklearn_reference(tokenizer: Tokenizer) -> None:
@@ -73,12 +99,14 @@ def test_cosine_equals_sklearn_reference(tokenizer: Tokenizer) -> None:
     model = ranker.text_model_
     job_tokens = [model.job_field_tokens(j)["title"] for j in jobs]
     grad_tokens = [model.graduate_field_tokens(g)["skills"] for g in grads]
-    reference = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True)
+    reference = TfidfVectorizer(
+        analyzer=lambda tokens: tokens, sublinear_tf=ranker.params_.sublinear_tf
+    )
     matrix = reference.fit_transform(job_tokens + grad_tokens)
     expected = cosine_similarity(matrix[len(jobs) :], matrix[: len(jobs)])
     for row, graduate in enumerate(grads):
         matches = ranker.jobs_for_graduate(graduate.id, k=len(jobs), filters=NO_FILTERS)
-        got = {m.id: m.score for m in matches}
+        got = {m.id: m.parts.cosine for m in matches}
         for job in jobs:
             assert got[job.id] == pytest.approx(expected[row, job.id], abs=1e-6)
 
@@ -103,26 +131,68 @@ def test_field_weights_change_ranking(tokenizer: Tokenizer) -> None:
     assert [m.id for m in ranker.jobs_for_graduate(5, filters=NO_FILTERS)] == [2, 1]
 
 
-def test_major_fit_levels_rank_same_over_class_over_acceptable(tokenizer: Tokenizer) -> None:
-    jobs = [
-        JobDocument(id=1, title="工程师", majors=("电气工程及其自动化",)),
-        JobDocument(id=2, title="工程师", majors=("智能电网信息工程",)),
-        JobDocument(id=3, title="工程师", majors=("会计学", "电气工程及其自动化")),
-        JobDocument(id=4, title="工程师", majors=("自动化",)),
-        JobDocument(id=5, title="工程师", majors=("会计学",)),
+def test_every_listed_major_is_exact_then_class_related_unknown_unrelated(
+    tokenizer: Tokenizer,
+) -> None:
+    job = JobDocument(id=1, title="工程师", majors=("电气工程及其自动化", "自动化"))
+    graduates = [
+        GraduateDocument(id=11, major="会计学"),  # 工商管理类: unrelated
+        GraduateDocument(id=12, major="机械设计制造及其自动化"),  # 机械类 ↔ 自动化类
+        GraduateDocument(id=13, major="智能电网信息工程"),  # 电气类, not listed
+        GraduateDocument(id=14, major="自动化"),  # the second listed major
+        GraduateDocument(id=15, major="电气自动化"),  # a synonym of the first
+        GraduateDocument(id=16),  # no major stated
     ]
-    graduate = GraduateDocument(id=9, major="电气自动化")  # a synonym of 电气工程及其自动化
     weights = StructuredFitWeights(text=1.0, major=1.0, education=0, city=0, salary=0)
-    ranker = Ranker(simple_params(weights=weights), tokenizer=tokenizer).fit(jobs, [graduate])
-    matches = ranker.jobs_for_graduate(9, k=5, filters=NO_FILTERS)
+    ranker = Ranker(simple_params(weights=weights), tokenizer=tokenizer).fit([job], graduates)
+    matches = ranker.graduates_for_job(1, k=6, filters=NO_FILTERS)
     levels = MajorFitLevels()
     assert [(m.id, m.parts.major) for m in matches] == [
-        (1, levels.same_major),
-        (2, pytest.approx(levels.same_class)),
-        (3, levels.acceptable),
-        (4, levels.related_class),
-        (5, levels.unrelated),
+        (14, levels.same_major),
+        (15, levels.same_major),
+        (13, levels.same_class),
+        (12, levels.related_class),
+        (16, levels.unknown),
+        (11, levels.unrelated),
     ]
+    names = [m.explanation.major_level for m in matches if m.explanation is not None]
+    assert names == [
+        "listed major",
+        "listed major",
+        "same class",
+        "related class",
+        "no major to compare",
+        "unrelated major",
+    ]
+    # major=require keeps the listed majors and their classes only.
+    required = ranker.graduates_for_job(
+        1, k=6, filters=dataclasses.replace(NO_FILTERS, major_required=True)
+    )
+    assert [m.id for m in required] == [14, 15, 13]
+    assert required[0].explanation is not None
+    assert "major=require" in required[0].explanation.filters_passed
+    # A posting that lists no majors requires nothing.
+    ranker.upsert_jobs([JobDocument(id=2, title="工程师")])
+    open_to_all = ranker.graduates_for_job(
+        2, k=6, filters=dataclasses.replace(NO_FILTERS, major_required=True)
+    )
+    assert len(open_to_all) == 6
+
+
+def test_a_query_sharing_no_term_is_ordered_by_major_alone(tokenizer: Tokenizer) -> None:
+    job = JobDocument(id=1, title="会计", majors=("电气工程及其自动化",))
+    graduates = [
+        GraduateDocument(id=11, skills=("plc",), major="会计学"),
+        GraduateDocument(id=12, skills=("plc",), major="智能电网信息工程"),
+        GraduateDocument(id=13, skills=("plc",), major="电气工程及其自动化"),
+    ]
+    weights = StructuredFitWeights(text=1.0, major=1.0, education=0, city=0, salary=0)
+    ranker = Ranker(simple_params(weights=weights), tokenizer=tokenizer).fit([job], graduates)
+    for exhaustive in (False, True):
+        matches = ranker.graduates_for_job(1, k=3, filters=NO_FILTERS, exhaustive=exhaustive)
+        assert [m.id for m in matches] == [13, 12, 11]
+        assert [m.parts.text for m in matches] == [0.0, 0.0, 0.0]
+        assert [m.score for m in matches] == [m.parts.major for m in matches]
 
 
 def test_hard_filters(tokenizer: Tokenizer) -> None:
@@ -193,7 +263,8 @@ def test_explanation_lists_terms_filters_and_missing_skills(tokenizer: Tokenizer
     explanation = match.explanation
     assert explanation is not None
     assert [t.term for t in explanation.terms] == ["plc", "电气"]
-    assert sum(t.contribution for t in explanation.terms) == pytest.approx(match.parts.text)
+    assert sum(t.contribution for t in explanation.terms) == pytest.approx(match.parts.cosine)
+    assert explanation.major_level == "no major to compare"
     for term in explanation.terms:
         assert term.contribution == pytest.approx(term.query_weight * term.document_weight)
     assert explanation.missing_skills == ("EPLAN",)

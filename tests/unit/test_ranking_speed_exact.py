@@ -23,7 +23,7 @@ from app.ranking import (
     Tokenizer,
     topk_rows,
 )
-from app.ranking.ranker import best_rows
+from app.ranking.scoring import best_rows
 from app.ranking.structured import Direction, places_match
 
 WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
@@ -105,7 +105,7 @@ def brute_force(
     assert row is not None
     text = candidates.cosine(queries.vector(row))[0]
     features = queries.features.take(slice(row, row + 1))
-    scores, _ = Ranker.score_rows(ranker, direction, text, features, spec)
+    scores = Ranker.score_rows(ranker, direction, text, features, spec).scores
     top = topk_rows(scores, candidates.ids, k)
     return [(int(candidates.ids[r]), float(scores[r])) for r in top]
 
@@ -146,11 +146,17 @@ def test_pruned_top_k_equals_brute_force(tokenizer: Tokenizer, seed: int) -> Non
     score_rows = ranker.score_rows
 
     def counted(
-        direction: Direction, text: Any, query: Any, spec: FilterSpec, rows: Any = None
+        direction: Direction,
+        text: Any,
+        query: Any,
+        spec: FilterSpec,
+        rows: Any = None,
+        *,
+        scale: Any = None,
     ) -> Any:
         candidates = ranker._index(direction).ids.shape[0]
         scored["rows"] += candidates if rows is None else rows.shape[0]
-        return score_rows(direction, text, query, spec, rows)
+        return score_rows(direction, text, query, spec, rows, scale=scale)
 
     ranker.score_rows = counted  # type: ignore[method-assign,assignment]
     graduate_ids = [g for g in ranker.graduates_ if g % 3 == 0]

@@ -85,7 +85,8 @@ def test_marked_fields_skip_empty_and_unweighted_fields() -> None:
 
 
 def test_fields_are_weighted_after_normalisation(tokenizer: Tokenizer) -> None:
-    model = TextModel(tokenizer=tokenizer, max_df=1.0, coherence=OFF)
+    fields = TextFields(job=JobTextFields(title=3, description=1))
+    model = TextModel(tokenizer=tokenizer, fields=fields, max_df=1.0, coherence=OFF)
     model.fit_tokens([["a", "b", "c"]])
     title, description = field_marker("job", "title"), field_marker("job", "description")
     # Title weight 3, description 1: [3·(1,0,0) + 1·(0,1,1)/√2] normalised, not the raw counts.

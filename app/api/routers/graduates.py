@@ -16,16 +16,19 @@ from app.api.deps import (
     JsonArrayDep,
     PageDep,
     SessionDep,
+    SettingsDep,
     TenantDep,
     TextQuery,
     bulk_request_body,
 )
 from app.schemas.common import BulkResponse, Page
+from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
 from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
 from app.schemas.matches import JobMatches
 from app.services import graduates as graduate_service
 from app.services import matching
 from app.services.bulk import bulk_upsert
+from app.services.duplicates import duplicate_graduates
 from app.services.records import RecordFilters
 from app.tables import Graduate
 
@@ -84,10 +87,32 @@ def match_jobs(
     engine: EngineDep,
     graduate_id: GraduateIdPath,
     query: JobMatchQueryDep,
+    settings: SettingsDep,
 ) -> JobMatches:
     """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""
     return matching.jobs_for_graduate(
-        session, engine, tenant=tenant, graduate_id=graduate_id, query=query
+        session, engine, tenant=tenant, graduate_id=graduate_id, query=query, settings=settings
+    )
+
+
+@router.get("/{graduate_id:int}/duplicates", summary="Near-identical profiles of the same major")
+def read_duplicates(
+    session: SessionDep, settings: SettingsDep, graduate: GraduateDep
+) -> GraduateDuplicates:
+    """Profiles of the same major whose text is near-identical (the same person entered
+    twice), by MinHash of word shingles."""
+    found = duplicate_graduates(session, graduate=graduate, settings=settings)
+    return GraduateDuplicates(
+        graduate_id=graduate.id,
+        duplicates=[
+            DuplicateGraduate(
+                graduate_id=other.id,
+                external_id=other.external_id,
+                status=other.status,
+                similarity=round(similarity, 4),
+            )
+            for other, similarity in found
+        ],
     )
 
 

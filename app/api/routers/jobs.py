@@ -16,16 +16,26 @@ from app.api.deps import (
     JsonArrayDep,
     PageDep,
     SessionDep,
+    SettingsDep,
     TenantDep,
     TextQuery,
     bulk_request_body,
 )
 from app.schemas.common import BulkResponse, Page
-from app.schemas.jobs import JobCreate, JobPublic, JobStatus, JobUpdate
+from app.schemas.duplicates import DuplicateJob, JobDuplicates
+from app.schemas.jobs import (
+    ComplianceFlag,
+    JobCompliance,
+    JobCreate,
+    JobPublic,
+    JobStatus,
+    JobUpdate,
+)
 from app.schemas.matches import GraduateMatches
 from app.services import jobs as job_service
 from app.services import matching
 from app.services.bulk import bulk_upsert
+from app.services.duplicates import duplicate_jobs
 from app.services.records import RecordFilters
 from app.tables import Job
 
@@ -41,9 +51,13 @@ def list_jobs(
     education: EducationQuery = None,
     status: Annotated[JobStatus | None, Query(description="open or closed.")] = None,
     q: Annotated[TextQuery, Query(description="Substring of title or company.")] = None,
+    flagged: Annotated[
+        bool | None,
+        Query(description="true: only postings with compliance flags; false: only those without."),
+    ] = None,
 ) -> Page[JobPublic]:
     """Job postings matching every filter given, ordered by id."""
-    filters = RecordFilters(city=city, education=education, status=status, q=q)
+    filters = RecordFilters(city=city, education=education, status=status, q=q, flagged=flagged)
     items, total = job_service.list_jobs(
         session, tenant=tenant, filters=filters, limit=page.limit, offset=page.offset
     )
@@ -56,9 +70,15 @@ def list_jobs(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a job posting")
-def create_job(session: SessionDep, tenant: TenantDep, data: JobCreate) -> JobPublic:
-    """Store a new posting; its external_id must be new for the tenant (409 otherwise)."""
-    return JobPublic.model_validate(job_service.create_job(session, tenant=tenant, data=data))
+def create_job(
+    session: SessionDep, tenant: TenantDep, settings: SettingsDep, data: JobCreate
+) -> JobPublic:
+    """Store a new posting; its external_id must be new for the tenant (409 otherwise).
+    Forbidden conditions are flagged, or refused with 422 when JOBMATCH_COMPLIANCE_MODE=reject."""
+    job = job_service.create_job(
+        session, tenant=tenant, data=data, compliance_mode=settings.compliance_mode
+    )
+    return JobPublic.model_validate(job)
 
 
 @router.post(
@@ -66,9 +86,18 @@ def create_job(session: SessionDep, tenant: TenantDep, data: JobCreate) -> JobPu
     summary="Upsert up to 1,000 job postings by external_id",
     openapi_extra=bulk_request_body("JobCreate"),
 )
-def bulk_upsert_jobs(session: SessionDep, tenant: TenantDep, raw: JsonArrayDep) -> BulkResponse:
+def bulk_upsert_jobs(
+    session: SessionDep, tenant: TenantDep, settings: SettingsDep, raw: JsonArrayDep
+) -> BulkResponse:
     """Create or update each posting; invalid ones fail alone with the field named."""
-    return bulk_upsert(session, Job, JobCreate, tenant=tenant, raw_records=raw)
+    return bulk_upsert(
+        session,
+        Job,
+        JobCreate,
+        tenant=tenant,
+        raw_records=raw,
+        compliance_mode=settings.compliance_mode,
+    )
 
 
 @router.get("/{job_id:int}/matches", summary="Graduates who fit this job best")
@@ -83,6 +112,34 @@ def match_graduates(
     return matching.graduates_for_job(session, engine, tenant=tenant, job_id=job_id, query=query)
 
 
+@router.get("/{job_id:int}/compliance", summary="Forbidden conditions found in this posting")
+def read_compliance(job: JobDep) -> JobCompliance:
+    """Each flag: the rule, the field, the words found and why the rules forbid them."""
+    flags = [ComplianceFlag.model_validate(flag) for flag in job.compliance_flags]
+    return JobCompliance(job_id=job.id, flagged=bool(flags), flags=flags)
+
+
+@router.get("/{job_id:int}/duplicates", summary="Near-identical postings of the same company")
+def read_duplicates(session: SessionDep, settings: SettingsDep, job: JobDep) -> JobDuplicates:
+    """Postings of the same company whose text is near-identical (e.g. one job in several
+    cities), by MinHash of word shingles."""
+    found = duplicate_jobs(session, job=job, settings=settings)
+    return JobDuplicates(
+        job_id=job.id,
+        duplicates=[
+            DuplicateJob(
+                job_id=other.id,
+                external_id=other.external_id,
+                title=other.title,
+                city=other.city,
+                status=other.status,
+                similarity=round(similarity, 4),
+            )
+            for other, similarity in found
+        ],
+    )
+
+
 @router.get("/{job_id:int}", summary="Read a job posting")
 def read_job(job: JobDep) -> JobPublic:
     """One posting by id."""
@@ -90,9 +147,14 @@ def read_job(job: JobDep) -> JobPublic:
 
 
 @router.patch("/{job_id:int}", summary="Update a job posting")
-def update_job(session: SessionDep, job: JobDep, data: JobUpdate) -> JobPublic:
-    """Change the fields sent; the others stay as they are."""
-    return JobPublic.model_validate(job_service.update_job(session, job=job, data=data))
+def update_job(
+    session: SessionDep, settings: SettingsDep, job: JobDep, data: JobUpdate
+) -> JobPublic:
+    """Change the fields sent; the others stay as they are. The flags are re-checked."""
+    updated = job_service.update_job(
+        session, job=job, data=data, compliance_mode=settings.compliance_mode
+    )
+    return JobPublic.model_validate(updated)
 
 
 @router.delete(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.api.deps import (
     EngineDep,
     GraduateIdPath,
+    MajorQuery,
     PageDep,
     RequisitionIdPath,
     SessionDep,
@@ -118,6 +119,7 @@ def shortlist(
     settings: SettingsDep,
     requisition: RequisitionDep,
     size: Annotated[int, Query(ge=1, le=200, description="Graduates to add (≤ 200).")] = 30,
+    major: MajorQuery = "prefer",
 ) -> Shortlist:
     """The best graduates not yet in this pipeline, each pick explained; a graduate already
     shortlisted for the configured number of open requisitions is passed over."""
@@ -127,6 +129,7 @@ def shortlist(
         requisition=requisition,
         size=size,
         max_open_shortlists=settings.max_open_shortlists,
+        major_required=major == "require",
     )
 
 

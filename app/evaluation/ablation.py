@@ -1,0 +1,139 @@
+"""The ablation: the ranker re-run over every set with one text choice changed at a time.
+
+Each variant is a name and a change to the parameters (and whether the tokenizer keeps its
+synonyms); add one to VARIANTS to measure a new choice. Baselines do not change with the
+ranker, so they are not re-run here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.evaluation.pools import AgencyPool, PoolRanking, pool_parts, rank_pool_with_core
+from app.evaluation.sets import LabelledSet
+from app.evaluation.suite import (
+    EVALUATION_FILTERS,
+    evaluation_params,
+    fit_ranker,
+    ranker_run,
+    score_runs,
+)
+from app.ranking import MajorTable, RankerParams, Tokenizer
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One choice changed: `change` maps the parameters in use to the variant's."""
+
+    name: str
+    change: Callable[[RankerParams], RankerParams]
+    synonyms: bool = True
+
+    def params(self, base: RankerParams) -> RankerParams:
+        """The variant's parameters on top of `base`."""
+        return self.change(base)
+
+    def tokenizer(self, params: RankerParams) -> Tokenizer | None:
+        """The variant's tokenizer (None: the ranker's default)."""
+        return None if self.synonyms else Tokenizer(backend=params.backend, synonym_groups=())
+
+
+def _job_fields(**changes: float) -> Callable[[RankerParams], RankerParams]:
+    def change(params: RankerParams) -> RankerParams:
+        job = dataclasses.replace(params.fields.job, **changes)
+        return dataclasses.replace(params, fields=dataclasses.replace(params.fields, job=job))
+
+    return change
+
+
+def _no_ngrams(params: RankerParams) -> RankerParams:
+    # The two n-gram fields only ever match each other, so they go together.
+    fields = params.fields
+    return dataclasses.replace(
+        params,
+        fields=dataclasses.replace(
+            fields,
+            job=dataclasses.replace(fields.job, title_ngrams=0),
+            graduate=dataclasses.replace(fields.graduate, role_ngrams=0),
+        ),
+    )
+
+
+def _equal_fields(params: RankerParams) -> RankerParams:
+    fields = params.fields
+    job = dataclasses.replace(fields.job, title=1, skills=1, title_ngrams=1)
+    graduate = dataclasses.replace(fields.graduate, skills=1, desired_roles=1, role_ngrams=1)
+    return dataclasses.replace(
+        params, fields=dataclasses.replace(fields, job=job, graduate=graduate)
+    )
+
+
+def _set(**changes: Any) -> Callable[[RankerParams], RankerParams]:
+    return lambda params: dataclasses.replace(params, **changes)
+
+
+def _coherence_off(params: RankerParams) -> RankerParams:
+    return dataclasses.replace(params, coherence=dataclasses.replace(params.coherence, weight=0.0))
+
+
+def _major_weight(weight: float) -> Callable[[RankerParams], RankerParams]:
+    def change(params: RankerParams) -> RankerParams:
+        return dataclasses.replace(
+            params, weights=dataclasses.replace(params.weights, major=weight)
+        )
+
+    return change
+
+
+# RankerParams has no BM25-style term weighting to toggle; a variant for it belongs here once
+# it does.
+VARIANTS: tuple[Variant, ...] = (
+    Variant("as shipped", lambda params: params),
+    Variant("title weight 1", _job_fields(title=1)),
+    Variant("no title/role n-grams", _no_ngrams),
+    Variant("all field weights 1", _equal_fields),
+    Variant("no coherence weighting", _coherence_off),
+    Variant("max_df 1.0 (off)", _set(max_df=1.0)),
+    Variant("max_df 0.5", _set(max_df=0.5)),
+    Variant("no synonyms", lambda params: params, synonyms=False),
+    Variant("raw tf (no sublinear)", _set(sublinear_tf=False)),
+    Variant("major weight 0", _major_weight(0.0)),
+    Variant("major weight 0.3", _major_weight(0.3)),
+)
+
+
+def run_ablation(
+    sets: Sequence[LabelledSet],
+    pools: Sequence[tuple[AgencyPool, PoolRanking]],
+    *,
+    majors: MajorTable | None = None,
+    variants: Sequence[Variant] = VARIANTS,
+    pool_params: RankerParams | None = None,
+) -> dict[str, Any]:
+    """variant → set → part → metrics of the ranker (labelled sets with the evaluation
+    parameters, pools with the service's), and the seconds each variant took."""
+    results: dict[str, Any] = {}
+    for variant in variants:
+        started = time.perf_counter()
+        row: dict[str, Any] = {}
+        set_params = variant.params(evaluation_params())
+        for labelled in sets:
+            ranker = fit_ranker(
+                labelled, set_params, tokenizer=variant.tokenizer(set_params), majors=majors
+            )
+            runs = {"ranker": ranker_run(ranker, labelled, EVALUATION_FILTERS)}
+            row[labelled.name] = {
+                part: values["ranker"] for part, values in score_runs(runs, labelled).items()
+            }
+        params = variant.params(pool_params or RankerParams())
+        for pool, ranking in pools:
+            ranked = rank_pool_with_core(
+                ranking, params, tokenizer=variant.tokenizer(params), majors=majors
+            )
+            row[pool.name] = pool_parts(ranked, pool.labels)
+        results[variant.name] = {"sets": row, "seconds": round(time.perf_counter() - started, 1)}
+    return results

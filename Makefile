@@ -37,7 +37,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/jobmatch db upgrade
 	$(BIN)/jobmatch demo load --if-empty
-	$(BIN)/jobmatch serve
+	JOBMATCH_AUTH=off $(BIN)/jobmatch serve
 
 # The five-day case on synthetic data: figures printed, chart in var/five_day_case.png.
 demo: install

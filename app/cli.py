@@ -19,6 +19,8 @@ COMMANDS = {
     "rerank": ("app.commands.rerank", "re-rank every graduate against every open job (batch)"),
     "allocate": ("app.commands.allocate", "assign graduates to jobs within headcounts"),
     "tune": ("app.commands.tune", "fit the blend weights on recorded hiring outcomes"),
+    "tenants": ("app.commands.tenants", "create and list tenants (agencies)"),
+    "keys": ("app.commands.keys", "create, list and revoke API keys"),
 }
 
 

@@ -103,6 +103,9 @@ def _sqlite_connect_hook(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # A deleted row's bytes are overwritten, not left in free pages: an erased graduate's
+        # phone must not survive in the database file (PIPL art. 47).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return configure
@@ -145,7 +148,9 @@ def create_db_engine(url: str, limits: ConnectionLimits | None = None, **kwargs:
     if sqlite_file is not None:
         sqlite_file.parent.mkdir(parents=True, exist_ok=True)
     backend = make_url(url).get_backend_name()
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: an IntegrityError or DataError message would otherwise carry the
+    # statement's values (names and phones of a whole bulk) into the logs.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if backend == "postgresql" or sqlite_file is not None:
         options |= {
             "pool_size": limits.pool_size,
@@ -224,3 +229,14 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def transaction_on(url: str) -> Iterator[Session]:
+    """A one-off writer's session on `url`, its engine disposed after (commands, scripts)."""
+    engine = create_db_engine(url)
+    try:
+        with write_transaction(create_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()

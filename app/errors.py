@@ -11,6 +11,7 @@ class AppError(Exception):
 
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -23,6 +24,21 @@ class BadRequest(AppError):
 
     status_code = 400
     code = "bad_request"
+
+
+class Unauthorized(AppError):
+    """No valid API key: the client must authenticate (Bearer)."""
+
+    status_code = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    """The key is valid but its role may not do this."""
+
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFoundError(AppError):

@@ -15,19 +15,33 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import __version__
 from app.api.concurrency import ConcurrencyLimit
 from app.api.errors import install_error_handlers, install_error_responses_in_openapi
+from app.api.log_privacy import keep_query_strings_out_of_access_logs
 from app.api.middleware import RequestBodyGuard, RequestObserver
-from app.api.routers import admin, graduates, health, jobs, match, metrics, requisitions
+from app.api.routers import (
+    admin,
+    admin_audit,
+    graduates,
+    health,
+    jobs,
+    match,
+    metrics,
+    requisitions,
+)
 from app.db import create_db_engine, create_session_factory
 from app.matching.change_signal import DataVersion
 from app.matching.engine import MatchEngine, load_major_table
 from app.settings import Settings, get_settings
 
+logger = logging.getLogger(__name__)
+
 DESCRIPTION = """
 jobmatch matches Chinese graduates to job postings: jieba tokens, TF-IDF cosine and
 structured fit (major, education, city, salary), every pick explained.
 
-All records belong to a tenant (the staffing agency), chosen with the `X-Tenant` header
-(default `default`). Errors always have the shape
+Every /v1 request carries an API key: `Authorization: Bearer <key>` (an admin creates keys
+with `jobmatch keys create --tenant T --role R`; use **Authorize** here). The key fixes the
+tenant (the staffing agency) and the role: admin, agency, employer or viewer. Only an admin
+key may choose another tenant, with the `X-Tenant` header. Errors always have the shape
 `{"error": {"code": "...", "message": "...", "fields": [{"field": "...", "message": "..."}]}}`.
 """
 
@@ -41,6 +55,12 @@ def create_app(
     """Build the application; tests pass their engine and a transaction-bound session factory."""
     settings = settings or get_settings()
     logging.getLogger().setLevel(settings.log_level)
+    keep_query_strings_out_of_access_logs()
+    if settings.auth == "off":
+        logger.warning(
+            "AUTHENTICATION IS OFF (JOBMATCH_AUTH=off): every caller is an admin of every "
+            "tenant. For local development only; `jobmatch serve` binds loopback only."
+        )
     owns_engine = engine is None
     engine = engine or create_db_engine(settings.database_url, settings.connection_limits())
 
@@ -104,5 +124,6 @@ def create_app(
     app.include_router(match.router)
     app.include_router(requisitions.router)
     app.include_router(admin.router)
+    app.include_router(admin_audit.router)
     app.include_router(metrics.router)
     return app

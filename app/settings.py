@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         Path("../shared"), description="Folder of the public data and lexicons (read only)."
     )
     log_level: LogLevel = Field("INFO", description="Root log level.")
+    # On unless switched off: a deployment that forgets the variable is closed, not open.
+    auth: Literal["on", "off"] = Field(
+        "on",
+        description="on: every /v1 request needs `Authorization: Bearer <key>`; off: local "
+        "development only (loopback, every caller an admin, logged loudly at start-up).",
+    )
     log_json: bool = Field(
         True, description="`jobmatch serve` logs one JSON object per line (false: plain text)."
     )

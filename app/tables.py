@@ -120,6 +120,10 @@ class Job(Base):
     headcount: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="open")
     posted_at: Mapped[date | None] = mapped_column(Date)
+    # The employer key that created the posting: an employer sees and edits only its own.
+    owner_key_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     # What app.compliance found in the posting at its last write: rule, field, span, offsets.
     compliance_flags: Mapped[list[dict[str, Any]]] = mapped_column(
         JsonColumn, default=list, server_default=text("'[]'")
@@ -389,3 +393,68 @@ class AllocationRow(Base):
     job_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     graduate_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     score: Mapped[float] = mapped_column(Float)
+
+
+ROLES = ("admin", "agency", "employer", "viewer")
+AUDIT_ACTIONS = ("read_contact", "export", "erase")
+
+
+class Tenant(Base):
+    """An agency sharing the service. Its id names its rows and its folder under models/."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: only the SHA-256 of the secret is stored; `prefix` lets people tell keys
+    apart in listings."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Who read a graduate's contact data, exported, or erased a record, and when (PIPL)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),
+        Index("ix_audit_events_tenant_id", "tenant", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(140))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportedFile(Base):
+    """A file the service wrote with graduates' identifiers in it, so an erasure can find it."""
+
+    __tablename__ = "exported_files"
+    __table_args__ = (Index("ix_exported_files_tenant", "tenant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

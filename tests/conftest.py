@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,10 @@ from sqlalchemy.orm import sessionmaker
 from app.db import create_db_engine, normalize_database_url
 from app.main import create_app
 from app.migrations import upgrade_database
+from app.services.keys import create_key
+from app.services.tenants import create_tenant
 from app.settings import Settings
+from app.tables import Tenant
 
 POSTGRES_ENV = "JOBMATCH_TEST_DATABASE_URL"
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
@@ -111,8 +114,49 @@ def app(settings: Settings, engine: Engine, session_factory: sessionmaker) -> Fa
     return create_app(settings, engine=engine, session_factory=session_factory)
 
 
+KeyHeaders = Callable[..., dict[str, str]]
+
+
+def add_key(
+    factory: sessionmaker,  # type: ignore[type-arg]
+    *,
+    role: str = "agency",
+    tenant: str = "default",
+    name: str = "",
+) -> tuple[int, dict[str, str]]:
+    """A new API key (its tenant created when missing): its id and the request headers."""
+    with factory() as session:
+        if session.get(Tenant, tenant) is None:
+            create_tenant(session, tenant_id=tenant, display_name=tenant)
+        created = create_key(session, tenant=tenant, role=role, name=name)
+        session.commit()
+        return created.record.id, {"Authorization": f"Bearer {created.secret}"}
+
+
+def add_live_key(
+    database_url: str, *, role: str = "agency", tenant: str = "default"
+) -> dict[str, str]:
+    """Request headers with a new key committed to a live database (for servers and apps
+    that use their own engine)."""
+    engine = create_db_engine(database_url)
+    try:
+        return add_key(sessionmaker(bind=engine), role=role, tenant=tenant)[1]
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    """An HTTP client for the app."""
-    with TestClient(app) as test_client:
+def key_headers(session_factory: sessionmaker) -> KeyHeaders:  # type: ignore[type-arg]
+    """`key_headers(role=..., tenant=...)`: headers of a new key, in the test's transaction."""
+
+    def make(*, role: str = "agency", tenant: str = "default", name: str = "") -> dict[str, str]:
+        return add_key(session_factory, role=role, tenant=tenant, name=name)[1]
+
+    return make
+
+
+@pytest.fixture
+def client(app: FastAPI, key_headers: KeyHeaders) -> Iterator[TestClient]:
+    """An HTTP client for the app, authenticated as the default tenant's agency."""
+    with TestClient(app, headers=key_headers(role="agency")) as test_client:
         yield test_client

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.roles import Permission, Principal
 from app.db import begin_write
-from app.errors import BadRequest, ValidationFailed
+from app.errors import BadRequest, Forbidden, NotFoundError, Unauthorized, ValidationFailed
 from app.matching.engine import MatchEngine
 from app.schemas.common import MAX_PAGE_SIZE, MAX_RECORD_ID, Education, clean_text
 from app.services import graduates as graduate_service
 from app.services import jobs as job_service
+from app.services import keys as key_service
+from app.services import tenants as tenant_service
 from app.services.matching import MatchQuery
 from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
+from app.tenant_paths import TENANT_ID_PATTERN
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -52,31 +57,85 @@ async def get_settings_from_app(request: Request) -> Settings:
     return settings
 
 
-async def get_tenant(
-    x_tenant: Annotated[
-        str,
-        Header(
-            pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-            description="Owning agency (tenant). Access control by agency comes later; "
-            "until then every request may name its tenant.",
-        ),
-    ] = DEFAULT_TENANT,
-) -> str:
-    """The tenant the request acts for."""
-    return x_tenant
-
-
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 JobIdPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="Job id.")]
 GraduateIdPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="Graduate id.")]
 RequisitionIdPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="Requisition id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key, created with `jobmatch keys create --tenant T --role R`.",
+)
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    x_tenant: Annotated[
+        str | None,
+        Header(
+            pattern=TENANT_ID_PATTERN,
+            description="Admins only: the tenant (agency) to act in; every other key acts in "
+            "its own tenant.",
+        ),
+    ] = None,
+) -> Principal:
+    """Who is calling: the key's role and tenant (with auth off, a local admin)."""
+    settings: Settings = request.app.state.settings
+    if settings.auth == "off":
+        principal = Principal(role="admin", tenant=DEFAULT_TENANT, actor="local (auth off)")
+    elif credentials is None:
+        raise Unauthorized(
+            "missing `Authorization: Bearer <key>`; an admin creates keys with "
+            "`jobmatch keys create --tenant T --role R`"
+        )
+    else:
+        principal = key_service.authenticate(session, secret=credentials.credentials)
+    if x_tenant is None or x_tenant == principal.tenant:
+        return principal
+    if principal.role != "admin":
+        raise Forbidden(
+            "X-Tenant: only an admin key may choose a tenant; this key acts in its own",
+            details=[{"field": "header.x-tenant", "message": "admin keys only"}],
+        )
+    try:
+        tenant_service.get_tenant(session, tenant_id=x_tenant)
+    except NotFoundError as exc:
+        raise ValidationFailed(
+            exc.message, details=[{"field": "header.x-tenant", "message": "unknown tenant"}]
+        ) from exc
+    return replace(principal, tenant=x_tenant)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def requires(permission: Permission) -> Any:
+    """A route dependency: 403 unless the caller's role grants `permission`."""
+
+    async def check_permission(principal: PrincipalDep) -> None:
+        if not principal.can(permission):
+            raise Forbidden(f"a {principal.role} key may not do this ({permission})")
+
+    return Depends(check_permission)
+
+
+async def get_tenant(principal: PrincipalDep) -> str:
+    """The tenant the request acts in: the key's, or the one an admin chose."""
+    return principal.tenant
+
+
 TenantDep = Annotated[str, Depends(get_tenant)]
 
 
-def valid_job(session: SessionDep, tenant: TenantDep, job_id: JobIdPath) -> Job:
-    """The addressed job, or 404."""
-    return job_service.get_job(session, tenant=tenant, job_id=job_id)
+def valid_job(session: SessionDep, principal: PrincipalDep, job_id: JobIdPath) -> Job:
+    """The addressed job, or 404 (also for an employer's key that does not own it)."""
+    return job_service.get_job(
+        session, tenant=principal.tenant, job_id=job_id, owner_key_id=principal.owner_key_id
+    )
 
 
 def valid_graduate(session: SessionDep, tenant: TenantDep, graduate_id: GraduateIdPath) -> Graduate:

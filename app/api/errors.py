@@ -44,7 +44,7 @@ def unavailable_response(retry_after_s: int, message: str) -> JSONResponse:
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers=exc.headers)
 
 
 async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -53,7 +53,10 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
     if any(error.get("type") == "json_invalid" for error in errors):
         detail = errors[0].get("ctx", {}).get("error", "")
         return error_response(400, "invalid_json", f"Request body is not valid JSON: {detail}")
-    fields = describe_validation_errors(errors)
+    # A header read by a dependency that several others share is reported once per use.
+    fields = list(
+        {(f["field"], f["message"]): f for f in describe_validation_errors(errors)}.values()
+    )
     message = "; ".join(f"{field['field']}: {field['message']}" for field in fields)
     return error_response(422, "validation_error", message, fields)
 

@@ -39,6 +39,7 @@ from app.matching.engine import POINTER_FILE, MatchEngine
 from app.ranking import FilterSpec, GraduateDocument, JobDocument, MajorTable, Ranker
 from app.ranking.structured import Direction
 from app.tables import Graduate, Job, MatchRun
+from app.tenant_paths import confine, tenant_dir
 
 logger = logging.getLogger(__name__)
 
@@ -129,11 +130,12 @@ def _documents(session: Session, tenant: str) -> tuple[list[JobDocument], list[G
 
 def current_version(models_dir: Path, tenant: str) -> str | None:
     """The ranking version the tenant's servers use (models/<tenant>/CURRENT.json)."""
-    pointer = models_dir / tenant / POINTER_FILE
+    folder = tenant_dir(models_dir, tenant)
+    pointer = folder / POINTER_FILE
     if not pointer.is_file():
         return None
     version: str = json.loads(pointer.read_text("utf-8"))["version"]
-    return version if (models_dir / tenant / version).is_dir() else None
+    return version if confine(models_dir, folder / version).is_dir() else None
 
 
 def load_inputs(
@@ -155,7 +157,7 @@ def load_inputs(
             version = engine.refit(tenant)
             if version is None:
                 raise RerankError(f"tenant {tenant!r} has no jobs or graduates to rank")
-    folder = models_dir / tenant / version
+    folder = confine(models_dir, tenant_dir(models_dir, tenant) / version)
     if not folder.is_dir():
         raise RerankError(f"ranking version {version} is no longer in {folder.parent}")
     with session_factory() as session:

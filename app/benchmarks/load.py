@@ -36,7 +36,14 @@ import numpy as np
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
-from app.db import create_db_engine, create_session_factory, normalize_database_url
+from app.db import (
+    create_db_engine,
+    create_session_factory,
+    normalize_database_url,
+    transaction_on,
+)
+from app.services.keys import create_key
+from app.tables import DEFAULT_TENANT
 
 Kind = Literal["job", "graduate"]
 # Share of each operation in the mix (reads, creates; updates take the rest).
@@ -57,6 +64,8 @@ class LoadPlan:
     seed: int = 0
     health_every_s: float = 0.2
     health_timeout_s: float = 1.0
+    # The API key every request carries (`agency_key_headers`).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -217,7 +226,9 @@ async def _drive(plan: LoadPlan, report: LoadReport) -> None:
         max_connections=plan.connections, max_keepalive_connections=plan.connections
     )
     timeout = httpx.Timeout(plan.request_timeout_s)
-    async with httpx.AsyncClient(base_url=plan.base_url, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(
+        base_url=plan.base_url, limits=limits, timeout=timeout, headers=plan.headers
+    ) as client:
         end = time.monotonic() + plan.duration_s
         await asyncio.gather(
             *(_connection(n, client, plan, report, end) for n in range(plan.connections))
@@ -340,6 +351,13 @@ def running_server(
         yield base, process
     finally:
         stop_process_group(process, grace_s=30)
+
+
+def agency_key_headers(database_url: str) -> dict[str, str]:
+    """Request headers with a new agency key of the default tenant (load goes through auth)."""
+    with transaction_on(database_url) as session:
+        created = create_key(session, tenant=DEFAULT_TENANT, role="agency", name="bench load")
+    return {"Authorization": f"Bearer {created.secret}"}
 
 
 def seed_database(database_url: str, *, jobs: int, graduates: int, seed: int = 7) -> None:
@@ -478,6 +496,7 @@ def run(args: argparse.Namespace) -> int:
                     request_timeout_s=args.timeout,
                     job_ids=job_ids,
                     graduate_ids=graduate_ids,
+                    headers=agency_key_headers(url),
                 )
                 report = run_load(plan)
                 after = httpx.get(f"{base}/healthz", timeout=plan.health_timeout_s)

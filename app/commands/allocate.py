@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from app.batch.assign import EXACT_LIMIT, assign_exact, assign_greedy
+from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.errors import AppError
 from app.settings import get_settings
@@ -42,7 +43,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--out", type=Path, help="also write the assignment to FILE.csv")
     parser.add_argument("--dry-run", action="store_true", help="do not store the allocation")
-    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="owning agency (%(default)s)")
+    parser.add_argument(
+        "--tenant",
+        type=tenant_id_argument,
+        default=DEFAULT_TENANT,
+        help="owning agency (%(default)s)",
+    )
     parser.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
     parser.set_defaults(func=run)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
+from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.importing.load import load_records
 from app.importing.readers import ReaderError, count_lines, iter_raw_records
@@ -38,7 +39,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
     parser.add_argument("file", type=Path, help=".jsonl, .csv or .xlsx (optionally .gz)")
-    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="owning agency (%(default)s)")
+    parser.add_argument(
+        "--tenant",
+        type=tenant_id_argument,
+        default=DEFAULT_TENANT,
+        help="owning agency (%(default)s)",
+    )
     parser.add_argument(
         "--batch-size", type=int, default=None, help="records per transaction (default 1000)"
     )

@@ -26,6 +26,7 @@ from app.batch.rerank import (
     load_inputs,
     run_rerank,
 )
+from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.errors import AppError
 from app.matching.engine import load_major_table
@@ -101,7 +102,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="threads of the in-process sparse product (default: all cores, at least 2)",
     )
-    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="owning agency (%(default)s)")
+    parser.add_argument(
+        "--tenant",
+        type=tenant_id_argument,
+        default=DEFAULT_TENANT,
+        help="owning agency (%(default)s)",
+    )
     parser.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a stopped run")
     parser.add_argument("--export", type=int, metavar="RUN_ID", help="write a run to --out")
     parser.add_argument("--list", action="store_true", help="show the tenant's recent runs")
@@ -253,10 +259,17 @@ def _rerank(args: argparse.Namespace, factory: Any, models_dir: Path, shared_dir
 
 
 def _export(factory: Any, run_id: int, out: Path) -> int:
+    from app.auth.roles import command_line_principal
+    from app.batch import store
     from app.batch.export import export_run
+    from app.services.exports import register_export
 
-    with factory() as session:
+    with factory.begin() as session:
         written = export_run(session, run_id=run_id, path=out)
+        # Audited, and remembered so that an erasure rewrites the file without the graduate.
+        tenant = store.get_run(session, run_id=run_id).tenant
+        principal = command_line_principal(tenant)
+        register_export(session, principal=principal, tenant=tenant, run_id=run_id, path=out)
     print(f"wrote {written} rows of match run {run_id} to {out}")
     return 0
 

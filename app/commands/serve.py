@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -40,7 +41,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=settings.workers,
         help="worker processes (default %(default)s)",
     )
+    parser.add_argument(
+        "--insecure-allow-remote",
+        action="store_true",
+        help="bind a non-loopback address even with JOBMATCH_AUTH=off (anyone who reaches "
+        "the port is then an admin)",
+    )
     parser.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
 
 
 def create_worker_app() -> FastAPI:
@@ -52,8 +69,15 @@ def create_worker_app() -> FastAPI:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted; on SIGTERM, in-flight requests get the grace period to finish."""
+    """Serve until interrupted; refuse a remote address while authentication is off."""
     settings = get_settings()
+    if settings.auth == "off" and not is_loopback(args.host) and not args.insecure_allow_remote:
+        print(
+            f"refusing to serve on {args.host} with JOBMATCH_AUTH=off: anyone reaching it would "
+            "be an admin. Turn auth on (create keys with `jobmatch keys create`), bind "
+            "127.0.0.1, or pass --insecure-allow-remote."
+        )
+        return 2
     os.environ[SUPERVISOR_PID] = str(os.getpid())  # inherited by the spawned workers
     with metrics_folder(args.workers):
         uvicorn.run(

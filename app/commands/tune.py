@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.learning.outcomes import POSITIVES, read_outcomes
 from app.learning.report import format_tune_result
@@ -25,6 +26,7 @@ from app.learning.weights import live_weights, write_tuned_weights
 from app.matching.engine import MatchEngine, load_major_table
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT
+from app.tenant_paths import tenant_dir as tenant_models_dir
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="agency (default: %(default)s)")
+    parser.add_argument(
+        "--tenant",
+        type=tenant_id_argument,
+        default=DEFAULT_TENANT,
+        help="agency (default: %(default)s)",
+    )
     parser.add_argument(
         "--min-outcomes",
         type=int,
@@ -71,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     url = args.database_url or settings.database_url
     models_dir = Path(args.models_dir) if args.models_dir else settings.models_dir
-    tenant_dir = models_dir / args.tenant
+    tenant_dir = tenant_models_dir(models_dir, args.tenant)
     engine = create_db_engine(url)
     try:
         with Session(engine) as session:

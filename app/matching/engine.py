@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -38,6 +37,7 @@ from app.metrics import REFIT_SECONDS
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
 from app.ranking.lexicon import read_major_classes_csv
 from app.tables import Graduate, IndexChange, Job
+from app.tenant_paths import is_valid_tenant_id, remove_tree, tenant_dir
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -257,6 +257,10 @@ class MatchEngine:
             | set(session.scalars(select(Graduate.tenant).distinct()))
         )
         for tenant in tenants:
+            if not is_valid_tenant_id(tenant):
+                # Rows from before tenant ids were checked: never turned into a path.
+                logger.warning("skipping rows of invalid tenant id %r", tenant)
+                continue
             self._catch_up(session, self._tenant(tenant))
         return tenants
 
@@ -409,7 +413,7 @@ class MatchEngine:
     # --- building -----------------------------------------------------------------------
 
     def _tenant_dir(self, tenant: str) -> Path:
-        return self.models_dir / tenant
+        return tenant_dir(self.models_dir, tenant)
 
     def _read_pointer(self, tenant: str) -> dict[str, Any] | None:
         pointer = self._tenant_dir(tenant) / POINTER_FILE
@@ -429,7 +433,7 @@ class MatchEngine:
         )
         for stale in versions[:-VERSIONS_KEPT]:
             if stale.name != version:
-                shutil.rmtree(stale, ignore_errors=True)
+                remove_tree(self.models_dir, stale)
 
     def _build(
         self, session: Session, tenant: str, *, allow_load: bool, version: str | None = None
@@ -573,6 +577,18 @@ class MatchEngine:
             index.cursor = ChangeCursor(head)
             index.log_read_at = None  # changes after `head` are read on the next catch-up
         return snapshot.version
+
+    def purge_old_versions(self, tenant: str, *, keep_current: bool = True) -> int:
+        """Remove every saved version but the current one (an erasure's text may be in them)."""
+        folder = self._tenant_dir(tenant)
+        if not folder.is_dir():
+            return 0
+        pointer = self._read_pointer(tenant) if keep_current else None
+        current = str(pointer["version"]) if pointer else None
+        stale = [path for path in folder.iterdir() if path.is_dir() and path.name != current]
+        for path in stale:
+            remove_tree(self.models_dir, path)
+        return len(stale)
 
     def _maybe_auto_refit(self, index: TenantIndex) -> None:
         snapshot = index.snapshot

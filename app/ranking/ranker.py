@@ -701,7 +701,8 @@ def postings(
     """The index's rows by the codes of one feature column (majors or classes): the codes
     sorted, and the row of each."""
     codes = np.asarray(getattr(index.features, column))
-    flat = codes.reshape(codes.shape[0], -1)
+    # The width from the shape, not -1: an index of no rows cannot infer it.
+    flat = codes.reshape(codes.shape[0], int(np.prod(codes.shape[1:], dtype=np.intp)))
     rows = np.repeat(np.arange(codes.shape[0], dtype=np.intp), flat.shape[1])
     values = flat.ravel()
     known = values != MISSING

@@ -85,16 +85,25 @@ SpreadsheetNumber = Annotated[int, Field(ge=0, le=MAX_SPREADSHEET_NUMBER)]
 """How OpenAPI shows the numbers number_to_text accepts in place of text."""
 
 
-def number_to_text(value: Any) -> Any:
-    """A non-negative whole number becomes its digits; text is cleaned."""
-    # Spreadsheets store ids and phone numbers typed as digits as numbers.
+def number_digits(value: Any) -> str | None:
+    """The digits of a whole number in 0 … 2**53 - 1 (3142 or 3142.0), else None."""
+    # Spreadsheets store ids and phone numbers typed as digits as numbers; JSON may write a
+    # whole number as 3142.0, which JSON Schema counts as an integer too.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if (
         isinstance(value, int)
         and not isinstance(value, bool)
         and 0 <= value <= MAX_SPREADSHEET_NUMBER
     ):
         return str(value)
-    return clean_text(value)
+    return None
+
+
+def number_to_text(value: Any) -> Any:
+    """A whole number becomes its digits; text is cleaned."""
+    digits = number_digits(value)
+    return digits if digits is not None else clean_text(value)
 
 
 def refuse_number(value: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed, describe_validation_errors, printable
 from app.metrics import RECORDS_UPSERTED
-from app.schemas.common import BulkResponse, UpsertResult, normalize_text
+from app.schemas.common import BulkResponse, UpsertResult, normalize_text, number_digits
 from app.services.compliance import ComplianceMode, flag_messages, posting_flags
 from app.services.records import TenantTable, upsert_records
 from app.tables import Job
@@ -108,8 +108,9 @@ def upsert_validated(
 def external_id_key(raw: Any) -> str | None:
     """The external_id a raw record will be stored under (7 and "7" are one), if readable."""
     external_id = raw.get("external_id") if isinstance(raw, dict) else None
-    if isinstance(external_id, int) and not isinstance(external_id, bool):
-        return str(external_id)
+    digits = number_digits(external_id)
+    if digits is not None:
+        return digits
     if isinstance(external_id, str):
         return printable(str(normalize_text(external_id)))
     return None

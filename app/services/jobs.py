@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app.errors import NotFoundError
 from app.schemas.jobs import JobCreate, JobUpdate, check_salary_range
 from app.services import records
 from app.services.compliance import CHECKED_FIELDS, ComplianceMode, screen_posting
@@ -11,9 +12,16 @@ from app.tables import Job
 
 
 def list_jobs(
-    session: Session, *, tenant: str, filters: records.RecordFilters, limit: int, offset: int
+    session: Session,
+    *,
+    tenant: str,
+    filters: records.RecordFilters,
+    limit: int,
+    offset: int,
+    owner_key_id: int | None = None,
 ) -> tuple[list[Job], int]:
-    """A page of the tenant's jobs matching the filters, and the total count."""
+    """A page of the tenant's jobs matching the filters (only those `owner_key_id` created,
+    when given), and the total count."""
     return records.list_records(
         session,
         Job,
@@ -22,20 +30,31 @@ def list_jobs(
         text_columns=(Job.title, Job.company),
         limit=limit,
         offset=offset,
+        where=() if owner_key_id is None else (Job.owner_key_id == owner_key_id,),
     )
 
 
-def get_job(session: Session, *, tenant: str, job_id: int) -> Job:
-    """The tenant's job, else NotFoundError."""
-    return records.get_record(session, Job, tenant=tenant, record_id=job_id)
+def get_job(session: Session, *, tenant: str, job_id: int, owner_key_id: int | None = None) -> Job:
+    """The tenant's job (created by `owner_key_id`, when given), else NotFoundError."""
+    job = records.get_record(session, Job, tenant=tenant, record_id=job_id)
+    if owner_key_id is not None and job.owner_key_id != owner_key_id:
+        raise NotFoundError(f"job {job_id} not found")
+    return job
 
 
 def create_job(
-    session: Session, *, tenant: str, data: JobCreate, compliance_mode: ComplianceMode = "flag"
+    session: Session,
+    *,
+    tenant: str,
+    data: JobCreate,
+    compliance_mode: ComplianceMode = "flag",
+    owner_key_id: int | None = None,
 ) -> Job:
-    """Create a job posting, its compliance flags recorded (or a 422 in reject mode)."""
+    """Create a job posting, its compliance flags recorded (or a 422 in reject mode), owned by
+    the employer key `owner_key_id` when given."""
     flags = screen_posting(data.model_dump(), mode=compliance_mode)
-    return records.create_record(session, Job, tenant=tenant, data=data, derived=flags)
+    owner = {} if owner_key_id is None else {"owner_key_id": owner_key_id}
+    return records.create_record(session, Job, tenant=tenant, data=data, derived=flags | owner)
 
 
 def update_job(

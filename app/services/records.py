@@ -57,9 +57,11 @@ def list_records(
     text_columns: Sequence[InstrumentedAttribute[Any]],
     limit: int,
     offset: int,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[list[RecordT], int]:
-    """One page of the tenant's records matching the filters (`q` searches text_columns)."""
-    conditions: list[ColumnElement[bool]] = [table.tenant == tenant]
+    """One page of the tenant's records matching the filters (`q` searches text_columns) and
+    any further `where` conditions."""
+    conditions: list[ColumnElement[bool]] = [table.tenant == tenant, *where]
     if filters.city:
         conditions.append(table.city == filters.city)
     if filters.education:

@@ -174,6 +174,17 @@ def test_brackets_inside_strings_are_not_nesting(client: TestClient) -> None:
     assert response.status_code == 201, response.text
 
 
+def test_a_whole_number_external_id_is_its_digits(client: TestClient) -> None:
+    for number, digits in ((3142, "3142"), (3142.0, "3142")):
+        job = client.post("/v1/jobs", json=make_job("x") | {"external_id": number})
+        assert job.status_code == 201, job.text
+        assert job.json()["external_id"] == digits
+        client.delete(f"/v1/jobs/{job.json()['id']}")
+    assert_unprocessable(
+        client.post("/v1/jobs", json=make_job("x") | {"external_id": 1.5}), "external_id"
+    )
+
+
 def test_external_id_7_and_string_7_in_one_bulk_is_a_422(client: TestClient) -> None:
     records = [make_job("7") | {"external_id": 7}, make_job("x-1"), make_job("7")]
     response = client.post("/v1/jobs/bulk", json=records)

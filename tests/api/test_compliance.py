@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.batch.rerank import load_inputs
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import KeyHeaders
 
 DUTIES = (
     "岗位职责：负责自动化产线的电气设计与PLC编程，参与设备安装调试和技术改造，"
@@ -97,14 +98,17 @@ def test_bulk_counts_flagged_postings(client: TestClient) -> None:
 
 @pytest.fixture
 def reject_client(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    key_headers: KeyHeaders,
 ) -> Any:
     app: FastAPI = create_app(
         settings.model_copy(update={"compliance_mode": "reject"}),
         engine=engine,
         session_factory=session_factory,
     )
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=key_headers()) as test_client:
         yield test_client
 
 

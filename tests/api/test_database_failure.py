@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from app.benchmarks.load import free_port, running_server
+from app.benchmarks.load import agency_key_headers, free_port, running_server
 from app.migrations import upgrade_database
 from tests.api.test_jobs import make_job
 from tests.proc import descendants
@@ -125,9 +125,10 @@ def _wait_until_ready(client: httpx.Client, attempts: int = 100) -> httpx.Respon
 def test_database_stopped_started_frozen(tmp_path: Path) -> None:
     with throwaway_cluster() as cluster:
         upgrade_database(url=cluster.url)
+        headers = agency_key_headers(cluster.url)
         with (
             running_server(cluster.url, tmp_path, workers=1, env=SERVER_ENV) as (base, _),
-            httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT_S) as client,
+            httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT_S, headers=headers) as client,
         ):
             job = client.post("/v1/jobs", json=make_job("pg-fail-1"))
             assert job.status_code == 201, job.text

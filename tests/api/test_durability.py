@@ -14,6 +14,7 @@ from app.benchmarks.load import free_port
 from app.benchmarks.load import running_server as serve_in_background
 from app.migrations import upgrade_database
 from tests.api.test_jobs import make_job
+from tests.conftest import add_live_key
 
 _free_port = free_port
 
@@ -30,21 +31,30 @@ def running_server(
 def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'durable.db'}"
     upgrade_database(url=url)
+    headers = add_live_key(url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with running_server(url, port, tmp_path) as server:
-        created = httpx.post(f"{base}/v1/jobs", json=make_job("durable-1"), timeout=10)
+        created = httpx.post(
+            f"{base}/v1/jobs", json=make_job("durable-1"), headers=headers, timeout=10
+        )
         assert created.status_code == 201
         bulk = httpx.post(
-            f"{base}/v1/jobs/bulk", json=[make_job(f"durable-b{i}") for i in range(50)], timeout=10
+            f"{base}/v1/jobs/bulk",
+            json=[make_job(f"durable-b{i}") for i in range(50)],
+            headers=headers,
+            timeout=10,
         )
         assert bulk.json()["created"] == 50
         server.send_signal(signal.SIGKILL)  # no shutdown hooks, no chance to flush anything
         server.wait(timeout=10)
 
     with running_server(url, port, tmp_path):
-        listed = httpx.get(f"{base}/v1/jobs", params={"limit": 200}, timeout=10).json()
+        listed = httpx.get(
+            f"{base}/v1/jobs", params={"limit": 200}, headers=headers, timeout=10
+        ).json()
         assert listed["total"] == 51
-        job = httpx.get(f"{base}/v1/jobs/{created.json()['id']}", timeout=10).json()
+        job = httpx.get(f"{base}/v1/jobs/{created.json()['id']}", headers=headers, timeout=10)
+        job = job.json()
         assert job["external_id"] == "durable-1"
         assert job["title"] == "电气自动化工程师(应届生)"  # NFKC folds full-width brackets

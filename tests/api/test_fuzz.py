@@ -31,7 +31,7 @@ from app.db import create_db_engine
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_jobs import make_job
-from tests.conftest import SHARED_DIR, fresh_database
+from tests.conftest import SHARED_DIR, add_live_key, fresh_database
 
 FUZZ_EXAMPLES = int(os.environ.get("JOBMATCH_FUZZ_EXAMPLES", "20"))
 EXCLUDED_CHECKS = {"positive_data_acceptance", "negative_data_rejection"}
@@ -72,7 +72,7 @@ def _seed(client: TestClient, headers: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def fuzz_headers() -> dict[str, str]:
-    """Headers every fuzzed request carries (the place to add credentials when auth lands)."""
+    """Headers every fuzzed request carries: `fuzz_app` adds an admin key of its database."""
     return {}
 
 
@@ -85,6 +85,8 @@ def fuzz_app(
     """The app on a database of its own whose writes really commit."""
     folder: Path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
     with fresh_database(request.param, folder) as url:
+        # An admin key: every route is in reach, so the fuzzer explores them all.
+        fuzz_headers.update(add_live_key(url, role="admin"))
         engine = create_db_engine(url)
         settings = Settings(database_url=url, models_dir=folder / "models", shared_dir=SHARED_DIR)
         app = create_app(settings, engine=engine)

@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import KeyHeaders
+
 
 def make_job(external_id: str = "kyt-001", **overrides: Any) -> dict[str, Any]:
     job: dict[str, Any] = {
@@ -128,11 +130,12 @@ def test_patch_to_taken_external_id_conflicts(client: TestClient) -> None:
     assert response.status_code == 409
 
 
-def test_tenants_do_not_see_each_other(client: TestClient) -> None:
-    job = client.post("/v1/jobs", json=make_job("t1"), headers={"X-Tenant": "zhongbo"}).json()
+def test_tenants_do_not_see_each_other(client: TestClient, key_headers: KeyHeaders) -> None:
+    zhongbo = key_headers(tenant="zhongbo")
+    job = client.post("/v1/jobs", json=make_job("t1"), headers=zhongbo).json()
     assert job["tenant"] == "zhongbo"
     assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
-    assert client.get(f"/v1/jobs/{job['id']}", headers={"X-Tenant": "zhongbo"}).status_code == 200
+    assert client.get(f"/v1/jobs/{job['id']}", headers=zhongbo).status_code == 200
     assert client.get("/v1/jobs").json()["total"] == 0
     # The same external_id may be used by another tenant.
     assert client.post("/v1/jobs", json=make_job("t1")).status_code == 201

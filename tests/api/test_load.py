@@ -11,6 +11,7 @@ import httpx2 as httpx
 
 from app.benchmarks.load import (
     LoadPlan,
+    agency_key_headers,
     missing_writes,
     run_load,
     running_server,
@@ -41,6 +42,7 @@ def test_mixed_load_on_two_workers(live_database_url: str, tmp_path: Path) -> No
                 request_timeout_s=CLIENT_TIMEOUT_S,
                 job_ids=job_ids,
                 graduate_ids=graduate_ids,
+                headers=agency_key_headers(live_database_url),
             )
             report = run_load(plan)
             after = httpx.get(f"{base}/healthz", timeout=plan.health_timeout_s)

@@ -20,6 +20,7 @@ from app.migrations import upgrade_database
 from app.settings import Settings
 from tests.api.test_graduates import make_graduate
 from tests.api.test_jobs import make_job
+from tests.conftest import add_live_key
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def _sqlite_app(tmp_path: Path, **overrides: Any) -> TestClient:
     url = f"sqlite:///{tmp_path / 'busy.db'}"
     upgrade_database(url=url)
     settings = Settings(database_url=url, models_dir=tmp_path / "models", **overrides)
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), headers=add_live_key(url))
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.test_graduates import make_graduate
 from tests.api.test_jobs import make_job
+from tests.conftest import KeyHeaders
 
 
 def add(client: TestClient, path: str, body: dict[str, Any]) -> int:
@@ -191,7 +192,9 @@ def test_filters(client: TestClient, pool: dict[str, int]) -> None:
     assert len(client.get(url, params={"k": 1}).json()["matches"]) == 1
 
 
-def test_bad_parameters_and_unknown_ids(client: TestClient, pool: dict[str, int]) -> None:
+def test_bad_parameters_and_unknown_ids(
+    client: TestClient, pool: dict[str, int], key_headers: KeyHeaders
+) -> None:
     url = f"/v1/jobs/{pool['job']}/matches"
     for params, field in (
         ({"k": 0}, "query.k"),
@@ -205,7 +208,7 @@ def test_bad_parameters_and_unknown_ids(client: TestClient, pool: dict[str, int]
         assert field in [f["field"] for f in response.json()["error"]["fields"]]
     assert client.get("/v1/jobs/999999/matches").status_code == 404
     assert client.get("/v1/graduates/999999/matches").status_code == 404
-    other = client.get(f"/v1/jobs/{pool['job']}/matches", headers={"X-Tenant": "other"})
+    other = client.get(f"/v1/jobs/{pool['job']}/matches", headers=key_headers(tenant="other"))
     assert other.status_code == 404
 
 

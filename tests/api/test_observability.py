@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.logs import REQUEST_ID, RequestIdFilter, logging_config
 from tests.api.test_durability import _free_port, running_server
 from tests.api.test_jobs import make_job
+from tests.conftest import add_live_key
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -128,11 +129,12 @@ def test_metrics_sum_over_two_workers(
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    headers = add_live_key(live_database_url)
     with running_server(live_database_url, port, tmp_path, workers=2) as server:
         pids: set[int] = set()
         calls = 0
         for _ in range(200):  # fresh connections until both workers have answered
-            with httpx.Client(base_url=base, timeout=30) as http:
+            with httpx.Client(base_url=base, timeout=30, headers=headers) as http:
                 pids.add(http.get("/healthz").json()["worker_pid"])
                 assert http.get("/v1/jobs").status_code == 200  # same connection, same worker
             calls += 1

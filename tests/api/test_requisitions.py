@@ -16,6 +16,7 @@ from app.settings import Settings
 from tests.api.test_graduates import make_graduate
 from tests.api.test_jobs import make_job
 from tests.api.test_matching import add
+from tests.conftest import KeyHeaders, add_live_key
 
 RECORDER = "中博-王顾问"
 
@@ -58,7 +59,9 @@ def stage(client: TestClient, requisition: int, graduate: int, to: str) -> Any:
     )
 
 
-def test_create_list_update_requisition(client: TestClient, people: dict[str, int]) -> None:
+def test_create_list_update_requisition(
+    client: TestClient, people: dict[str, int], key_headers: KeyHeaders
+) -> None:
     created = client.post("/v1/requisitions", json=make_requisition([people["job"]]))
     assert created.status_code == 201, created.text
     body = created.json()
@@ -67,7 +70,7 @@ def test_create_list_update_requisition(client: TestClient, people: dict[str, in
     assert client.get("/v1/requisitions", params={"status": "closed"}).json()["total"] == 0
     patched = client.patch(f"/v1/requisitions/{body['id']}", json={"headcount": 30})
     assert patched.json()["headcount"] == 30
-    other_agency = client.get(f"/v1/requisitions/{body['id']}", headers={"X-Tenant": "other"})
+    other_agency = client.get(f"/v1/requisitions/{body['id']}", headers=key_headers(tenant="other"))
     assert other_agency.status_code == 404
     unknown_job = client.post("/v1/requisitions", json=make_requisition([999_999]))
     assert unknown_job.status_code == 422
@@ -235,7 +238,8 @@ def test_two_concurrent_hires_of_one_graduate_exactly_one_wins(
     settings = Settings(
         database_url=live_database_url, models_dir=tmp_path / "models", max_open_shortlists=5
     )
-    with TestClient(create_app(settings)) as client:
+    headers = add_live_key(live_database_url)
+    with TestClient(create_app(settings), headers=headers) as client:
         job_a = add(client, "/v1/jobs", make_job("a"))
         job_b = add(client, "/v1/jobs", make_job("b"))
         graduate = add(client, "/v1/graduates", make_graduate("g"))

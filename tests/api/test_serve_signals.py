@@ -13,6 +13,7 @@ import httpx2 as httpx
 from app.benchmarks.load import running_server
 from app.migrations import upgrade_database
 from tests.api.test_graduates import make_graduate
+from tests.conftest import add_live_key
 from tests.proc import descendants, still_alive
 
 
@@ -32,10 +33,11 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     upgrade_database(url=url)
     records = [make_graduate(f"g-{i}", summary="自动化专业" * 400) for i in range(1000)]
     answers: list[httpx.Response] = []
+    headers = add_live_key(url)
     with running_server(url, tmp_path, workers=1) as (base, server):
         sender = threading.Thread(
             target=lambda: answers.append(
-                httpx.post(f"{base}/v1/graduates/bulk", json=records, timeout=120)
+                httpx.post(f"{base}/v1/graduates/bulk", json=records, headers=headers, timeout=120)
             )
         )
         sender.start()

@@ -15,6 +15,7 @@ from app.settings import Settings
 from tests.api.test_durability import _free_port, running_server
 from tests.api.test_graduates import make_graduate
 from tests.api.test_jobs import make_job
+from tests.conftest import add_live_key
 
 SEED_GRADUATES = [
     make_graduate(f"seed-{i}", major=major, skills=skills)
@@ -35,23 +36,27 @@ def test_two_workers_converge_after_writes_through_either(
 ) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    headers = add_live_key(live_database_url)
     with running_server(live_database_url, port, tmp_path, workers=2):
-        job = httpx.post(f"{base}/v1/jobs", json=make_job("kyt"), timeout=30).json()
-        assert httpx.post(f"{base}/v1/graduates/bulk", json=SEED_GRADUATES, timeout=30).json()[
-            "created"
-        ] == len(SEED_GRADUATES)
+        job = httpx.post(f"{base}/v1/jobs", json=make_job("kyt"), headers=headers, timeout=30)
+        job = job.json()
+        bulk = httpx.post(
+            f"{base}/v1/graduates/bulk", json=SEED_GRADUATES, headers=headers, timeout=30
+        )
+        assert bulk.json()["created"] == len(SEED_GRADUATES)
         for round_number in range(4):
             # A write through whichever worker accepts this connection …
             new = httpx.post(
                 f"{base}/v1/graduates",
                 json=make_graduate(f"new-{round_number}", skills=["PLC", "电气设计", "CAD"]),
+                headers=headers,
                 timeout=30,
             ).json()
             # … is in the very next answer of each worker: fresh connections until both have
             # answered (the kernel spreads connections over the workers; bounded attempts).
             seen_pids: set[int] = set()
             for _ in range(200):
-                with httpx.Client(base_url=base, timeout=30) as client:
+                with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
                     pid = client.get("/healthz").json()["worker_pid"]
                     matches = client.get(f"/v1/jobs/{job['id']}/matches", params={"k": 200}).json()[
                         "matches"
@@ -65,7 +70,7 @@ def test_two_workers_converge_after_writes_through_either(
 
 def test_refit_swaps_in_while_readers_read(live_database_url: str, tmp_path: Path) -> None:
     settings = Settings(database_url=live_database_url, models_dir=tmp_path / "models")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=add_live_key(live_database_url)) as client:
         job_id = client.post("/v1/jobs", json=make_job("kyt")).json()["id"]
         client.post("/v1/graduates/bulk", json=SEED_GRADUATES)
         url = f"/v1/jobs/{job_id}/matches"
@@ -107,19 +112,23 @@ def test_start_up_loads_the_saved_index_only_when_it_matches_the_database(
     live_database_url: str, tmp_path: Path
 ) -> None:
     settings = Settings(database_url=live_database_url, models_dir=tmp_path / "models")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=add_live_key(live_database_url)) as client:
         client.post("/v1/jobs", json=make_job("kyt"))
         client.post("/v1/graduates/bulk", json=SEED_GRADUATES)
         first = client.get("/v1/admin/index").json()
     assert first["source"] == "fitted"
 
-    with TestClient(create_app(settings)) as client:  # a restart: nothing changed
+    with TestClient(
+        create_app(settings), headers=add_live_key(live_database_url)
+    ) as client:  # a restart: nothing changed
         second = client.get("/v1/admin/index").json()
         assert (second["source"], second["version"]) == ("loaded", first["version"])
         assert (second["jobs"], second["graduates"]) == (1, len(SEED_GRADUATES))
         client.post("/v1/graduates", json=make_graduate("while-up"))
 
-    with TestClient(create_app(settings)) as client:  # the database moved on: rebuilt
+    with TestClient(
+        create_app(settings), headers=add_live_key(live_database_url)
+    ) as client:  # the database moved on: rebuilt
         third = client.get("/v1/admin/index").json()
         assert third["source"] == "fitted"
         assert third["version"] != first["version"]
@@ -128,12 +137,12 @@ def test_start_up_loads_the_saved_index_only_when_it_matches_the_database(
 
 def test_an_unreadable_saved_index_is_rebuilt(live_database_url: str, tmp_path: Path) -> None:
     settings = Settings(database_url=live_database_url, models_dir=tmp_path / "models")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=add_live_key(live_database_url)) as client:
         client.post("/v1/jobs", json=make_job("kyt"))
         first = client.get("/v1/admin/index").json()
     manifest = tmp_path / "models" / "default" / first["version"] / "manifest.json"
     manifest.write_text(manifest.read_text("utf-8").replace('"format": ', '"format": 99, "was": '))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=add_live_key(live_database_url)) as client:
         rebuilt = client.get("/v1/admin/index").json()
         assert rebuilt["source"] == "fitted"
         assert rebuilt["jobs"] == 1

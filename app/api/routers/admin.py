@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import EngineDep, SessionDep, TenantDep
+from app.api.deps import EngineDep, SessionDep, TenantDep, requires
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -39,13 +39,18 @@ class RefitAccepted(BaseModel):
     status: IndexStatusOut
 
 
-@router.get("/index", summary="Status of the match index")
+@router.get("/index", summary="Status of the match index", dependencies=[requires("index:read")])
 def index_status(session: SessionDep, tenant: TenantDep, engine: EngineDep) -> IndexStatusOut:
     """Version, document counts, fit time and pending changes of this worker's index."""
     return IndexStatusOut.model_validate(engine.status(session, tenant), from_attributes=True)
 
 
-@router.post("/refit", status_code=status.HTTP_202_ACCEPTED, summary="Refit the match index")
+@router.post(
+    "/refit",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Refit the match index",
+    dependencies=[requires("index:refit")],
+)
 def refit(session: SessionDep, tenant: TenantDep, engine: EngineDep) -> RefitAccepted:
     """Fit a new version in the background and swap it in atomically; queries go on meanwhile."""
     started = engine.start_refit(tenant)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import (
     CityQuery,
@@ -15,11 +15,14 @@ from app.api.deps import (
     JobIdPath,
     JsonArrayDep,
     PageDep,
+    PrincipalDep,
     SessionDep,
     SettingsDep,
     TenantDep,
     TextQuery,
     bulk_request_body,
+    requires,
+    valid_job,
 )
 from app.schemas.common import BulkResponse, Page
 from app.schemas.duplicates import DuplicateJob, JobDuplicates
@@ -42,10 +45,10 @@ from app.tables import Job
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-@router.get("", summary="List job postings")
+@router.get("", summary="List job postings", dependencies=[requires("jobs:read")])
 def list_jobs(
     session: SessionDep,
-    tenant: TenantDep,
+    principal: PrincipalDep,
     page: PageDep,
     city: CityQuery = None,
     education: EducationQuery = None,
@@ -56,10 +59,15 @@ def list_jobs(
         Query(description="true: only postings with compliance flags; false: only those without."),
     ] = None,
 ) -> Page[JobPublic]:
-    """Job postings matching every filter given, ordered by id."""
+    """Job postings matching every filter given, ordered by id (an employer's own only)."""
     filters = RecordFilters(city=city, education=education, status=status, q=q, flagged=flagged)
     items, total = job_service.list_jobs(
-        session, tenant=tenant, filters=filters, limit=page.limit, offset=page.offset
+        session,
+        tenant=principal.tenant,
+        filters=filters,
+        limit=page.limit,
+        offset=page.offset,
+        owner_key_id=principal.owner_key_id,
     )
     return Page[JobPublic](
         items=[JobPublic.model_validate(job) for job in items],
@@ -69,14 +77,24 @@ def list_jobs(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a job posting")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a job posting",
+    dependencies=[requires("jobs:write")],
+)
 def create_job(
-    session: SessionDep, tenant: TenantDep, settings: SettingsDep, data: JobCreate
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, data: JobCreate
 ) -> JobPublic:
     """Store a new posting; its external_id must be new for the tenant (409 otherwise).
-    Forbidden conditions are flagged, or refused with 422 when JOBMATCH_COMPLIANCE_MODE=reject."""
+    Forbidden conditions are flagged, or refused with 422 when JOBMATCH_COMPLIANCE_MODE=reject.
+    An employer key owns the postings it creates."""
     job = job_service.create_job(
-        session, tenant=tenant, data=data, compliance_mode=settings.compliance_mode
+        session,
+        tenant=principal.tenant,
+        data=data,
+        compliance_mode=settings.compliance_mode,
+        owner_key_id=principal.owner_key_id,
     )
     return JobPublic.model_validate(job)
 
@@ -85,6 +103,7 @@ def create_job(
     "/bulk",
     summary="Upsert up to 1,000 job postings by external_id",
     openapi_extra=bulk_request_body("JobCreate"),
+    dependencies=[requires("jobs:bulk")],
 )
 def bulk_upsert_jobs(
     session: SessionDep, tenant: TenantDep, settings: SettingsDep, raw: JsonArrayDep
@@ -100,7 +119,11 @@ def bulk_upsert_jobs(
     )
 
 
-@router.get("/{job_id:int}/matches", summary="Graduates who fit this job best")
+@router.get(
+    "/{job_id:int}/matches",
+    summary="Graduates who fit this job best",
+    dependencies=[requires("jobs:read"), Depends(valid_job)],
+)
 def match_graduates(
     session: SessionDep,
     tenant: TenantDep,
@@ -112,14 +135,22 @@ def match_graduates(
     return matching.graduates_for_job(session, engine, tenant=tenant, job_id=job_id, query=query)
 
 
-@router.get("/{job_id:int}/compliance", summary="Forbidden conditions found in this posting")
+@router.get(
+    "/{job_id:int}/compliance",
+    summary="Forbidden conditions found in this posting",
+    dependencies=[requires("jobs:read")],
+)
 def read_compliance(job: JobDep) -> JobCompliance:
     """Each flag: the rule, the field, the words found and why the rules forbid them."""
     flags = [ComplianceFlag.model_validate(flag) for flag in job.compliance_flags]
     return JobCompliance(job_id=job.id, flagged=bool(flags), flags=flags)
 
 
-@router.get("/{job_id:int}/duplicates", summary="Near-identical postings of the same company")
+@router.get(
+    "/{job_id:int}/duplicates",
+    summary="Near-identical postings of the same company",
+    dependencies=[requires("jobs:review")],
+)
 def read_duplicates(session: SessionDep, settings: SettingsDep, job: JobDep) -> JobDuplicates:
     """Postings of the same company whose text is near-identical (e.g. one job in several
     cities), by MinHash of word shingles."""
@@ -140,13 +171,15 @@ def read_duplicates(session: SessionDep, settings: SettingsDep, job: JobDep) -> 
     )
 
 
-@router.get("/{job_id:int}", summary="Read a job posting")
+@router.get("/{job_id:int}", summary="Read a job posting", dependencies=[requires("jobs:read")])
 def read_job(job: JobDep) -> JobPublic:
     """One posting by id."""
     return JobPublic.model_validate(job)
 
 
-@router.patch("/{job_id:int}", summary="Update a job posting")
+@router.patch(
+    "/{job_id:int}", summary="Update a job posting", dependencies=[requires("jobs:write")]
+)
 def update_job(
     session: SessionDep, settings: SettingsDep, job: JobDep, data: JobUpdate
 ) -> JobPublic:
@@ -158,7 +191,10 @@ def update_job(
 
 
 @router.delete(
-    "/{job_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a job posting"
+    "/{job_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a job posting",
+    dependencies=[requires("jobs:write")],
 )
 def delete_job(session: SessionDep, job: JobDep) -> None:
     """Remove a posting."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import EngineDep, PreviewQueryDep, SessionDep, TenantDep
+from app.api.deps import EngineDep, PreviewQueryDep, SessionDep, TenantDep, requires
 from app.schemas.matches import MatchPreview, MatchRequest
 from app.services import matching
 
 router = APIRouter(prefix="/v1/match", tags=["matching"])
 
 
-@router.post("", summary="Match an unsaved job or graduate")
+@router.post(
+    "", summary="Match an unsaved job or graduate", dependencies=[requires("matches:preview")]
+)
 def preview_matches(
     session: SessionDep,
     tenant: TenantDep,

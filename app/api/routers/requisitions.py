@@ -15,6 +15,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
     TenantDep,
+    requires,
 )
 from app.schemas.common import Page
 from app.schemas.requisitions import (
@@ -64,7 +65,12 @@ def _candidacy_public(candidacy: Candidacy, events: list[PipelineEventPublic]) -
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a requisition")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a requisition",
+    dependencies=[requires("requisitions:write")],
+)
 def create_requisition(
     session: SessionDep, tenant: TenantDep, data: RequisitionCreate
 ) -> RequisitionPublic:
@@ -73,7 +79,7 @@ def create_requisition(
     return RequisitionPublic.model_validate(requisition)
 
 
-@router.get("", summary="List requisitions")
+@router.get("", summary="List requisitions", dependencies=[requires("requisitions:read")])
 def list_requisitions(
     session: SessionDep,
     tenant: TenantDep,
@@ -94,13 +100,21 @@ def list_requisitions(
     )
 
 
-@router.get("/{requisition_id:int}", summary="Read a requisition")
+@router.get(
+    "/{requisition_id:int}",
+    summary="Read a requisition",
+    dependencies=[requires("requisitions:read")],
+)
 def read_requisition(requisition: RequisitionDep) -> RequisitionPublic:
     """One requisition."""
     return RequisitionPublic.model_validate(requisition)
 
 
-@router.patch("/{requisition_id:int}", summary="Update a requisition")
+@router.patch(
+    "/{requisition_id:int}",
+    summary="Update a requisition",
+    dependencies=[requires("requisitions:write")],
+)
 def update_requisition(
     session: SessionDep, requisition: RequisitionDep, data: RequisitionUpdate
 ) -> RequisitionPublic:
@@ -112,7 +126,11 @@ def update_requisition(
     return RequisitionPublic.model_validate(updated)
 
 
-@router.post("/{requisition_id:int}/shortlist", summary="Shortlist graduates for a requisition")
+@router.post(
+    "/{requisition_id:int}/shortlist",
+    summary="Shortlist graduates for a requisition",
+    dependencies=[requires("requisitions:write")],
+)
 def shortlist(
     session: SessionDep,
     engine: EngineDep,
@@ -133,7 +151,11 @@ def shortlist(
     )
 
 
-@router.get("/{requisition_id:int}/pipeline", summary="The requisition's pipeline")
+@router.get(
+    "/{requisition_id:int}/pipeline",
+    summary="The requisition's pipeline",
+    dependencies=[requires("requisitions:read")],
+)
 def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[CandidacyPublic]:
     """Every candidacy with its stage, allowed next stages and event history, by rank."""
     candidacies = sorted(
@@ -152,6 +174,7 @@ def read_pipeline(session: SessionDep, requisition: RequisitionDep) -> list[Cand
 @router.post(
     "/{requisition_id:int}/pipeline/{graduate_id:int}/events",
     summary="Record a stage change",
+    dependencies=[requires("requisitions:write")],
     responses={409: {"description": "Transition not allowed (the allowed ones are named)."}},
 )
 def record_stage(
@@ -178,7 +201,11 @@ def record_stage(
     return _candidacy_public(moved, [PipelineEventPublic.model_validate(e) for e in events])
 
 
-@router.get("/{requisition_id:int}/progress", summary="Funnel, hires and days left")
+@router.get(
+    "/{requisition_id:int}/progress",
+    summary="Funnel, hires and days left",
+    dependencies=[requires("requisitions:read")],
+)
 def read_progress(session: SessionDep, requisition: RequisitionDep) -> Progress:
     """Funnel counts by stage, hires against headcount, days left, time to shortlist."""
     return progress_service.requisition_progress(session, requisition=requisition)
@@ -187,6 +214,7 @@ def read_progress(session: SessionDep, requisition: RequisitionDep) -> Progress:
 @router.get(
     "/{requisition_id:int}/progress.png",
     summary="Progress chart",
+    dependencies=[requires("requisitions:read")],
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG chart."}},
 )

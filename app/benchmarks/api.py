@@ -118,6 +118,8 @@ def serving(database_url: str, workers: int, folder: Path) -> Iterator[int]:
         "JOBMATCH_DATABASE_URL": database_url,
         "JOBMATCH_MODELS_DIR": str(folder / "models"),
         "JOBMATCH_LOG_LEVEL": "WARNING",
+        # Loopback only, no keys: the figure is the match path itself, not key checks.
+        "JOBMATCH_AUTH": "off",
     }
     command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]

@@ -23,7 +23,8 @@ from tests.conftest import fresh_database
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, list[str]]]:
     with fresh_database("sqlite", tmp_path) as url:
-        settings = Settings(database_url=url, models_dir=tmp_path / "models")
+        # Keys are not what this is about: every caller an admin (auth off, in process).
+        settings = Settings(database_url=url, models_dir=tmp_path / "models", auth="off")
         reader_app, writer_app = create_app(settings), create_app(settings)
         log_reads: list[str] = []
 

@@ -67,5 +67,10 @@ lock: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements.lock
 	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml --extra test -o requirements-dev.lock
 
+# Every speed figure beside its peers: bench/report.md, results.json, plots. About 2 minutes
+# with QUICK=1, within 30 on a 2-core machine without (the 1M-posting corpus).
+bench: install
+	$(BIN)/jobmatch bench all $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,45 +1,55 @@
 """`jobmatch bench api`: match queries over HTTP under load, next to /healthz in the same run.
 
-Loads the real postings (scaled up by copying them under new external_ids), a few thousand
-synthetic graduates, starts `jobmatch serve --workers N` on loopback and drives it with wrk
-(Debian's package) at C connections: req/s and latency percentiles for
-GET /v1/graduates/{id}/matches?k=10 and for the trivial /healthz as the ceiling. Also times
-JSON serialisation of 1,000 matches: stdlib json, orjson and pydantic, in the same run.
+Loads the real postings (scaled up as app.benchmarks.corpus describes), a few thousand
+synthetic graduates, starts `jobmatch serve --workers N` on loopback and drives it with
+app.benchmarks.loadgen (another process) at each connection count: req/s and latency
+percentiles for GET /v1/graduates/{id}/matches?k=10 and for the trivial /healthz as the
+ceiling. Also times JSON serialisation of 1,000 matches: stdlib json, orjson and pydantic.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
-import re
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import orjson
 
-DEFAULT_JOBS = "../shared/data/jobs_zhaopin.jsonl"
+from app.benchmarks.corpus import JOBS_FILE, scaled_records
+
+DEFAULT_JOBS = f"../shared/{JOBS_FILE}"
+# Each worker indexes every posting before it answers: minutes at 100k on a busy machine.
+START_TIMEOUT_S = 1800
 
 
 def register(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `bench api`."""
-    parser = kinds.add_parser("api", help="match queries over HTTP under load (wrk)")
+    parser = kinds.add_parser("api", help="match queries over HTTP under load")
     parser.add_argument("--jobs", default=DEFAULT_JOBS, help="real postings JSONL (%(default)s)")
     parser.add_argument("--scale", type=int, default=100_000, help="postings after scaling up")
     parser.add_argument("--graduates", type=int, default=2_000, help="synthetic graduates")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (%(default)s)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        nargs="+",
+        default=[16],
+        help="connection counts to drive, one run each (%(default)s)",
+    )
+    parser.add_argument("--duration", type=float, default=15, help="seconds per run")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp folder")
     parser.set_defaults(func=run)
 
@@ -51,122 +61,135 @@ def _free_port() -> int:
         return port
 
 
-def _scaled_postings(path: Path, target: int) -> Iterator[tuple[int, dict[str, Any], None]]:
-    # split("\n"), not splitlines(): posting text holds U+2028 and friends.
-    rows = [json.loads(line) for line in path.read_text("utf-8").split("\n") if line.strip()]
-    for number in range(target):
-        row = dict(rows[number % len(rows)])
-        copy = number // len(rows)
-        if copy:
-            row["external_id"] = f"{row['external_id']}-x{copy}"
-        yield number + 1, row, None
-
-
 def _load(database_url: str, jobs_path: Path, scale: int, graduates: int) -> list[int]:
+    from sqlalchemy import select
+
     from app.db import create_db_engine, create_session_factory
     from app.demo import generate_graduates
+    from app.evaluation.records import read_jsonl
     from app.importing.load import load_records
     from app.migrations import upgrade_database
     from app.schemas.graduates import GraduateCreate
     from app.schemas.jobs import JobCreate
     from app.tables import Graduate, Job
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade_database(url=database_url)
     engine = create_db_engine(database_url)
     factory = create_session_factory(engine)
-    started = time.perf_counter()
-    jobs = load_records(
+    records = scaled_records(list(read_jsonl(jobs_path)), scale)
+    load_records(
         factory,
         Job,
         JobCreate,
         tenant="default",
-        records=_scaled_postings(jobs_path, scale),
+        records=((n + 1, record, None) for n, record in enumerate(records)),
         batch_size=2000,
     )
-    people = load_records(
+    load_records(
         factory,
         Graduate,
         GraduateCreate,
         tenant="default",
         records=((i + 1, g, None) for i, g in enumerate(generate_graduates(graduates))),
     )
-    print(
-        f"loaded {jobs.created + jobs.updated:,} postings and {people.created + people.updated:,} "
-        f"synthetic graduates in {time.perf_counter() - started:.1f} s"
-    )
-    from sqlalchemy import select
-
     with factory() as session:
         ids = list(session.scalars(select(Graduate.id).order_by(Graduate.id)))
     engine.dispose()
     return ids
 
 
+def _get_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            status: int = response.status
+            return status
+    except (urllib.error.URLError, OSError):
+        return None
+
+
 @contextmanager
-def _server(database_url: str, workers: int, folder: Path) -> Iterator[str]:
+def serving(database_url: str, workers: int, folder: Path) -> Iterator[int]:
+    """`jobmatch serve --workers N` on a free loopback port, until /healthz answers; yields
+    the port and stops the server (and its workers) on exit."""
     port = _free_port()
     env = {
         **os.environ,
         "JOBMATCH_DATABASE_URL": database_url,
         "JOBMATCH_MODELS_DIR": str(folder / "models"),
         "JOBMATCH_LOG_LEVEL": "WARNING",
+        # Loopback only, no keys: the figure is the match path itself, not key checks.
+        "JOBMATCH_AUTH": "off",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "app.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers)]
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
         started = time.perf_counter()
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.perf_counter() - started > 600:
-                raise RuntimeError(f"server did not start; see {folder / 'server.log'}")
+        while _get_status(f"http://127.0.0.1:{port}/healthz") != 200:
+            if process.poll() is not None or time.perf_counter() - started > START_TIMEOUT_S:
+                log.flush()
+                tail = (folder / "server.log").read_text("utf-8", errors="replace")[-2000:]
+                raise RuntimeError(f"server did not start; its log ends:\n{tail}")
             time.sleep(0.5)
-        print(f"server up, {workers} workers, index built: {time.perf_counter() - started:.1f} s")
-        yield base
+        yield port
     finally:
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
         log.close()
 
 
-LATENCY = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-REQUESTS = re.compile(r"Requests/sec:\s+([\d.]+)")
-UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _wrk(url: str, script: Path | None, connections: int, duration: int) -> dict[str, float]:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-    command = [wrk, "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency", url]
-    if script is not None:
-        command[1:1] = ["-s", str(script)]
+def drive(port: int, paths_file: Path, connections: int, duration: float) -> dict[str, Any]:
+    """One load-generator run in its own process."""
+    command = [sys.executable, "-m", "app.benchmarks.loadgen", "--port", str(port)]
+    command += ["--paths", str(paths_file), "--connections", str(connections)]
+    command += ["--duration", str(duration)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    result = {f"p{p}_ms": float(v) * UNIT_MS[u] for p, v, u in LATENCY.findall(output)}
-    match = REQUESTS.search(output)
-    result["req_s"] = float(match.group(1)) if match else 0.0
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    result["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    result: dict[str, Any] = json.loads(output)
     return result
+
+
+def freshness_check_cost(database_url: str, samples: int = 300) -> dict[str, float]:
+    """Median µs of the check before each match query, interleaved: the change-log query
+    (a session, `id > head` on index_changes, commit: what every request ran before the change
+    signal) against the SQLite change signal (what a request runs now when nothing changed)."""
+    from sqlalchemy import func, select
+
+    from app.db import create_db_engine, create_session_factory
+    from app.matching.change_signal import DataVersion
+    from app.tables import IndexChange
+
+    engine = create_db_engine(database_url)
+    factory = create_session_factory(engine)
+    signal = DataVersion(engine)
+    with factory() as session:
+        head = session.scalar(select(func.max(IndexChange.id))) or 0
+    query = (
+        select(IndexChange.id, IndexChange.entity, IndexChange.entity_id, IndexChange.detail)
+        .where(IndexChange.tenant == "default", IndexChange.id > head)
+        .order_by(IndexChange.id)
+    )
+    log_us, signal_us = [], []
+    for _ in range(samples):
+        started = time.perf_counter()
+        with factory() as session:
+            session.execute(query).all()
+            session.commit()
+        log_us.append((time.perf_counter() - started) * 1e6)
+        started = time.perf_counter()
+        signal.version()
+        signal_us.append((time.perf_counter() - started) * 1e6)
+    signal.close()
+    engine.dispose()
+    return {
+        "log_query_us": statistics.median(log_us),
+        "change_signal_us": statistics.median(signal_us),
+    }
 
 
 def _serialisation(samples: int = 15) -> dict[str, float]:
@@ -204,40 +227,103 @@ def _serialisation(samples: int = 15) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
+def measure_http(
+    jobs_path: Path,
+    *,
+    scale: int,
+    graduates: int,
+    workers: int,
+    connections: Sequence[int],
+    duration: float,
+    goal_connections: int,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Load, serve, and drive /healthz and the matches at each connection count, interleaved
+    so machine load falls on both alike."""
+    result: dict[str, Any] = {
+        "postings": scale,
+        "graduates": graduates,
+        "workers": workers,
+        "duration_s": duration,
+        "serialisation_ms": _serialisation(),
+    }
+    with tempfile.TemporaryDirectory(prefix="jobmatch-bench-") as temporary:
+        folder = Path(temporary)
+        url = database_url or f"sqlite:///{folder / 'bench.db'}"
+        started = time.perf_counter()
+        graduate_ids = _load(url, jobs_path, scale, graduates)
+        result["load_s"] = time.perf_counter() - started
+        result["freshness_check"] = freshness_check_cost(url)
+        matches = folder / "matches.txt"
+        matches.write_text("".join(f"/v1/graduates/{g}/matches?k=10\n" for g in graduate_ids))
+        # Every request a query not asked before in the run (k from 10 to 14 over the
+        # graduates: more distinct queries than a snapshot keeps answers), so each is ranked.
+        distinct = folder / "distinct.txt"
+        distinct.write_text(
+            "".join(
+                f"/v1/graduates/{g}/matches?k={k}\n" for k in range(10, 15) for g in graduate_ids
+            )
+        )
+        health = folder / "healthz.txt"
+        health.write_text("/healthz\n")
+        started = time.perf_counter()
+        with serving(url, workers, folder) as port:
+            result["startup_s"] = time.perf_counter() - started
+            drive(port, matches, max(connections), duration)  # warm-up: first calls, kept answers
+            sweep: list[dict[str, Any]] = []
+            for count in connections:
+                ceiling = drive(port, health, count, duration)
+                answered = drive(port, matches, count, duration)
+                ranked = drive(port, distinct, count, duration)
+                sweep.append(
+                    {
+                        "connections": count,
+                        "healthz": ceiling,
+                        "matches": answered,
+                        "matches_distinct": ranked,
+                    }
+                )
+    for point in sweep:
+        ceiling = max(point["healthz"]["req_s"], 1e-9)
+        point["ceiling_share"] = point["matches"]["req_s"] / ceiling
+        point["distinct_ceiling_share"] = point["matches_distinct"]["req_s"] / ceiling
+    result["sweep"] = sweep
+    at_goal = [p for p in sweep if p["connections"] == goal_connections]
+    result["goal_point"] = at_goal[0] if at_goal else sweep[-1]
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
-    """Load, serve, drive with wrk, print the numbers."""
+    """Load, serve, drive, print the numbers."""
     jobs_path = Path(args.jobs)
     if not jobs_path.is_file():
         print(f"error: {jobs_path} not found")
         return 2
-    print("serialising 1,000 matches (median ms):")
-    medians = _serialisation()
-    for name, value in medians.items():
-        ratio = medians["stdlib json"] / value
-        print(f"  {name:<20} {value:7.3f} ms   ×{ratio:.1f} vs stdlib")
-    with tempfile.TemporaryDirectory(prefix="jobmatch-bench-") as temporary:
-        folder = Path(temporary)
-        url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-        graduate_ids = _load(url, jobs_path, args.scale, args.graduates)
-        script = folder / "paths.lua"
-        paths = ", ".join(f'"/v1/graduates/{gid}/matches?k=10"' for gid in graduate_ids)
-        script.write_text(
-            f"local paths = {{{paths}}}\nlocal i = 0\n"
-            "request = function()\n  i = i % #paths + 1\n"
-            "  return wrk.format('GET', paths[i])\nend\n"
-        )
-        with _server(url, args.workers, folder) as base:
-            _wrk(f"{base}/v1/graduates/{graduate_ids[0]}/matches?k=10", None, 2, 3)  # warm-up
-            health = _wrk(f"{base}/healthz", None, args.connections, args.duration)
-            matches = _wrk(base, script, args.connections, args.duration)
-    print(
-        f"\nwrk, {args.workers} workers, {args.connections} connections, {args.duration} s each, "
-        f"{args.scale:,} postings:"
+    result = measure_http(
+        jobs_path,
+        scale=args.scale,
+        graduates=args.graduates,
+        workers=args.workers,
+        connections=args.connections,
+        duration=args.duration,
+        goal_connections=args.connections[-1],
+        database_url=args.database_url,
     )
-    for name, result in (("/healthz (ceiling)", health), ("graduate matches k=10", matches)):
-        print(
-            f"  {name:<24} {result['req_s']:8.0f} req/s   p50 {result.get('p50_ms', 0):6.2f} ms"
-            f"   p99 {result.get('p99_ms', 0):6.2f} ms   non-2xx {result['non_2xx']:.0f}"
-        )
-    print(f"  matches reach {matches['req_s'] / health['req_s']:.0%} of the /healthz ceiling")
+    medians = result["serialisation_ms"]
+    print("serialising 1,000 matches (median ms):")
+    for name, value in medians.items():
+        print(f"  {name:<20} {value:7.3f} ms   ×{medians['stdlib json'] / value:.1f} vs stdlib")
+    print(
+        f"loaded {args.scale:,} postings and {args.graduates:,} graduates in "
+        f"{result['load_s']:.1f} s; server up in {result['startup_s']:.1f} s"
+    )
+    for point in result["sweep"]:
+        for name in ("healthz", "matches", "matches_distinct"):
+            answered = point[name]
+            print(
+                f"  {point['connections']:>3} connections {name:<8} {answered['req_s']:8.0f} req/s"
+                f"   p50 {answered['p50_ms']:6.2f} ms   p99 {answered['p99_ms']:6.2f} ms"
+                f"   non-2xx {answered['non_2xx']}   errors {answered['errors']}"
+            )
+        print(f"      matches reach {point['ceiling_share']:.0%} of the /healthz ceiling")
     return 0

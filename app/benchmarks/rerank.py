@@ -22,6 +22,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,15 @@ def _timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def _documents(jobs_path: str, n_graduates: int) -> tuple[list[Any], list[Any]]:
+def load_documents(
+    jobs_path: str, n_graduates: int, limit: int | None = None
+) -> tuple[list[Any], list[Any]]:
+    """The real postings (the first `limit`) and `n_graduates` synthetic seeking graduates."""
     from app.demo import generate_graduates
     from app.evaluation.records import graduate_from_record, job_from_record, read_jsonl
 
-    jobs = [job_from_record(n + 1, record) for n, record in enumerate(read_jsonl(jobs_path))]
+    records = islice(read_jsonl(jobs_path), limit)
+    jobs = [job_from_record(n + 1, record) for n, record in enumerate(records)]
     offset = len(jobs) + 1
     graduates = [
         dataclasses.replace(graduate_from_record(offset + n, record), status="seeking")
@@ -89,7 +94,7 @@ def _documents(jobs_path: str, n_graduates: int) -> tuple[list[Any], list[Any]]:
     return jobs, graduates
 
 
-def _naive_top_k(
+def naive_top_k(
     queries: Any, candidates: Any, ids: np.ndarray[Any, Any], k: int, rows: int
 ) -> float:
     """Seconds for the text top-k of `queries`: sklearn cosine_similarity on chunks of 512
@@ -106,8 +111,7 @@ def _naive_top_k(
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its numbers."""
-    from app.batch.inputs import candidate_side, other, query_set, rank_spec, side_documents
-    from app.batch.rerank import LocalExecutor
+    from app.batch.inputs import side_documents
     from app.ranking import FilterSpec, Ranker
     from app.ranking.structured import Direction
 
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {args.jobs} not found")
         return 2
     results: dict[str, Any] = {}
-    seconds, (jobs, graduates) = _timed(lambda: _documents(args.jobs, args.graduates))
+    seconds, (jobs, graduates) = _timed(lambda: load_documents(args.jobs, args.graduates))
     print(
         f"data: {len(jobs)} real postings, {len(graduates)} synthetic graduates ({seconds:.1f} s)"
     )
@@ -135,52 +139,28 @@ def run(args: argparse.Namespace) -> int:
     print(f"inputs: both sides' vectors, features and sub-score ranges in {gather:.1f} s")
     results["inputs_s"] = round(gather, 2)
     for direction in directions:
-        started = time.perf_counter()
-        side = candidate_side(ranker, direction, filters, documents[direction])
-        queries = query_set(ranker, direction, filters, documents[other(direction)])
-        build = time.perf_counter() - started
-        spec = rank_spec(ranker, threads=args.threads, **spec_args)
-        chunks = [
-            (n, queries.chunk(n, args.chunk_rows))
-            for n in range(queries.chunk_count(args.chunk_rows))
-        ]
-        executor = LocalExecutor(threads=args.threads)
-        walls = []
-        for _ in range(args.repeat):
-            wall, outputs = _timed(partial(_run_all, executor, side, chunks, spec))
-            walls.append(wall)
-        wall = statistics.median(walls)
-        pairs = len(queries) * len(side)
-        rows = sum(len(out) for out in outputs.values())
-        widened = sum(out.widened for out in outputs.values())
-        fallbacks = sum(out.fallbacks for out in outputs.values())
-        tracemalloc.start()
-        rank_chunk_peak = _chunk_memory(side, chunks[0][1], spec)
-        tracemalloc.stop()
-        total_wall += wall
-        sides[direction] = {
-            "queries": len(queries),
-            "candidates": len(side),
-            "inputs_s": round(build, 2),
-            "wall_s": round(wall, 2),
-            "walls_s": [round(w, 2) for w in walls],
-            "pairs_per_s": pairs / wall,
-            "rows": rows,
-            "widened": widened,
-            "full_recomputations": fallbacks,
-            "chunk_bytes_per_query": rank_chunk_peak / max(len(chunks[0][1]), 1),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "outputs": outputs,
-            "side": side,
-            "queries_set": queries,
-        }
+        sides[direction] = time_side(
+            ranker,
+            direction,
+            filters,
+            documents,
+            spec_args,
+            args.chunk_rows,
+            args.threads,
+            args.repeat,
+        )
+        side_result = sides[direction]
+        total_wall += side_result["wall_s"]
         print(
             f"{direction:>9} for each {'graduate' if direction == 'jobs' else 'job'}: "
-            f"{len(queries)} × {len(side)} = {pairs / 1e6:.0f} M pairs in {wall:.2f} s "
-            f"(median of {len(walls)}) = {pairs / wall / 1e6:.0f} M pairs/s; {rows} rows; "
-            f"{widened} queries re-run wider, {fallbacks} in full; planned in {build:.1f} s; "
-            f"one chunk allocates {rank_chunk_peak / 2**20:.0f} MB "
-            f"({sides[direction]['chunk_bytes_per_query'] / 1000:.1f} KB per query); "
+            f"{side_result['queries']} × {side_result['candidates']} = "
+            f"{side_result['pairs'] / 1e6:.0f} M pairs in {side_result['wall_s']:.2f} s "
+            f"(median of {args.repeat}) = {side_result['pairs_per_s'] / 1e6:.0f} M pairs/s; "
+            f"{side_result['rows']} rows; {side_result['widened']} queries re-run wider, "
+            f"{side_result['full_recomputations']} in full; planned in "
+            f"{side_result['inputs_s']:.1f} s; one chunk allocates "
+            f"{side_result['chunk_bytes_per_query'] * side_result['chunk_queries'] / 2**20:.0f}"
+            f" MB ({side_result['chunk_bytes_per_query'] / 1000:.1f} KB per query); "
             f"peak RSS {_peak_rss_mb():.0f} MB"
         )
     print(f"both sides: {total_wall:.2f} s")
@@ -195,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     for label, data in sides.items():
         side, queries = data["side"], data["queries_set"]
         rows = min(args.naive_rows, len(queries))
-        naive = _naive_top_k(queries.vectors, side.vectors, side.ids, args.top_k, rows)
+        naive = naive_top_k(queries.vectors, side.vectors, side.ids, args.top_k, rows)
         naive_rate = rows * len(side) / naive
         ratio = data["pairs_per_s"] / naive_rate
         print(
@@ -214,6 +194,57 @@ def run(args: argparse.Namespace) -> int:
     results["allocation"] = _allocation(sides, ranker, args.allocation_jobs)
     print(json.dumps(results, default=float))
     return 0
+
+
+def time_side(
+    ranker: Any,
+    direction: Any,
+    filters: Any,
+    documents: dict[str, Any],
+    spec_args: dict[str, Any],
+    chunk_rows: int,
+    threads: int,
+    repeat: int,
+) -> dict[str, Any]:
+    """One side of a batch re-rank in process: median wall time of `repeat` runs, pairs/s
+    (queries × candidates / seconds), and what the chunks did."""
+    from app.batch.inputs import candidate_side, other, query_set, rank_spec
+    from app.batch.rerank import LocalExecutor
+
+    started = time.perf_counter()
+    side = candidate_side(ranker, direction, filters, documents[direction])
+    queries = query_set(ranker, direction, filters, documents[other(direction)])
+    build = time.perf_counter() - started
+    spec = rank_spec(ranker, threads=threads, **spec_args)
+    chunks = [(n, queries.chunk(n, chunk_rows)) for n in range(queries.chunk_count(chunk_rows))]
+    executor = LocalExecutor(threads=threads)
+    walls = []
+    for _ in range(repeat):
+        wall, outputs = _timed(partial(_run_all, executor, side, chunks, spec))
+        walls.append(wall)
+    wall = statistics.median(walls)
+    pairs = len(queries) * len(side)
+    tracemalloc.start()
+    rank_chunk_peak = _chunk_memory(side, chunks[0][1], spec)
+    tracemalloc.stop()
+    return {
+        "queries": len(queries),
+        "candidates": len(side),
+        "pairs": pairs,
+        "inputs_s": round(build, 2),
+        "wall_s": round(wall, 2),
+        "walls_s": [round(w, 2) for w in walls],
+        "pairs_per_s": pairs / wall,
+        "rows": sum(len(out) for out in outputs.values()),
+        "widened": sum(out.widened for out in outputs.values()),
+        "full_recomputations": sum(out.fallbacks for out in outputs.values()),
+        "chunk_queries": len(chunks[0][1]),
+        "chunk_bytes_per_query": rank_chunk_peak / max(len(chunks[0][1]), 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "outputs": outputs,
+        "side": side,
+        "queries_set": queries,
+    }
 
 
 def _chunk_memory(side: Any, chunk: Any, spec: Any) -> int:

@@ -37,11 +37,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     ranking.set_defaults(func=run_ranking)
     # Each further benchmark lives in app/benchmarks/ and registers its own sub-command.
-    from app.benchmarks import api, load, rerank
+    from app.benchmarks import api, rerank, suite
 
+    suite.register(kinds)
     api.register(kinds)
-    load.register(kinds)
     rerank.register(kinds)
+    try:
+        from app.benchmarks import load
+    except ImportError as missing:  # its HTTP client comes with the test extra
+        _unavailable(kinds, "load", f"needs {missing.name}: run `make install-dev` first")
+    else:
+        load.register(kinds)
+
+
+def _unavailable(
+    kinds: argparse._SubParsersAction[argparse.ArgumentParser], name: str, reason: str
+) -> None:
+    """A sub-command whose dependencies are not installed: it says so in one line."""
+    parser = kinds.add_parser(name, help=f"(unavailable: {reason})")
+
+    def explain(args: argparse.Namespace) -> int:
+        print(f"error: jobmatch bench {name} {reason}", file=sys.stderr)
+        return 2
+
+    parser.set_defaults(func=explain)
 
 
 def _timed(function: Callable[[], Any]) -> tuple[float, Any]:
@@ -56,6 +75,8 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def run_ranking(args: argparse.Namespace) -> int:
     """Run the ranking benchmark and print its numbers."""
+    from app.benchmarks.corpus import with_stated_fit
+    from app.benchmarks.tokenise import posting_texts
     from app.evaluation.records import graduate_from_record, job_from_record, read_jsonl
     from app.ranking import FilterSpec, Ranker, RankerParams, Tokenizer
 
@@ -67,15 +88,8 @@ def run_ranking(args: argparse.Namespace) -> int:
     print(f"data: {len(jobs)} postings from {args.jobs}, {len(graduates)} profiles")
 
     # 1. Tokenisation: the same texts through jieba and the backend in use.
-    texts: list[str] = []
-    size = 0
-    for job in jobs:
-        text = f"{job.title} {' '.join(job.skills)} {job.description}"
-        texts.append(text)
-        size += len(text.encode())
-        if size >= args.tokenize_mb * 1e6:
-            break
-    megabytes = size / 1e6
+    texts = posting_texts(jobs, args.tokenize_mb)
+    megabytes = sum(len(text.encode()) for text in texts) / 1e6
     speeds: dict[str, float] = {}
     for backend in ("jieba", "rjieba"):
         tokenizer = Tokenizer(backend=backend)
@@ -152,7 +166,7 @@ def run_ranking(args: argparse.Namespace) -> int:
     )
     # The profiles above state no major, desired city or salary, so most sub-scores are the
     # same for every posting; the same texts with them make the structured part matter.
-    stated = _with_stated_fit(queries, jobs)
+    stated = with_stated_fit(queries, jobs)
     ranker.upsert_graduates([dataclasses.replace(g, id=-1 - i) for i, g in enumerate(stated)])
     stated_times = _one_query_times(ranker, [-1 - i for i in range(len(queries))])
     _print_times("  with a major, two desired cities, a salary", stated_times)
@@ -213,25 +227,6 @@ def _print_times(label: str, times: QueryTimes) -> None:
         f"p50 {slow:.2f} ms, p99 {_percentile(times.exhaustive, 99):.2f} ms "
         f"(×{slow / p50:.1f}); {same}"
     )
-
-
-def _with_stated_fit(graduates: Sequence[Any], jobs: Sequence[Any]) -> list[Any]:
-    """The profiles with a major, two desired cities and an expected salary, drawn (seeded)
-    from the postings' own majors and cities."""
-    from collections import Counter
-
-    majors = [m for m, _ in Counter(m for j in jobs for m in j.majors).most_common(50)]
-    cities = [c for c, _ in Counter(j.city for j in jobs if j.city).most_common(30)]
-    rng = np.random.default_rng(0)
-    return [
-        dataclasses.replace(
-            graduate,
-            major=str(rng.choice(majors)) if majors else None,
-            desired_cities=tuple(str(c) for c in rng.choice(cities, 2)) if cities else (),
-            expected_salary=int(rng.choice([5000, 8000, 12000])),
-        )
-        for graduate in graduates
-    ]
 
 
 def _index(ranker: Any, jobs: Sequence[Any], vectors: sp.csr_matrix) -> None:

@@ -19,18 +19,19 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import write_transaction
 from app.learning.weights import with_tuned_weights
+from app.matching.change_signal import DataVersion
 from app.matching.documents import graduate_document, job_document
 from app.metrics import REFIT_SECONDS
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
@@ -39,6 +40,7 @@ from app.tables import Graduate, IndexChange, Job
 from app.tenant_paths import is_valid_tenant_id, remove_tree, tenant_dir
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A change id below the newest one seen but still invisible after this long belongs to a
 # transaction that rolled back (PostgreSQL sequences are not gap-free): stop waiting for it.
@@ -48,6 +50,9 @@ AUTO_REFIT_SHARE = 0.2
 AUTO_REFIT_MIN_CHANGES = 200
 VERSIONS_KEPT = 3
 POINTER_FILE = "CURRENT.json"
+# Answers kept per snapshot between two changes: a k=10 answer takes at most ~22 KB
+# (tracemalloc, every label distinct), so this bounds them at ~45 MB per tenant and worker.
+ANSWERS_KEPT = 2048
 
 
 class ChangeCursor:
@@ -110,14 +115,29 @@ class IndexSnapshot:
     source: Literal["fitted", "loaded"]
     jobs: dict[int, JobLabel] = field(default_factory=dict)
     graduates: dict[int, GraduateLabel] = field(default_factory=dict)
+    # Answers computed from this snapshot as it is now (see answer()); any change clears them.
+    answers: dict[Hashable, Any] = field(default_factory=dict)
+
+    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer to a query on this snapshot, computed once until the next change. The
+        caller holds the tenant lock (reading()), which changes are applied under too."""
+        if key in self.answers:
+            cached: T = self.answers[key]
+            return cached
+        if len(self.answers) >= ANSWERS_KEPT:
+            self.answers.clear()
+        value = self.answers[key] = compute()
+        return value
 
     def put_job(self, job: Job) -> None:
         """Index or re-index a job (removing it when it moved to another tenant)."""
+        self.answers.clear()
         self.ranker.upsert_jobs([job_document(job)])
         self.jobs[job.id] = JobLabel(job.external_id, job.title, job.company, job.city)
 
     def put_graduate(self, graduate: Graduate) -> None:
         """Index or re-index a graduate."""
+        self.answers.clear()
         self.ranker.upsert_graduates([graduate_document(graduate)])
         self.graduates[graduate.id] = GraduateLabel(
             graduate.external_id, graduate.major, graduate.education, graduate.school, graduate.city
@@ -125,6 +145,7 @@ class IndexSnapshot:
 
     def drop(self, entity: str, entity_id: int) -> None:
         """Remove a document that no longer exists."""
+        self.answers.clear()
         if entity == "job":
             self.ranker.remove_jobs([entity_id])
             self.jobs.pop(entity_id, None)
@@ -175,6 +196,9 @@ class TenantIndex:
         self.refit_guard = threading.Lock()
         self.snapshot: IndexSnapshot | None = None
         self.cursor = ChangeCursor(0)
+        # The change signal's value read just before this worker last read the log: while
+        # it stands, nothing was committed since, so the log need not be read again.
+        self.log_read_at: int | None = None
         self.refit_thread: threading.Thread | None = None
         self.last_refit_error: str | None = None
 
@@ -189,12 +213,15 @@ class MatchEngine:
         models_dir: Path,
         params: RankerParams | None = None,
         majors: MajorTable | None = None,
+        change_signal: DataVersion | None = None,
         school_signal: bool = True,
     ) -> None:
         self.session_factory = session_factory
         self.models_dir = models_dir
         self.params = params
         self.majors = majors
+        # Only where every write really commits (not in a test's rolled-back transaction).
+        self.change_signal = change_signal
         # False: school names and tiers are cut from every text of the versions fitted here.
         self.school_signal = school_signal
         self._tenants: dict[str, TenantIndex] = {}
@@ -245,8 +272,22 @@ class MatchEngine:
 
     def _catch_up(self, session: Session, index: TenantIndex) -> None:
         """Bring the index up to the log: database reads here, in-memory changes under lock."""
+        # Read before the log, so a commit landing meanwhile moves it past what is stored.
+        signal = self.change_signal.version() if self.change_signal is not None else None
+        if signal is not None and signal == index.log_read_at and index.snapshot is not None:
+            return  # nothing was committed anywhere since the log was last read: no query
         if index.snapshot is None and not self._install_built(session, index, version=None):
             return
+        with index.lock:
+            serving = index.snapshot
+        self._apply_pending(session, index)
+        with index.lock:
+            # A snapshot swapped in meanwhile (a refit, an adopted version) starts from its
+            # own head: the log is read again for it, whatever the signal says.
+            if index.snapshot is serving:
+                index.log_read_at = signal
+
+    def _apply_pending(self, session: Session, index: TenantIndex) -> None:
         pending = self._read_pending(session, index)
         if pending is None:
             return
@@ -364,6 +405,7 @@ class MatchEngine:
                 index.snapshot = snapshot
                 # Changes after `head` are applied again on the next catch-up (idempotent).
                 index.cursor = ChangeCursor(head)
+                index.log_read_at = None  # the next catch-up reads the log
         finally:
             index.build_lock.release()
         return True
@@ -533,6 +575,7 @@ class MatchEngine:
         with index.lock:
             index.snapshot = snapshot
             index.cursor = ChangeCursor(head)
+            index.log_read_at = None  # changes after `head` are read on the next catch-up
         return snapshot.version
 
     def purge_old_versions(self, tenant: str, *, keep_current: bool = True) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 from sqlalchemy import ColumnElement, or_, select
@@ -168,8 +169,16 @@ def graduates_for_job(
     ):
         if snapshot is None or job_id not in snapshot.jobs:
             raise NotFoundError(f"job {job_id} not found")
-        matches = snapshot.ranker.graduates_for_job(
-            job_id, query.k, filters=_filters(query, "graduates"), explain=query.explain
+        # Ranked once per snapshot state: asked again before any change, it is not re-ranked.
+        matches = snapshot.answer(
+            ("graduates for job", job_id, query),
+            partial(
+                snapshot.ranker.graduates_for_job,
+                job_id,
+                query.k,
+                filters=_filters(query, "graduates"),
+                explain=query.explain,
+            ),
         )
         return GraduateMatches(
             job_id=job_id,
@@ -205,8 +214,15 @@ def jobs_for_graduate(
                 raise NotFoundError(f"graduate {graduate_id} not found")
             # Room for the duplicates that collapse away.
             wanted = query.k * COLLAPSE_POOL if query.collapse else query.k
-            matches = snapshot.ranker.jobs_for_graduate(
-                graduate_id, wanted, filters=_filters(query, "jobs"), explain=query.explain
+            matches = snapshot.answer(
+                ("jobs for graduate", graduate_id, wanted, query),
+                partial(
+                    snapshot.ranker.jobs_for_graduate,
+                    graduate_id,
+                    wanted,
+                    filters=_filters(query, "jobs"),
+                    explain=query.explain,
+                ),
             )
             result = JobMatches(
                 graduate_id=graduate_id,

@@ -119,7 +119,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("title/role n-grams 3", _ngrams(3)),
     Variant("no title/role n-grams", _ngrams(0)),
     Variant("all field weights 1", _equal_fields),
-    Variant("coherence weighting 0.5", _coherence(0.5)),
     Variant("no coherence weighting", _coherence(0.0)),
     Variant("max_df 0.3", _set(max_df=0.3)),
     Variant("max_df 0.5", _set(max_df=0.5)),

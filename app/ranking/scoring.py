@@ -234,16 +234,7 @@ def exact_top(
             rows = np.union1d(rest, near)
         rows = rows[allowed[rows]]
     rows = rows[eligible(rows)]
-    result = score(rows, scale)
-    best = topk_rows(result.scores, ids[rows], k)
-    return TopK(
-        rows[best],
-        result.scores[best],
-        result.text[best],
-        result.parts.take(best),
-        scale,
-        scored + rows.shape[0],
-    )
+    return _best_of(rows, ids, k, scale=scale, score=score, scored=scored + rows.shape[0])
 
 
 def _text_cut(lowest: float, weight: float) -> np.float32:
@@ -266,15 +257,23 @@ def exhaustive_top(
     if k <= 0 or rows.shape[0] == 0:
         return _empty_top()
     scale = text_scale(float(text[rows].max()))
+    return _best_of(rows, ids, k, scale=scale, score=score, scored=rows.shape[0])
+
+
+def _best_of(
+    rows: IntpArray,
+    ids: np.ndarray[Any, Any],
+    k: int,
+    *,
+    scale: np.float32,
+    score: Score,
+    scored: int,
+) -> TopK:
+    """The k best of the given rows, scored exactly."""
     result = score(rows, scale)
     best = topk_rows(result.scores, ids[rows], k)
     return TopK(
-        rows[best],
-        result.scores[best],
-        result.text[best],
-        result.parts.take(best),
-        scale,
-        rows.shape[0],
+        rows[best], result.scores[best], result.text[best], result.parts.take(best), scale, scored
     )
 
 

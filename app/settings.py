@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         description="On SIGTERM, in-flight requests get this long to finish before the "
         "worker stops.",
     )
+    worker_healthcheck_s: float = Field(
+        120.0,
+        gt=0,
+        description="With several workers, the supervisor restarts a worker that does not answer "
+        "its ping for this long. A worker building its index at start-up does not answer, so "
+        "this must exceed the build time (about 15 s for 100k postings here; uvicorn's 5 s "
+        "default restarted them forever).",
+    )
 
     max_open_shortlists: int = Field(
         1,

@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             # Its access line holds the raw query string; RequestObserver logs one without.
             access_log=False,
             timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
+            timeout_worker_healthcheck=int(settings.worker_healthcheck_s),
         )
     return 0
 

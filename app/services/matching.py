@@ -29,7 +29,7 @@ from app.schemas.matches import (
     ScoreParts,
     TermContribution,
 )
-from app.services.duplicates import posting_groups
+from app.services.duplicates import company_duplicates
 from app.services.records import get_record
 from app.settings import Settings
 from app.tables import Graduate, Job, MatchRun, utcnow
@@ -229,6 +229,18 @@ def jobs_for_graduate(
                 index=_index_info(snapshot),
                 matches=_job_matches(snapshot, matches),
             )
+            if query.collapse:
+                # The near-duplicates of each company kept with the answers (under the same
+                # lock, cleared by the same changes): finding them was ~90 % of a request.
+                result.matches = collapse_duplicates(
+                    session,
+                    tenant=tenant,
+                    matches=result.matches,
+                    k=query.k,
+                    settings=settings,
+                    known=snapshot.answer(("near-duplicates by company",), dict),
+                )
+            return result
     if query.collapse:
         result.matches = collapse_duplicates(
             session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
@@ -239,28 +251,42 @@ def jobs_for_graduate(
 # Candidates ranked per job asked for when collapsing: a posting rarely has more than two
 # near-duplicates among a graduate's best matches.
 COLLAPSE_POOL = 3
+# Job id → its near-duplicates' (id, city).
+Groups = dict[int, list[tuple[int, str | None]]]
 
 
 def collapse_duplicates(
-    session: Session, *, tenant: str, matches: list[JobMatch], k: int, settings: Settings
+    session: Session,
+    *,
+    tenant: str,
+    matches: list[JobMatch],
+    k: int,
+    settings: Settings,
+    known: dict[str, Groups] | None = None,
 ) -> list[JobMatch]:
     """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
-    the group's other open postings; ranks renumbered, at most k entries."""
-    groups = posting_groups(
-        session, tenant=tenant, job_ids=[m.job_id for m in matches], settings=settings
-    )
+    the group's other open postings; ranks renumbered, at most k entries. `known` keeps each
+    company's groups between requests (the caller clears it on any change of a posting)."""
+    known = {} if known is None else known
+    groups: Groups = {}
+    for company in sorted({match.company for match in matches}):
+        if company not in known:
+            known[company] = company_duplicates(
+                session, tenant=tenant, company=company, settings=settings
+            )
+        groups.update(known[company])
     shown: list[JobMatch] = []
     covered: set[int] = set()
     for match in matches:
         if match.job_id in covered:
             continue
         others = groups.get(match.job_id, [])
-        covered.update(other.id for other in others)
+        covered.update(other for other, _ in others)
         shown.append(
             match.model_copy(
                 update={
                     "rank": len(shown) + 1,
-                    "also_in": [AlsoIn(job_id=other.id, city=other.city) for other in others],
+                    "also_in": [AlsoIn(job_id=other, city=city) for other, city in others],
                 }
             )
         )

@@ -168,7 +168,7 @@ class Tokenizer:
         self.hmm = hmm
         self.drop_protected = drop_protected
         self.drop_schools = drop_schools
-        self._state: tuple[Any, _Verdicts] | None = None
+        self._state: tuple[Any, dict[str, str]] | None = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -213,7 +213,7 @@ class Tokenizer:
         # jieba cannot keep a term containing spaces or '/' whole, so those would never match.
         return tuple(sorted(w for w in everything if w and " " not in w and "/" not in w))
 
-    def _prepare(self) -> tuple[Any, _Verdicts]:
+    def _prepare(self) -> tuple[Any, dict[str, str]]:
         state = self._state
         if state is not None:
             return state
@@ -223,11 +223,11 @@ class Tokenizer:
                 self._state = (segmenter, self._build_token_map())
             return self._state
 
-    def _build_token_map(self) -> _Verdicts:
+    def _build_token_map(self) -> dict[str, str]:
         """Precomputed verdicts for listed words: "" means drop, otherwise the output token."""
         stop = lexicon.default_stopwords() if self.stopwords is None else self.stopwords
         stopwords = {normalize_text(word) for word in stop}
-        token_map = _Verdicts()
+        token_map: dict[str, str] = {}
         for variant, canonical in self.synonym_map().items():
             token_map[variant] = "" if canonical in stopwords else canonical
         for word in stopwords:
@@ -244,8 +244,16 @@ class Tokenizer:
         segmenter, token_map = self._prepare()
         raws = segmenter.cut(self._cut_phrases(normalize_text(text)), self.hmm)
         # Look-up and filter in C: a Python loop over each token was most of the tokeniser's
-        # own time. An unseen token's verdict is computed and cached by __missing__.
-        return list(filter(None, map(token_map.__getitem__, raws)))
+        # own time (and a plain dict's __getitem__ is quicker than .get or a subclass's).
+        try:
+            return list(filter(None, map(token_map.__getitem__, raws)))
+        except KeyError:
+            # Tokens not seen before: classify and cache them (the vocabulary is small next
+            # to the token stream, so this branch soon stops running).
+            for raw in raws:
+                if raw not in token_map:
+                    token_map[raw] = _classify(raw)
+            return list(filter(None, map(token_map.__getitem__, raws)))
 
     def _cut_phrases(self, text: str) -> str:
         """Normalised text without protected attribute-value phrases (and school names when
@@ -276,15 +284,6 @@ class Tokenizer:
             for n in range(min_n, min(max_n, len(run)) + 1):
                 out.extend(run[start : start + n] for start in range(len(run) - n + 1))
         return out
-
-
-class _Verdicts(dict[str, str]):
-    """Token → output token, "" to drop; a token not in any list is classified once and cached
-    (the vocabulary is small next to the token stream)."""
-
-    def __missing__(self, token: str) -> str:
-        verdict = self[token] = _classify(token)
-        return verdict
 
 
 @cache

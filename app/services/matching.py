@@ -198,8 +198,7 @@ def jobs_for_graduate(
 ) -> JobMatches:
     """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
     query.collapse is False. A graduate who opted out gets the newest jobs instead."""
-    graduate = get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
-    if not graduate.personalised:
+    if not _personalised(session, engine, tenant=tenant, graduate_id=graduate_id):
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
     elif query.source == "batch":
         result = batch_jobs_for_graduate(
@@ -246,6 +245,17 @@ def jobs_for_graduate(
             session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
         )
     return result
+
+
+def _personalised(session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int) -> bool:
+    """Whether a stored graduate takes personalised matches (not found: 404). Kept with the
+    snapshot's answers, which any write to the profile clears: no query per request."""
+
+    def read() -> bool:
+        return get_record(session, Graduate, tenant=tenant, record_id=graduate_id).personalised
+
+    with engine.reading(session, tenant) as snapshot:
+        return read() if snapshot is None else snapshot.answer(("personalised", graduate_id), read)
 
 
 # Candidates ranked per job asked for when collapsing: a posting rarely has more than two

@@ -198,6 +198,7 @@ def jobs_for_graduate(
 ) -> JobMatches:
     """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
     query.collapse is False. A graduate who opted out gets the newest jobs instead."""
+    known: dict[str, Groups] | None = None
     if not _personalised(session, engine, tenant=tenant, graduate_id=graduate_id):
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
     elif query.source == "batch":
@@ -228,21 +229,18 @@ def jobs_for_graduate(
                 index=_index_info(snapshot),
                 matches=_job_matches(snapshot, matches),
             )
-            if query.collapse:
-                # The near-duplicates of each company kept with the answers (under the same
-                # lock, cleared by the same changes): finding them was ~90 % of a request.
-                result.matches = collapse_duplicates(
-                    session,
-                    tenant=tenant,
-                    matches=result.matches,
-                    k=query.k,
-                    settings=settings,
-                    known=snapshot.answer(("near-duplicates by company",), dict),
-                )
-            return result
+            # Each company's near-duplicates, kept with the answers and cleared by the same
+            # changes (finding them was ~90 % of a request). Filled outside the lock: a change
+            # applied meanwhile detaches this dict, so what it gains is never read again.
+            known = snapshot.answer(("near-duplicates by company",), dict)
     if query.collapse:
         result.matches = collapse_duplicates(
-            session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
+            session,
+            tenant=tenant,
+            matches=result.matches,
+            k=query.k,
+            settings=settings,
+            known=known,
         )
     return result
 

@@ -68,7 +68,7 @@ QUICK = Plan(
     batch_graduates=2_000,
     batch_naive_rows=1024,
     http_postings=10_000,
-    http_graduates=500,
+    http_graduates=300,
     http_connections=(4, 16),
     http_duration_s=3,
 )

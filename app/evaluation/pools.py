@@ -33,7 +33,8 @@ from app.evaluation.suite import (
 )
 from app.importing.load import LoadSummary, load_records
 from app.matching.documents import graduate_document, job_document
-from app.matching.engine import MatchEngine, load_major_table
+from app.matching.engine import MatchEngine
+from app.matching.majors import load_major_table
 from app.migrations import upgrade_database
 from app.ranking import (
     FilterSpec,

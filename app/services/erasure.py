@@ -135,7 +135,7 @@ def purge_files_after_commit(
     match_engine.wait_for_refit(tenant)
     fitted = match_engine.refit(tenant)
     # Nothing left to fit: no version is current any more, so none is kept.
-    outcome.model_versions_removed = match_engine.purge_old_versions(
+    outcome.model_versions_removed = match_engine.store.purge_old_versions(
         tenant, keep_current=fitted is not None
     )
     outcome.export_rows_removed = sum(

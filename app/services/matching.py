@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from app.batch.store import StoredMatch, current_matches
 from app.errors import NotFoundError, ValidationFailed
 from app.matching.documents import document_from_values
-from app.matching.engine import IndexSnapshot, MatchEngine
+from app.matching.engine import MatchEngine
+from app.matching.snapshot import IndexSnapshot
 from app.metrics import MATCH_SECONDS, timed
 from app.ranking import EDUCATION_LEVELS, FilterSpec, GraduateDocument, JobDocument, Match
+from app.repositories import get_graduate, get_job, tenant_graduates, tenant_jobs
 from app.schemas.matches import (
     AlsoIn,
     Explanation,
@@ -30,9 +32,8 @@ from app.schemas.matches import (
     TermContribution,
 )
 from app.services.duplicates import posting_groups
-from app.services.records import get_record
 from app.settings import Settings
-from app.tables import Graduate, Job, MatchRun, utcnow
+from app.tables import Job, MatchRun, utcnow
 
 ANY_STATUS = "any"
 
@@ -198,7 +199,7 @@ def jobs_for_graduate(
 ) -> JobMatches:
     """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
     query.collapse is False. A graduate who opted out gets the newest jobs instead."""
-    graduate = get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
+    graduate = get_graduate(session, tenant=tenant, graduate_id=graduate_id)
     if not graduate.personalised:
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
     elif query.source == "batch":
@@ -430,15 +431,11 @@ def batch_graduates_for_job(
 ) -> GraduateMatches:
     """The graduates the current batch run ranked best for a job (up to its top-k)."""
     _check_batch_query(query, "seeking")
-    get_record(session, Job, tenant=tenant, record_id=job_id)
+    get_job(session, tenant=tenant, job_id=job_id)
     run, rows = _batch_run(session, tenant=tenant, side="graduates", query_id=job_id, k=query.k)
     graduates = {
         g.id: g
-        for g in session.scalars(
-            select(Graduate).where(
-                Graduate.tenant == tenant, Graduate.id.in_([r.candidate_id for r in rows])
-            )
-        )
+        for g in tenant_graduates(session, tenant=tenant, ids=[r.candidate_id for r in rows])
     }
     matches = [
         GraduateMatch(
@@ -464,13 +461,10 @@ def batch_jobs_for_graduate(
 ) -> JobMatches:
     """The jobs the current batch run ranked best for a graduate (up to its top-k)."""
     _check_batch_query(query, "open")
-    get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
+    get_graduate(session, tenant=tenant, graduate_id=graduate_id)
     run, rows = _batch_run(session, tenant=tenant, side="jobs", query_id=graduate_id, k=query.k)
     jobs = {
-        j.id: j
-        for j in session.scalars(
-            select(Job).where(Job.tenant == tenant, Job.id.in_([r.candidate_id for r in rows]))
-        )
+        j.id: j for j in tenant_jobs(session, tenant=tenant, ids=[r.candidate_id for r in rows])
     }
     matches = [
         _stored_job_match(job, rank=row.rank, score=row.score, parts=_stored_parts(row))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from app.batch.topk import (
+from app.batch.sides import (
     CandidateSide,
     Features,
     Float64Array,

@@ -30,7 +30,8 @@ from app.batch.inputs import (
     rank_spec,
     side_documents,
 )
-from app.batch.topk import CandidateSide, ChunkResult, QueryChunk, RankSpec, rank_chunk
+from app.batch.sides import CandidateSide, ChunkResult, QueryChunk, RankSpec
+from app.batch.topk import rank_chunk
 from app.errors import AppError
 from app.matching.documents import graduate_document, job_document
 from app.matching.engine import MatchEngine

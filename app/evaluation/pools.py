@@ -48,7 +48,8 @@ from app.ranking import (
 from app.ranking.evaluation import is_held_out, precision_at
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
-from app.services.matching import MatchQuery, graduates_for_job
+from app.services.match_query import MatchQuery
+from app.services.matching import graduates_for_job
 from app.tables import Graduate, Job
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from app.ranking import FilterSpec, Match
 from app.repositories import get_requisition as get_requisition
 from app.repositories import tenant_job_ids
 from app.schemas.requisitions import RequisitionCreate, Shortlist, ShortlistEntry
-from app.services.matching import explanation_out, parts_out
+from app.services.match_results import explanation_out, parts_out
 from app.services.pipeline import ACTIVE
 from app.tables import Candidacy, PipelineEvent, Requisition, utcnow
 

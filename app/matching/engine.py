@@ -173,20 +173,10 @@ class MatchEngine:
                 for change_id, entity, entity_id in pending.changes
                 if change_id in unseen
             }
-            for job_id, job in sorted(pending.jobs.items()):
-                if ("job", job_id) not in touched:
-                    continue
-                if job is None:
-                    snapshot.drop("job", job_id)
-                else:
-                    snapshot.put_job(job)
-            for graduate_id, graduate in sorted(pending.graduates.items()):
-                if ("graduate", graduate_id) not in touched:
-                    continue
-                if graduate is None:
-                    snapshot.drop("graduate", graduate_id)
-                else:
-                    snapshot.put_graduate(graduate)
+            for entity, documents in (("job", pending.jobs), ("graduate", pending.graduates)):
+                for entity_id, document in sorted(documents.items()):
+                    if (entity, entity_id) in touched:
+                        snapshot.apply(entity, entity_id, document)
             index.cursor.mark(sorted(unseen))
 
     def _read_pending(self, session: Session, index: TenantIndex) -> PendingChanges | None:

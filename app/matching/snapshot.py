@@ -97,6 +97,15 @@ class IndexSnapshot:
         self.ranker.upsert_graduates([graduate_document(graduate)])
         self.graduates[graduate.id] = GraduateLabel.of(graduate)
 
+    def apply(self, entity: str, entity_id: int, document: Job | Graduate | None) -> None:
+        """Bring one document up to date: (re-)index it, or drop it when it is gone (None)."""
+        if document is None:
+            self.drop(entity, entity_id)
+        elif isinstance(document, Job):
+            self.put_job(document)
+        else:
+            self.put_graduate(document)
+
     def drop(self, entity: str, entity_id: int) -> None:
         """Remove a document that no longer exists."""
         self.answers.clear()

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from app.batch.store import StoredMatch, current_matches
 from app.errors import NotFoundError, ValidationFailed
 from app.repositories import get_graduate, get_job, tenant_graduates, tenant_jobs
-from app.schemas.matches import GraduateMatch, GraduateMatches, IndexInfo, JobMatches, ScoreParts
+from app.schemas.matches import GraduateMatches, IndexInfo, JobMatches, ScoreParts
 from app.services.match_query import MatchQuery
-from app.services.match_results import stored_job_match
+from app.services.match_results import graduate_match, job_match
 from app.tables import MatchRun
 
 
@@ -81,14 +81,10 @@ def batch_graduates_for_job(
         for g in tenant_graduates(session, tenant=tenant, ids=[r.candidate_id for r in rows])
     }
     matches = [
-        GraduateMatch(
-            rank=row.rank,
+        graduate_match(
+            graduate,
             graduate_id=row.candidate_id,
-            external_id=graduate.external_id,
-            major=graduate.major,
-            education=graduate.education,
-            school=graduate.school,
-            city=graduate.city,
+            rank=row.rank,
             score=row.score,
             parts=_stored_parts(row),
         )
@@ -110,7 +106,7 @@ def batch_jobs_for_graduate(
         j.id: j for j in tenant_jobs(session, tenant=tenant, ids=[r.candidate_id for r in rows])
     }
     matches = [
-        stored_job_match(job, rank=row.rank, score=row.score, parts=_stored_parts(row))
+        job_match(job, job_id=job.id, rank=row.rank, score=row.score, parts=_stored_parts(row))
         for row in rows
         if (job := jobs.get(row.candidate_id)) is not None
     ]

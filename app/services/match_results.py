@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
-from app.matching.snapshot import IndexSnapshot
+from app.matching.snapshot import GraduateLabel, IndexSnapshot, JobLabel
 from app.ranking import Match
 from app.schemas.matches import (
     Explanation,
@@ -14,7 +15,7 @@ from app.schemas.matches import (
     ScoreParts,
     TermContribution,
 )
-from app.tables import Job
+from app.tables import Graduate, Job
 
 
 def parts_out(match: Match) -> ScoreParts:
@@ -46,58 +47,89 @@ def explanation_out(match: Match) -> Explanation | None:
 
 
 def index_info(snapshot: IndexSnapshot) -> IndexInfo:
+    """Which live version answered."""
     return IndexInfo(version=snapshot.version, fitted_at=snapshot.fitted_at, source="live")
 
 
-def graduate_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[GraduateMatch]:
-    results = []
-    for rank, match in enumerate(matches, start=1):
-        label = snapshot.graduates[match.id]
-        results.append(
-            GraduateMatch(
-                rank=rank,
-                graduate_id=match.id,
-                external_id=label.external_id,
-                major=label.major,
-                education=label.education,
-                school=label.school,
-                city=label.city,
-                score=match.score,
-                parts=parts_out(match),
-                explanation=explanation_out(match),
-            )
-        )
-    return results
+def graduate_fields(graduate: GraduateLabel | Graduate) -> dict[str, Any]:
+    """What a response shows of a graduate besides the id: no name, phone or e-mail."""
+    return {
+        "external_id": graduate.external_id,
+        "major": graduate.major,
+        "education": graduate.education,
+        "school": graduate.school,
+        "city": graduate.city,
+    }
 
 
-def job_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[JobMatch]:
-    results = []
-    for rank, match in enumerate(matches, start=1):
-        label = snapshot.jobs[match.id]
-        results.append(
-            JobMatch(
-                rank=rank,
-                job_id=match.id,
-                external_id=label.external_id,
-                title=label.title,
-                company=label.company,
-                city=label.city,
-                score=match.score,
-                parts=parts_out(match),
-                explanation=explanation_out(match),
-            )
-        )
-    return results
+def graduate_match(
+    graduate: GraduateLabel | Graduate,
+    *,
+    graduate_id: int,
+    rank: int,
+    score: float,
+    parts: ScoreParts,
+    explanation: Explanation | None = None,
+) -> GraduateMatch:
+    """One graduate of a response, from the live index's label or the stored row."""
+    return GraduateMatch(
+        rank=rank,
+        graduate_id=graduate_id,
+        score=score,
+        parts=parts,
+        explanation=explanation,
+        **graduate_fields(graduate),
+    )
 
 
-def stored_job_match(job: Job, *, rank: int, score: float, parts: ScoreParts) -> JobMatch:
+def job_match(
+    job: JobLabel | Job,
+    *,
+    job_id: int,
+    rank: int,
+    score: float,
+    parts: ScoreParts,
+    explanation: Explanation | None = None,
+) -> JobMatch:
+    """One job of a response, from the live index's label or the stored row."""
     return JobMatch(
         rank=rank,
-        job_id=job.id,
+        job_id=job_id,
         external_id=job.external_id,
         title=job.title,
         company=job.company,
         city=job.city,
         score=score,
         parts=parts,
+        explanation=explanation,
     )
+
+
+def graduate_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[GraduateMatch]:
+    """Ranked live matches as response rows, best first."""
+    return [
+        graduate_match(
+            snapshot.graduates[match.id],
+            graduate_id=match.id,
+            rank=rank,
+            score=match.score,
+            parts=parts_out(match),
+            explanation=explanation_out(match),
+        )
+        for rank, match in enumerate(matches, start=1)
+    ]
+
+
+def job_matches(snapshot: IndexSnapshot, matches: list[Match]) -> list[JobMatch]:
+    """Ranked live matches as response rows, best first."""
+    return [
+        job_match(
+            snapshot.jobs[match.id],
+            job_id=match.id,
+            rank=rank,
+            score=match.score,
+            parts=parts_out(match),
+            explanation=explanation_out(match),
+        )
+        for rank, match in enumerate(matches, start=1)
+    ]

@@ -26,7 +26,7 @@ from app.schemas.matches import (
 from app.services.batch_matching import batch_graduates_for_job, batch_jobs_for_graduate
 from app.services.duplicates import posting_groups
 from app.services.match_query import ANY_STATUS, MatchQuery, candidate_filters
-from app.services.match_results import graduate_matches, index_info, job_matches, stored_job_match
+from app.services.match_results import graduate_matches, index_info, job_match, job_matches
 from app.settings import Settings
 from app.tables import Job, utcnow
 
@@ -167,7 +167,7 @@ def recent_jobs(
     ).all()
     zero = ScoreParts(text=0.0, major=0.0, education=0.0, city=0.0, salary=0.0)
     matches = [
-        stored_job_match(job, rank=rank, score=0.0, parts=zero)
+        job_match(job, job_id=job.id, rank=rank, score=0.0, parts=zero)
         for rank, job in enumerate(jobs, start=1)
     ]
     return JobMatches(

@@ -15,7 +15,7 @@ from app.ranking import FilterSpec, Match
 from app.repositories import get_requisition as get_requisition
 from app.repositories import tenant_job_ids
 from app.schemas.requisitions import RequisitionCreate, Shortlist, ShortlistEntry
-from app.services.match_results import explanation_out, parts_out
+from app.services.match_results import explanation_out, graduate_fields, parts_out
 from app.services.pipeline import ACTIVE
 from app.tables import Candidacy, PipelineEvent, Requisition, utcnow
 
@@ -172,23 +172,18 @@ def shortlist(
                     occurred_at=now,
                 )
             )
-            label = snapshot.graduates[match.id]
             entries.append(
                 ShortlistEntry(
                     candidacy_id=candidacy.id,
                     rank=candidacy.rank,
                     graduate_id=match.id,
-                    external_id=label.external_id,
-                    major=label.major,
-                    education=label.education,
-                    school=label.school,
-                    city=label.city,
                     job_id=job_id,
                     score=match.score,
                     parts=parts_out(match),
                     explanation=explanation_out(
                         Match(match.id, match.score, match.parts, explanation)
                     ),
+                    **graduate_fields(snapshot.graduates[match.id]),
                 )
             )
     elapsed_ms = (time.perf_counter() - started) * 1000

@@ -8,9 +8,9 @@ its existence is none of the caller's business.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFoundError
@@ -42,45 +42,53 @@ def get_requisition(session: Session, *, tenant: str, requisition_id: int) -> Re
     return get_in_tenant(session, Requisition, tenant=tenant, row_id=requisition_id)
 
 
-def tenant_jobs(
-    session: Session,
+Conditions = Sequence[ColumnElement[bool]]
+
+
+def _select_in_tenant(
+    table: type[Job] | type[Graduate],
+    what: Any,
     *,
     tenant: str,
-    ids: Collection[int] | None = None,
-    where: Sequence[ColumnElement[bool]] = (),
+    ids: Collection[int] | None,
+    where: Conditions,
+) -> Select[Any]:
+    conditions = [table.tenant == tenant, *where]
+    if ids is not None:
+        conditions.append(table.id.in_(list(ids)))
+    return select(what).where(*conditions).order_by(table.id)
+
+
+def tenant_jobs(
+    session: Session, *, tenant: str, ids: Collection[int] | None = None, where: Conditions = ()
 ) -> list[Job]:
     """The tenant's jobs in id order: all, or those of `ids`, meeting every `where` condition."""
-    conditions = [Job.tenant == tenant, *where]
-    if ids is not None:
-        conditions.append(Job.id.in_(list(ids)))
-    return list(session.scalars(select(Job).where(*conditions).order_by(Job.id)))
+    query = _select_in_tenant(Job, Job, tenant=tenant, ids=ids, where=where)
+    return list(session.scalars(query))
 
 
 def tenant_graduates(
-    session: Session,
-    *,
-    tenant: str,
-    ids: Collection[int] | None = None,
-    where: Sequence[ColumnElement[bool]] = (),
+    session: Session, *, tenant: str, ids: Collection[int] | None = None, where: Conditions = ()
 ) -> list[Graduate]:
     """The tenant's graduates in id order: all, or those of `ids`, meeting every `where`."""
-    conditions = [Graduate.tenant == tenant, *where]
-    if ids is not None:
-        conditions.append(Graduate.id.in_(list(ids)))
-    return list(session.scalars(select(Graduate).where(*conditions).order_by(Graduate.id)))
+    query = _select_in_tenant(Graduate, Graduate, tenant=tenant, ids=ids, where=where)
+    return list(session.scalars(query))
+
+
+def tenant_job_ids(
+    session: Session, *, tenant: str, ids: Collection[int] | None = None, where: Conditions = ()
+) -> list[int]:
+    """The ids of the tenant's jobs (of `ids`, when given) meeting every `where`, in order."""
+    query = _select_in_tenant(Job, Job.id, tenant=tenant, ids=ids, where=where)
+    return list(session.scalars(query))
 
 
 def tenant_graduate_ids(
-    session: Session, *, tenant: str, where: Sequence[ColumnElement[bool]] = ()
+    session: Session, *, tenant: str, ids: Collection[int] | None = None, where: Conditions = ()
 ) -> list[int]:
-    """The ids of the tenant's graduates meeting every `where` condition, in order."""
-    conditions = [Graduate.tenant == tenant, *where]
-    return list(session.scalars(select(Graduate.id).where(*conditions).order_by(Graduate.id)))
-
-
-def tenant_job_ids(session: Session, *, tenant: str, ids: Collection[int]) -> set[int]:
-    """Which of `ids` are jobs of the tenant."""
-    return set(session.scalars(select(Job.id).where(Job.tenant == tenant, Job.id.in_(list(ids)))))
+    """The ids of the tenant's graduates (of `ids`, when given) meeting every `where`, in order."""
+    query = _select_in_tenant(Graduate, Graduate.id, tenant=tenant, ids=ids, where=where)
+    return list(session.scalars(query))
 
 
 def job_id_by_external_id(session: Session, *, tenant: str, external_id: str) -> int | None:

@@ -37,7 +37,7 @@ def list_requisitions(
 
 
 def _check_jobs(session: Session, *, tenant: str, job_ids: list[int]) -> None:
-    found = tenant_job_ids(session, tenant=tenant, ids=job_ids)
+    found = set(tenant_job_ids(session, tenant=tenant, ids=job_ids))
     missing = [job_id for job_id in job_ids if job_id not in found]
     if missing:
         raise ValidationFailed(

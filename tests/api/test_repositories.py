@@ -45,7 +45,7 @@ def test_lists_and_ids_hold_only_the_tenants_rows(session_factory: sessionmaker[
         beta_job, beta_graduate = rows["beta"]
         everyone = [alpha_job.id, beta_job.id]
         assert repositories.tenant_jobs(session, tenant="alpha", ids=everyone) == [alpha_job]
-        assert repositories.tenant_job_ids(session, tenant="beta", ids=everyone) == {beta_job.id}
+        assert repositories.tenant_job_ids(session, tenant="beta", ids=everyone) == [beta_job.id]
         assert beta_graduate not in repositories.tenant_graduates(session, tenant="alpha")
         assert alpha_graduate in repositories.tenant_graduates(session, tenant="alpha")
         assert (

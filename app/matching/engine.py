@@ -81,7 +81,6 @@ class MatchEngine:
         school_signal: bool = True,
     ) -> None:
         self.session_factory = session_factory
-        self.models_dir = models_dir
         self.store = ModelStore(models_dir)
         self.builder = SnapshotBuilder(
             self.store, params=params, majors=majors, school_signal=school_signal

@@ -29,6 +29,7 @@ from app.services.matching import MatchQuery
 from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 from app.tenant_paths import TENANT_ID_PATTERN
+from app.vocabulary import GraduateStatus, JobStatus
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -265,7 +266,7 @@ async def get_graduate_match_query(
         int | None, Query(ge=0, le=1_000_000, description="Graduates expecting at most this (CNY).")
     ] = None,
     status: Annotated[
-        Literal["seeking", "placed", "withdrawn", "any"],
+        GraduateStatus | Literal["any"],
         Query(description="Candidates' status; `any` switches the filter off."),
     ] = "seeking",
     source: _SOURCE = "live",
@@ -306,7 +307,7 @@ async def get_job_match_query(
         int | None, Query(ge=0, le=1_000_000, description="Jobs paying up to at least this (CNY).")
     ] = None,
     status: Annotated[
-        Literal["open", "closed", "any"],
+        JobStatus | Literal["any"],
         Query(description="Jobs' status; `any` switches the filter off."),
     ] = "open",
     source: _SOURCE = "live",

@@ -27,7 +27,7 @@ from app.api.deps import (
 from app.errors import Forbidden
 from app.schemas.common import BulkResponse, ExternalId, Page
 from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
-from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
+from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateUpdate
 from app.schemas.matches import JobMatches
 from app.services import erasure, matching
 from app.services import graduates as graduate_service
@@ -36,6 +36,7 @@ from app.services.contact import ContactView, present_graduates, single_view
 from app.services.duplicates import duplicate_graduates
 from app.services.records import RecordFilters
 from app.tables import Graduate
+from app.vocabulary import GraduateStatus
 
 router = APIRouter(prefix="/v1/graduates", tags=["graduates"])
 

@@ -31,7 +31,6 @@ from app.schemas.jobs import (
     JobCompliance,
     JobCreate,
     JobPublic,
-    JobStatus,
     JobUpdate,
 )
 from app.schemas.matches import GraduateMatches
@@ -41,6 +40,7 @@ from app.services.bulk import bulk_upsert
 from app.services.duplicates import duplicate_jobs
 from app.services.records import RecordFilters
 from app.tables import Job
+from app.vocabulary import JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

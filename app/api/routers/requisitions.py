@@ -24,7 +24,6 @@ from app.schemas.requisitions import (
     Progress,
     RequisitionCreate,
     RequisitionPublic,
-    RequisitionStatus,
     RequisitionUpdate,
     Shortlist,
     StageChange,
@@ -33,6 +32,7 @@ from app.services import pipeline as pipeline_service
 from app.services import progress as progress_service
 from app.services import requisitions as requisition_service
 from app.tables import Candidacy, Requisition
+from app.vocabulary import RequisitionStatus
 
 router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 

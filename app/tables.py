@@ -194,7 +194,6 @@ class IndexChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-
 class Requisition(Base):
     """An employer's order to an agency: fill `headcount` places by `deadline`."""
 

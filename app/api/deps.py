@@ -204,6 +204,8 @@ JsonArrayDep = Annotated[list[Any], Depends(read_json_array)]
 
 def bulk_request_body(schema_name: str) -> dict[str, Any]:
     """OpenAPI for a bulk body: the raw array is validated per record in the service."""
+    # Routes are declared before any settings exist: document_bulk_limit adds the application's
+    # maxItems.
     return {
         "requestBody": {
             "required": True,
@@ -211,13 +213,27 @@ def bulk_request_body(schema_name: str) -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "array",
-                        "maxItems": 1000,
                         "items": {"$ref": f"#/components/schemas/{schema_name}"},
+                        BULK_LIMIT_MARK: True,
                     }
                 }
             },
         }
     }
+
+
+BULK_LIMIT_MARK = "x-bulk-records"
+
+
+def document_bulk_limit(schema: dict[str, Any], max_records: int) -> dict[str, Any]:
+    """Show the records-per-request limit as maxItems of every bulk body of an OpenAPI schema."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            body = content.get("application/json", {}).get("schema", {})
+            if body.pop(BULK_LIMIT_MARK, False):
+                body["maxItems"] = max_records
+    return schema
 
 
 async def get_match_engine(request: Request) -> MatchEngine:

@@ -174,10 +174,14 @@ def load_vocabulary() -> DemoVocabulary:
     )
     majors = tuple(
         Major(
-            **{
-                key: tuple(value) if isinstance(value, list) else value
-                for key, value in row.items()
-            }
+            row["name"],
+            row["major_class"],
+            tuple(row["levels"]),
+            row["weight"],
+            row["theme"],
+            tuple(row["skills"]),
+            tuple(row["roles"]),
+            row["salary_factor"],
         )
         for row in majors_data["majors"]
     )

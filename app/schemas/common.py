@@ -32,7 +32,7 @@ MAX_PAGE_SIZE = 200
 MAX_RECORD_ID = 2**31 - 1
 
 
-def normalize_text(value: Any) -> Any:
+def nfkc_trim(value: Any) -> Any:
     """NFKC (full-width letters and digits become half-width) and trim; non-strings pass."""
     if isinstance(value, str):
         return unicodedata.normalize("NFKC", value).strip()
@@ -40,8 +40,8 @@ def normalize_text(value: Any) -> Any:
 
 
 def clean_text(value: Any) -> Any:
-    """normalize_text, refusing what no text column can store: NUL and lone surrogates."""
-    value = normalize_text(value)
+    """nfkc_trim, refusing what no text column can store: NUL and lone surrogates."""
+    value = nfkc_trim(value)
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("NUL characters (\\u0000) are not allowed")

@@ -21,7 +21,7 @@ import pytest
 
 from app.benchmarks.load import agency_key_headers, free_port, running_server
 from app.migrations import upgrade_database
-from tests.api.test_jobs import make_job
+from tests.factories import make_job
 from tests.proc import descendants
 
 # Short limits so the frozen case answers in seconds; the client waits far longer, so a

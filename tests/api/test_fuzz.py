@@ -30,8 +30,8 @@ from schemathesis.checks import CHECKS
 from app.db import create_db_engine
 from app.main import create_app
 from app.settings import Settings
-from tests.api.test_jobs import make_job
 from tests.conftest import SHARED_DIR, add_live_key, fresh_database
+from tests.factories import make_job
 
 FUZZ_EXAMPLES = int(os.environ.get("JOBMATCH_FUZZ_EXAMPLES", "20"))
 EXCLUDED_CHECKS = {"positive_data_acceptance", "negative_data_rejection"}

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from app.db import create_db_engine
 from app.migrations import upgrade_database
 from app.tables import MatchRunChunk, MatchRunRow
-from tests.api.test_rerank_resume import CHUNK_ROWS, jobmatch, load_demo, newest_run
+from tests.factories import load_demo
 from tests.proc import descendants, still_alive
+from tests.support import CHUNK_ROWS, jobmatch, newest_run
 
 
 def _environment(database_url: str, folder: Path) -> dict[str, str]:

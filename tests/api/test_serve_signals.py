@@ -12,8 +12,8 @@ import httpx2 as httpx
 
 from app.benchmarks.load import running_server
 from app.migrations import upgrade_database
-from tests.api.test_graduates import make_graduate
 from tests.conftest import add_live_key
+from tests.factories import make_graduate
 from tests.proc import descendants, still_alive
 
 

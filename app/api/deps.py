@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,7 +20,7 @@ from app.auth.roles import Permission, Principal
 from app.db import begin_write
 from app.errors import BadRequest, Forbidden, NotFoundError, Unauthorized, ValidationFailed
 from app.matching.engine import MatchEngine
-from app.schemas.common import MAX_PAGE_SIZE, MAX_RECORD_ID, Education, clean_text
+from app.schemas.common import MAX_PAGE_SIZE, MAX_RECORD_ID, Education, Page, clean_text
 from app.services import graduates as graduate_service
 from app.services import jobs as job_service
 from app.services import keys as key_service
@@ -30,6 +30,8 @@ from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 from app.tenant_paths import TENANT_ID_PATTERN
 from app.vocabulary import GraduateStatus, JobStatus
+
+T = TypeVar("T")
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -154,6 +156,10 @@ class PageParams:
 
     limit: int
     offset: int
+
+    def of(self, items: list[T], total: int) -> Page[T]:
+        """This page of a list whose filters match `total` records."""
+        return Page[T](items=items, total=total, limit=self.limit, offset=self.offset)
 
 
 async def get_page_params(

@@ -350,34 +350,52 @@ class _LineFeed:
         self._again.extendleft(reversed(self.taken[1:]))
 
 
+def _table_records(
+    path: Path,
+    rows: Iterable[tuple[int, Sequence[Any]] | RawRecord],
+    convert: Callable[[str, Any], Any],
+) -> Iterator[RawRecord]:
+    """Records of a table's numbered rows: blank rows skipped, the first other row is the
+    header; a row that could not be read (a RawRecord) passes through."""
+    header: list[str] | None = None
+    for row in rows:
+        if isinstance(row, RawRecord):
+            yield row
+            continue
+        line, cells = row
+        if all(_is_blank(cell) for cell in cells):
+            continue
+        if header is None:
+            header = _clean_header(path, line, cells)
+            continue
+        yield _build_record(line, header, cells, convert)
+
+
+def _csv_rows(feed: _LineFeed) -> Iterator[tuple[int, list[str]] | RawRecord]:
+    """Each CSV record with the line it starts on, or a RawRecord naming why it is malformed."""
+    # strict: an unterminated quote fails where it runs into the next quoted cell (or the
+    # end of the file) instead of silently swallowing the rows in between.
+    reader = csv.reader(feed, strict=True)
+    while True:
+        feed.start_record()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start = feed.taken[0][0] if feed.taken else 0
+            spanned = len(feed.taken) > 1
+            hint = " (a quote opened on this line is not closed)" if spanned else ""
+            yield RawRecord(start, None, f"malformed CSV: {exc}{hint}")
+            feed.reread_after_first()
+            continue
+        yield feed.taken[0][0], cells
+
+
 def _iter_csv(path: Path, compressed: bool) -> Iterator[RawRecord]:
     encoding = _detect_csv_encoding(path, compressed)
     with _open_text(path, compressed, encoding) as text:
-        feed = _LineFeed(text)
-        # strict: an unterminated quote fails where it runs into the next quoted cell (or the
-        # end of the file) instead of silently swallowing the rows in between.
-        reader = csv.reader(feed, strict=True)
-        header: list[str] | None = None
-        while True:
-            feed.start_record()
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start = feed.taken[0][0] if feed.taken else 0
-                spanned = len(feed.taken) > 1
-                hint = " (a quote opened on this line is not closed)" if spanned else ""
-                yield RawRecord(start, None, f"malformed CSV: {exc}{hint}")
-                feed.reread_after_first()
-                continue
-            start = feed.taken[0][0]
-            if all(_is_blank(cell) for cell in cells):
-                continue
-            if header is None:
-                header = _clean_header(path, start, cells)
-                continue
-            yield _build_record(start, header, cells, _convert_text_cell)
+        yield from _table_records(path, _csv_rows(_LineFeed(text)), _convert_text_cell)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -414,14 +432,7 @@ def _iter_xlsx(path: Path) -> Iterator[RawRecord]:
         # Some writers declare a wrong sheet size; trusting it would drop rows silently.
         sheet.reset_dimensions()
         rows: Iterable[Sequence[Any]] = sheet.iter_rows(values_only=True)
-        header: list[str] | None = None
-        for line, cells in enumerate(rows, 1):
-            if all(_is_blank(cell) for cell in cells):
-                continue
-            if header is None:
-                header = _clean_header(path, line, cells)
-                continue
-            yield _build_record(line, header, cells, _convert_xlsx_cell)
+        yield from _table_records(path, enumerate(rows, 1), _convert_xlsx_cell)
     finally:
         workbook.close()
 

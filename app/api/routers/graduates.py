@@ -106,11 +106,8 @@ def list_graduates(
         session, tenant=principal.tenant, filters=filters, limit=page.limit, offset=page.offset
     )
     view: ContactView = "full" if include == "contact" else "none"
-    return Page[GraduatePublic](
-        items=present_graduates(session, principal=principal, graduates=items, view=view),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    return page.of(
+        present_graduates(session, principal=principal, graduates=items, view=view), total
     )
 
 
@@ -130,7 +127,7 @@ def create_graduate(
 
 @router.post(
     "/bulk",
-    summary="Upsert up to 1,000 graduate profiles by external_id",
+    summary="Upsert graduate profiles by external_id (at most JOBMATCH_MAX_BULK_RECORDS)",
     openapi_extra=bulk_request_body("GraduateCreate"),
     dependencies=[requires("graduates:write")],
 )

@@ -92,12 +92,7 @@ def list_requisitions(
     items, total = requisition_service.list_requisitions(
         session, tenant=tenant, status=status, limit=page.limit, offset=page.offset
     )
-    return Page[RequisitionPublic](
-        items=[RequisitionPublic.model_validate(item) for item in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.of([RequisitionPublic.model_validate(item) for item in items], total)
 
 
 @router.get(

@@ -19,8 +19,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 
 from app.auth.roles import ROLE_NAMES
-from tests.conftest import add_key
 from tests.factories import make_graduate, make_job, make_requisition
+from tests.support import add_key
 
 ALL = frozenset(ROLE_NAMES)
 READERS = frozenset({"admin", "agency", "viewer"})

@@ -122,6 +122,9 @@ def _wait_until_ready(client: httpx.Client, attempts: int = 100) -> httpx.Respon
     return ready
 
 
+# A PostgreSQL cluster of its own (initdb), stopped, restarted and frozen; a few seconds.
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_database_stopped_started_frozen(tmp_path: Path) -> None:
     with throwaway_cluster() as cluster:
         upgrade_database(url=cluster.url)

@@ -9,9 +9,8 @@ import httpx2 as httpx
 
 from app.benchmarks.load import free_port
 from app.migrations import upgrade_database
-from tests.conftest import add_live_key
 from tests.factories import make_job
-from tests.support import running_server
+from tests.support import add_live_key, running_server
 
 
 def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import KeyHeaders
 from tests.factories import make_job
+from tests.support import KeyHeaders
 
 
 def test_create_read_update_delete(client: TestClient) -> None:

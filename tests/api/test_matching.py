@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import KeyHeaders
 from tests.factories import make_graduate, make_job, post_record
+from tests.support import KeyHeaders
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.benchmarks.load import free_port
 from app.logs import REQUEST_ID, RequestIdFilter, logging_config
-from tests.conftest import add_live_key
 from tests.factories import make_job
-from tests.support import running_server
+from tests.support import add_live_key, running_server
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.services.progress import local_today
 from app.settings import Settings
-from tests.conftest import KeyHeaders, add_live_key
 from tests.factories import make_graduate, make_job, make_requisition, post_record
+from tests.support import KeyHeaders, add_live_key
 
 RECORDER = "中博-王顾问"
 

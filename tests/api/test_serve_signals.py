@@ -12,9 +12,9 @@ import httpx2 as httpx
 
 from app.benchmarks.load import running_server
 from app.migrations import upgrade_database
-from tests.conftest import add_live_key
 from tests.factories import make_graduate
 from tests.proc import descendants, still_alive
+from tests.support import add_live_key
 
 
 def test_workers_end_with_a_supervisor_killed_by_sigkill(tmp_path: Path) -> None:

@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from app.benchmarks.load import free_port
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import add_live_key
 from tests.factories import make_graduate, make_job
-from tests.support import running_server
+from tests.support import add_live_key, running_server
 
 SEED_GRADUATES = [
     make_graduate(f"seed-{i}", major=major, skills=skills)

@@ -288,7 +288,7 @@ async def get_graduate_match_query(
         int | None, Query(ge=0, le=1_000_000, description="Graduates expecting at most this (CNY).")
     ] = None,
     status: Annotated[
-        GraduateStatus | Literal["any"],
+        Literal[GraduateStatus, "any"],
         Query(description="Candidates' status; `any` switches the filter off."),
     ] = "seeking",
     source: _SOURCE = "live",
@@ -329,7 +329,7 @@ async def get_job_match_query(
         int | None, Query(ge=0, le=1_000_000, description="Jobs paying up to at least this (CNY).")
     ] = None,
     status: Annotated[
-        JobStatus | Literal["any"],
+        Literal[JobStatus, "any"],
         Query(description="Jobs' status; `any` switches the filter off."),
     ] = "open",
     source: _SOURCE = "live",

@@ -6,11 +6,15 @@ import signal
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 from app.benchmarks.load import free_port
 from app.migrations import upgrade_database
 from tests.factories import make_job
 from tests.support import add_live_key, running_server
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:

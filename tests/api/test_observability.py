@@ -122,6 +122,7 @@ def test_log_lines_are_json_with_the_request_id(capsys: pytest.CaptureFixture[st
     assert lines[1]["message"] == "outside a request"
 
 
+@pytest.mark.slow
 def test_metrics_sum_over_two_workers(
     live_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,12 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from app.db import create_db_engine, create_session_factory
 from app.tables import MatchRun, MatchRunChunk, MatchRunRow
 from tests.factories import load_demo
 from tests.support import CHUNK_ROWS, jobmatch, newest_run
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def stored_rows(engine: Engine, run_id: int) -> list[tuple[Any, ...]]:

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db import create_db_engine
@@ -17,6 +18,9 @@ from app.tables import MatchRunChunk, MatchRunRow
 from tests.factories import load_demo
 from tests.proc import descendants, still_alive
 from tests.support import CHUNK_ROWS, jobmatch, newest_run
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def _environment(database_url: str, folder: Path) -> dict[str, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.benchmarks.load import free_port
@@ -30,6 +31,7 @@ SEED_GRADUATES = [
 ]
 
 
+@pytest.mark.slow
 def test_two_workers_converge_after_writes_through_either(
     live_database_url: str, tmp_path: Path
 ) -> None:

@@ -4,12 +4,16 @@ gives exactly the in-process results."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.batch.dask_executor import DaskExecutor, dask_client
 from app.batch.inputs import candidate_side, query_set, rank_spec
 from app.batch.rerank import LocalExecutor
 from app.ranking import FilterSpec, Tokenizer
 from tests.factories import RANKER_WEIGHTINGS, make_ranker
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def test_dask_local_cluster_equals_in_process() -> None:

@@ -104,6 +104,7 @@ FILTERS = [
 PATHS_SEEN = [0, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("direction", ["jobs", "graduates"])
 @pytest.mark.parametrize("weighting", range(len(RANKER_WEIGHTINGS)))
 def test_batch_equals_online(tokenizer: Tokenizer, direction: Direction, weighting: int) -> None:
@@ -120,6 +121,7 @@ def test_batch_equals_online(tokenizer: Tokenizer, direction: Direction, weighti
             assert any(batch.values()), f"filters {number} left nothing to compare"
 
 
+@pytest.mark.slow
 def test_every_path_was_taken() -> None:
     # Runs after the parametrised test above (file order): both slow paths were exercised.
     widened, fallbacks = PATHS_SEEN

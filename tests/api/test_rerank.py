@@ -23,7 +23,7 @@ from app.batch.rerank import (
     RerankOptions,
     load_inputs,
 )
-from app.batch.topk import CandidateSide, ChunkResult, QueryChunk, RankSpec
+from app.batch.sides import CandidateSide, ChunkResult, QueryChunk, RankSpec
 from app.settings import Settings
 from app.tables import MatchRun, MatchRunRow
 from tests.factories import post_synthetic_pool

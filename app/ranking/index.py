@@ -10,8 +10,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-FloatArray = np.ndarray[Any, np.dtype[np.float32]]
-IdArray = np.ndarray[Any, np.dtype[np.int64]]
+from app.ranking.arrays import Float32Array as FloatArray
+from app.ranking.arrays import Int64Array as IdArray
 
 
 def topk_rows(scores: FloatArray, ids: IdArray, k: int) -> np.ndarray[Any, np.dtype[np.intp]]:
@@ -102,10 +102,6 @@ class SparseIndex(Generic[F]):
     def row_of(self, doc_id: int) -> int | None:
         """Row of a live document."""
         return self._row_of.get(doc_id)
-
-    def contains(self, doc_id: int) -> bool:
-        """Whether a document is indexed."""
-        return doc_id in self._row_of
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A value derived from the current rows, computed once and kept until the next write."""

@@ -13,9 +13,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 
+from app.ranking.arrays import BoolArray
+from app.ranking.arrays import Float32Array as FloatArray
 from app.ranking.coherence import CoherenceParams
 from app.ranking.documents import GraduateDocument, JobDocument, TextFields
-from app.ranking.index import FloatArray, SparseIndex, topk_rows
+from app.ranking.index import SparseIndex, topk_rows
 from app.ranking.scoring import (
     PairScores,
     TermContribution,
@@ -30,7 +32,6 @@ from app.ranking.scoring import (
 )
 from app.ranking.structured import (
     MISSING,
-    BoolArray,
     Direction,
     FeatureEncoder,
     FilterSpec,

@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from app.ranking.index import FloatArray, topk_rows
+from app.ranking.arrays import BoolArray, IntpArray
+from app.ranking.arrays import Float32Array as FloatArray
+from app.ranking.index import topk_rows
 from app.ranking.structured import (
-    BoolArray,
     Components,
     FilterSpec,
     GraduateFeatures,
@@ -33,8 +34,6 @@ from app.ranking.structured import (
     pair_mask,
     score_components,
 )
-
-IntpArray = np.ndarray[Any, np.dtype[np.intp]]
 
 # Candidates by text scored in full first, to learn a k-th best score that prunes the rest.
 POOL = 64

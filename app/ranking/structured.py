@@ -11,6 +11,11 @@ from typing import Any, Literal, Self, get_args
 import numpy as np
 
 from app.ranking import lexicon
+
+# BoolArray re-exported: app/batch/topk.py imports it from here.
+from app.ranking.arrays import BoolArray as BoolArray
+from app.ranking.arrays import Float32Array as FloatArray
+from app.ranking.arrays import Int32Array as IntArray
 from app.ranking.documents import (
     EDUCATION_LEVELS,
     GraduateDocument,
@@ -20,10 +25,6 @@ from app.ranking.documents import (
     education_level,
 )
 from app.ranking.text import normalize_text
-
-IntArray = np.ndarray[Any, np.dtype[np.int32]]
-FloatArray = np.ndarray[Any, np.dtype[np.float32]]
-BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 # Which side is being ranked: "jobs" ranks jobs for a graduate, "graduates" the reverse.
 Direction = Literal["jobs", "graduates"]

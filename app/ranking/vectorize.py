@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from app.ranking.arrays import Int64Array as IntArray
 from app.ranking.coherence import (
     CoherenceParams,
     fit_associations,
@@ -57,8 +58,6 @@ NGRAM_PREFIX = "~"
 # Two and three characters: most Chinese words are two, three catches the common compounds,
 # and single characters match too much.
 NGRAM_RANGE = (2, 3)
-
-IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def identity_analyzer(tokens: list[str]) -> list[str]:

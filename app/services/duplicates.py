@@ -4,7 +4,6 @@ and profiles (same major, near-identical text), found with MinHash over ranking 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import select
@@ -14,14 +13,6 @@ from app.ranking import Tokenizer
 from app.ranking.duplicates import NearDuplicates, duplicate_groups
 from app.settings import Settings
 from app.tables import Graduate, Job
-
-
-@dataclass(frozen=True, slots=True)
-class Similar:
-    """A record near-identical to another, with the estimated similarity."""
-
-    id: int
-    similarity: float
 
 
 @cache

@@ -14,6 +14,9 @@ from app.benchmarks.goals import GOALS, lookup
 from app.benchmarks.report import PLOTS, write_report
 from app.benchmarks.suite import QUICK, measure_all
 
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 TINY = replace(

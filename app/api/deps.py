@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -15,6 +16,7 @@ from fastapi import Depends, Header, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.roles import Permission, Principal
 from app.db import begin_write
@@ -36,13 +38,14 @@ T = TypeVar("T")
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the route returns, rolled back on error."""
+@contextmanager
+def request_session(request: Request, *, write: bool) -> Iterator[Session]:
+    """One session for a request's work: committed when it is done, rolled back on error."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     settings: Settings = request.app.state.settings
     with factory() as session:
         try:
-            if request.method not in READ_ONLY_METHODS:
+            if write:
                 # A writer takes its connection (and SQLite's write lock) before any route
                 # code runs: it never fails halfway on "database is locked".
                 begin_write(session, attempts=settings.sqlite_write_attempts)
@@ -52,6 +55,12 @@ def get_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request (see request_session)."""
+    with request_session(request, write=request.method not in READ_ONLY_METHODS) as session:
+        yield session
 
 
 async def get_settings_from_app(request: Request) -> Settings:
@@ -73,9 +82,8 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_principal(
+async def get_principal(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     x_tenant: Annotated[
         str | None,
@@ -88,29 +96,41 @@ def get_principal(
 ) -> Principal:
     """Who is calling: the key's role and tenant (with auth off, a local admin)."""
     settings: Settings = request.app.state.settings
-    if settings.auth == "off":
-        principal = Principal(role="admin", tenant=DEFAULT_TENANT, actor="local (auth off)")
-    elif credentials is None:
-        raise Unauthorized(
-            "missing `Authorization: Bearer <key>`; an admin creates keys with "
-            "`jobmatch keys create --tenant T --role R`"
-        )
-    else:
-        principal = key_service.authenticate(session, secret=credentials.credentials)
-    if x_tenant is None or x_tenant == principal.tenant:
-        return principal
-    if principal.role != "admin":
-        raise Forbidden(
-            "X-Tenant: only an admin key may choose a tenant; this key acts in its own",
-            details=[{"field": "header.x-tenant", "message": "admin keys only"}],
-        )
-    try:
-        tenant_service.get_tenant(session, tenant_id=x_tenant)
-    except NotFoundError as exc:
-        raise ValidationFailed(
-            exc.message, details=[{"field": "header.x-tenant", "message": "unknown tenant"}]
-        ) from exc
-    return replace(principal, tenant=x_tenant)
+    if settings.auth == "off" and x_tenant in (None, DEFAULT_TENANT):
+        # Nothing to look up: no session and no thread hop (most of a cached match's cost).
+        return Principal(role="admin", tenant=DEFAULT_TENANT, actor="local (auth off)")
+    return await run_in_threadpool(_principal_from_database, request, credentials, x_tenant)
+
+
+def _principal_from_database(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, x_tenant: str | None
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    # Its own read session: the route's (a writer's) opens after this one has closed.
+    with request_session(request, write=False) as session:
+        if settings.auth == "off":
+            principal = Principal(role="admin", tenant=DEFAULT_TENANT, actor="local (auth off)")
+        elif credentials is None:
+            raise Unauthorized(
+                "missing `Authorization: Bearer <key>`; an admin creates keys with "
+                "`jobmatch keys create --tenant T --role R`"
+            )
+        else:
+            principal = key_service.authenticate(session, secret=credentials.credentials)
+        if x_tenant is None or x_tenant == principal.tenant:
+            return principal
+        if principal.role != "admin":
+            raise Forbidden(
+                "X-Tenant: only an admin key may choose a tenant; this key acts in its own",
+                details=[{"field": "header.x-tenant", "message": "admin keys only"}],
+            )
+        try:
+            tenant_service.get_tenant(session, tenant_id=x_tenant)
+        except NotFoundError as exc:
+            raise ValidationFailed(
+                exc.message, details=[{"field": "header.x-tenant", "message": "unknown tenant"}]
+            ) from exc
+        return replace(principal, tenant=x_tenant)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

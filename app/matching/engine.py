@@ -61,10 +61,12 @@ class TenantIndex:
 
     def install(self, snapshot: IndexSnapshot, head: int) -> None:
         """Serve `snapshot` (built at log head `head`); the caller holds the lock."""
-        self.snapshot = snapshot
+        # Cleared before the swap: a lock-free reader (fresh_snapshot) that sees the new
+        # snapshot never pairs it with the old one's signal.
+        self.log_read_at = None  # the next catch-up reads the log
         # Changes after `head` are applied again on the next catch-up (idempotent).
         self.cursor = ChangeCursor(head)
-        self.log_read_at = None  # the next catch-up reads the log
+        self.snapshot = snapshot
 
 
 class MatchEngine:
@@ -107,6 +109,22 @@ class MatchEngine:
         with index.lock:
             yield index.snapshot
         self._maybe_auto_refit(index)
+
+    def fresh_snapshot(self, tenant: str) -> IndexSnapshot | None:
+        """The tenant's snapshot when the change signal shows no commit since this worker last
+        read the log, else None (the caller catches up). No database work and no lock: the
+        event loop calls it, and a reader holding the lock would stall every request."""
+        if self.change_signal is None:
+            return None
+        index = self._tenants.get(tenant)
+        if index is None:
+            return None
+        snapshot = index.snapshot
+        read_at = index.log_read_at
+        if snapshot is None or read_at is None or self.change_signal.version() != read_at:
+            return None
+        # A swap between the two reads above pairs this snapshot with its successor's signal.
+        return snapshot if index.snapshot is snapshot else None
 
     def warm(self) -> list[str]:
         """Build or load the index of every tenant that has documents (at start-up)."""

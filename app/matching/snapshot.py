@@ -71,7 +71,9 @@ class IndexSnapshot:
     source: Literal["fitted", "loaded"]
     jobs: dict[int, JobLabel] = field(default_factory=dict)
     graduates: dict[int, GraduateLabel] = field(default_factory=dict)
-    # Answers computed from this snapshot as it is now (see answer()); any change clears them.
+    # Answers computed from this snapshot as it is now (see answer()). Any change replaces the
+    # dict rather than clearing it: whoever still holds the old one (an answer finished outside
+    # the lock) fills a dict nobody reads again, never the new one with a stale answer.
     answers: dict[Hashable, Any] = field(default_factory=dict)
 
     def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -81,19 +83,23 @@ class IndexSnapshot:
             cached: T = self.answers[key]
             return cached
         if len(self.answers) >= ANSWERS_KEPT:
-            self.answers.clear()
+            self.answers = {}
         value = self.answers[key] = compute()
         return value
 
+    def forget_answers(self) -> None:
+        """Drop every kept answer (a document changed)."""
+        self.answers = {}
+
     def put_job(self, job: Job) -> None:
         """Index or re-index a job (removing it when it moved to another tenant)."""
-        self.answers.clear()
+        self.forget_answers()
         self.ranker.upsert_jobs([job_document(job)])
         self.jobs[job.id] = JobLabel.of(job)
 
     def put_graduate(self, graduate: Graduate) -> None:
         """Index or re-index a graduate."""
-        self.answers.clear()
+        self.forget_answers()
         self.ranker.upsert_graduates([graduate_document(graduate)])
         self.graduates[graduate.id] = GraduateLabel.of(graduate)
 
@@ -108,7 +114,7 @@ class IndexSnapshot:
 
     def drop(self, entity: str, entity_id: int) -> None:
         """Remove a document that no longer exists."""
-        self.answers.clear()
+        self.forget_answers()
         if entity == "job":
             self.ranker.remove_jobs([entity_id])
             self.jobs.pop(entity_id, None)

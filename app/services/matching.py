@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import partial
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFoundError
 from app.matching.documents import document_from_values
 from app.matching.engine import MatchEngine
+from app.matching.snapshot import ANSWERS_KEPT
 from app.metrics import MATCH_SECONDS, timed
 from app.ranking import EDUCATION_LEVELS, GraduateDocument, JobDocument
 from app.repositories import get_graduate
@@ -61,7 +64,25 @@ def graduates_for_job(
         )
 
 
-def jobs_for_graduate(
+def cached_jobs_for_graduate(
+    engine: MatchEngine, *, tenant: str, graduate_id: int, query: MatchQuery
+) -> bytes | None:
+    """The JSON of jobs_for_graduate_json's answer to the same query, when nothing was
+    committed since it was given; else None. No database work, no lock, no thread."""
+    if query.source == "batch":
+        return None  # batch results are not in the change log: never kept
+    snapshot = engine.fresh_snapshot(tenant)
+    if snapshot is None:
+        return None
+    body = snapshot.answers.get((RESPONSE, graduate_id, query))
+    return body if isinstance(body, bytes) else None
+
+
+# Key of a whole response's JSON among a snapshot's answers.
+RESPONSE = "jobs for graduate, as JSON"
+
+
+def jobs_for_graduate_json(
     session: Session,
     engine: MatchEngine,
     *,
@@ -69,10 +90,12 @@ def jobs_for_graduate(
     graduate_id: int,
     query: MatchQuery,
     settings: Settings,
-) -> JobMatches:
-    """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
-    query.collapse is False. A graduate who opted out gets the newest jobs instead."""
+) -> bytes:
+    """The jobs that fit a stored graduate best, as the response's JSON; near-duplicate postings
+    collapsed unless query.collapse is False. A graduate who opted out gets the newest jobs."""
     known: dict[str, Groups] | None = None
+    # The answers of the snapshot ranked on, when the whole response may be kept with them.
+    kept: dict[Hashable, Any] | None = None
     if not _personalised(session, engine, tenant=tenant, graduate_id=graduate_id):
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
     elif query.source == "batch":
@@ -105,8 +128,9 @@ def jobs_for_graduate(
             )
             # Each company's near-duplicates, kept with the answers and cleared by the same
             # changes (finding them was ~90 % of a request). Filled outside the lock: a change
-            # applied meanwhile detaches this dict, so what it gains is never read again.
+            # applied meanwhile replaces the answers, so what it gains is never read again.
             known = snapshot.answer(("near-duplicates by company",), dict)
+            kept = snapshot.answers
     if query.collapse:
         result.matches = collapse_duplicates(
             session,
@@ -116,7 +140,10 @@ def jobs_for_graduate(
             settings=settings,
             known=known,
         )
-    return result
+    body = result.model_dump_json().encode()
+    if kept is not None and len(kept) < ANSWERS_KEPT:
+        kept[(RESPONSE, graduate_id, query)] = body
+    return body
 
 
 def _personalised(session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int) -> bool:

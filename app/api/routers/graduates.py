@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
     CityQuery,
@@ -22,9 +23,11 @@ from app.api.deps import (
     TenantDep,
     TextQuery,
     bulk_request_body,
+    request_session,
     requires,
 )
 from app.errors import Forbidden
+from app.matching.engine import MatchEngine
 from app.schemas.common import BulkResponse, ExternalId, Page
 from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
 from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateUpdate
@@ -34,7 +37,9 @@ from app.services import graduates as graduate_service
 from app.services.bulk import bulk_upsert
 from app.services.contact import ContactView, present_graduates, single_view
 from app.services.duplicates import duplicate_graduates
+from app.services.match_query import MatchQuery
 from app.services.records import RecordFilters
+from app.settings import Settings
 from app.tables import Graduate
 from app.vocabulary import GraduateStatus
 
@@ -163,19 +168,41 @@ def erase_graduates(
     "/{graduate_id:int}/matches",
     summary="Open jobs that fit this graduate best",
     dependencies=[requires("graduates:read")],
+    response_model=JobMatches,
 )
-def match_jobs(
-    session: SessionDep,
+async def match_jobs(
+    request: Request,
     tenant: TenantDep,
     engine: EngineDep,
     graduate_id: GraduateIdPath,
     query: JobMatchQueryDep,
     settings: SettingsDep,
-) -> JobMatches:
+) -> Response:
     """Ranked jobs with sub-scores; `explain=true` adds the words and filters behind each."""
-    return matching.jobs_for_graduate(
-        session, engine, tenant=tenant, graduate_id=graduate_id, query=query, settings=settings
+    # An answer already given, while nothing was committed since, on the event loop: a hop to
+    # the thread pool (and a session) cost several times the lookup.
+    body = matching.cached_jobs_for_graduate(
+        engine, tenant=tenant, graduate_id=graduate_id, query=query
     )
+    if body is None:
+        body = await run_in_threadpool(
+            _jobs_for_graduate_json, request, engine, tenant, graduate_id, query, settings
+        )
+    return Response(body, media_type="application/json")
+
+
+def _jobs_for_graduate_json(
+    request: Request,
+    engine: MatchEngine,
+    tenant: str,
+    graduate_id: int,
+    query: MatchQuery,
+    settings: Settings,
+) -> bytes:
+    with request_session(request, write=False) as session:
+        return matching.jobs_for_graduate_json(
+            session, engine, tenant=tenant, graduate_id=graduate_id, query=query, settings=settings
+        )
 
 
 @router.get(

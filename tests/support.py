@@ -25,7 +25,7 @@ from app.batch.rerank import (
     load_inputs,
     run_rerank,
 )
-from app.benchmarks.load import running_server as serve_in_background
+from app.benchmarks.load_server import running_server as serve_in_background
 from app.cli import main
 from app.db import create_db_engine, create_session_factory, normalize_database_url
 from app.migrations import upgrade_database

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from app.benchmarks.load import agency_key_headers, free_port, running_server
+from app.benchmarks.load_server import agency_key_headers, free_port, running_server
 from app.migrations import upgrade_database
 from tests.factories import make_job
 from tests.proc import descendants

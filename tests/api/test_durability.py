@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from app.benchmarks.load import free_port
+from app.benchmarks.load_server import free_port
 from app.migrations import upgrade_database
 from tests.factories import make_job
 from tests.support import add_live_key, running_server

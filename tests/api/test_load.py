@@ -10,11 +10,9 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from app.benchmarks.load import (
-    LoadPlan,
+from app.benchmarks.load import LoadPlan, missing_writes, run_load
+from app.benchmarks.load_server import (
     agency_key_headers,
-    missing_writes,
-    run_load,
     running_server,
     seed_database,
     seeded_ids,

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.benchmarks.load import free_port
+from app.benchmarks.load_server import free_port
 from app.logs import REQUEST_ID, RequestIdFilter, logging_config
 from tests.factories import make_job
 from tests.support import add_live_key, running_server

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from app.benchmarks.load import running_server
+from app.benchmarks.load_server import running_server
 from app.migrations import upgrade_database
 from tests.factories import make_graduate
 from tests.proc import descendants, still_alive

@@ -11,7 +11,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.benchmarks.load import free_port
+from app.benchmarks.load_server import free_port
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import make_graduate, make_job

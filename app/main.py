@@ -30,7 +30,7 @@ from app.api.routers import (
     requisitions,
 )
 from app.db import create_db_engine, create_session_factory
-from app.matching.change_signal import DataVersion
+from app.matching.change_signal import change_signal_for
 from app.matching.engine import MatchEngine
 from app.matching.majors import load_major_table
 from app.settings import Settings, get_settings
@@ -96,7 +96,7 @@ def create_app(
     app.state.session_factory = session_factory or create_session_factory(engine)
     # A session factory passed in may keep writes in a transaction that never commits (tests):
     # a commit signal would not see them, so the log is read on every query there.
-    change_signal = DataVersion(engine) if session_factory is None else None
+    change_signal = change_signal_for(engine) if session_factory is None else None
     app.state.match_engine = MatchEngine(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,

@@ -159,16 +159,17 @@ def drive(
 def freshness_check_cost(database_url: str, samples: int = 300) -> dict[str, float]:
     """Median µs of the check before each match query, interleaved: the change-log query
     (a session, `id > head` on index_changes, commit: what every request ran before the change
-    signal) against the SQLite change signal (what a request runs now when nothing changed)."""
+    signal) against the database's change signal (what a request runs now when nothing changed:
+    SQLite's data_version, PostgreSQL's drained notifications)."""
     from sqlalchemy import func, select
 
     from app.db import create_db_engine, create_session_factory
-    from app.matching.change_signal import DataVersion
+    from app.matching.change_signal import change_signal_for
     from app.tables import IndexChange
 
     engine = create_db_engine(database_url)
     factory = create_session_factory(engine)
-    signal = DataVersion(engine)
+    signal = change_signal_for(engine)
     with factory() as session:
         head = session.scalar(select(func.max(IndexChange.id))) or 0
     query = (

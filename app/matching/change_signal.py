@@ -13,18 +13,45 @@ numbers mean nothing on another, so what `version()` returns is an epoch shared 
 threads, moved whenever any thread's connection sees its number move: a commit after a
 `version()` call moves the epoch before, or at, the next call of every thread.
 
-Other databases have no such exact in-process signal (PostgreSQL's NOTIFY arrives after the
-writer's commit returns, so a query right behind a write could miss it): for them
-`version()` returns None and the caller queries the log every time.
+PostgreSQL: a statement trigger on the log NOTIFYs `jobmatch_index_changes` at commit
+(migration 0007); `PostgresNotifications` LISTENs on one connection of its own per worker and
+counts what arrived. The caller's thread drains the socket itself (a non-blocking read, no
+thread of its own): a listener thread would wait for the GIL behind the request threads. The
+server signals every listener inside the writer's commit, before the commit returns, so the
+notice is on its way before the writer's client can ask another worker; what is left is the
+listening backend's wake-up (microseconds) against the client's next request (a round trip
+through HTTP). Any error on the connection returns None: the caller reads the log then.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+from typing import Protocol
 from urllib.parse import quote
 
+import psycopg
 from sqlalchemy import Engine
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "jobmatch_index_changes"
+
+
+class ChangeSignal(Protocol):
+    """A number that moves after every commit to the change log (None: unknown, read the log)."""
+
+    def version(self) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def change_signal_for(engine: Engine) -> ChangeSignal:
+    """The cheap change signal of the engine's database."""
+    if engine.url.get_backend_name() == "postgresql":
+        return PostgresNotifications(engine)
+    return DataVersion(engine)
 
 
 class DataVersion:
@@ -87,3 +114,59 @@ class DataVersion:
             self._local = threading.local()
         for connection in connections:
             connection.close()
+
+
+class PostgresNotifications:
+    """Notifications on `jobmatch_index_changes`, counted: an epoch that moves after every
+    commit that appended to the change log."""
+
+    def __init__(self, engine: Engine) -> None:
+        url = engine.url.set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._epoch = 0
+        self._lost = False
+        # Held for a non-blocking read of the socket: microseconds.
+        self._lock = threading.Lock()
+
+    def version(self) -> int | None:
+        """The number of notifications received, or None while the listener is down."""
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = psycopg.connect(self._conninfo, autocommit=True)
+                    self._connection.add_notice_handler(self._notice_lost_connection)
+                    self._lost = False
+                    self._connection.execute(f"LISTEN {CHANNEL}")
+                    # Commits before LISTEN sent nothing here: a new number makes the caller
+                    # read the log once.
+                    self._epoch += 1
+                pgconn = self._connection.pgconn
+                pgconn.consume_input()
+                while pgconn.notifies() is not None:
+                    self._epoch += 1
+                if self._lost or pgconn.status != psycopg.pq.ConnStatus.OK:
+                    raise psycopg.OperationalError("listener connection lost")
+            except psycopg.Error as exc:
+                logger.warning("change listener down (%s); reading the log per query", exc)
+                self._close_connection()
+                return None
+            return self._epoch
+
+    def _notice_lost_connection(self, diagnostic: psycopg.errors.Diagnostic) -> None:
+        # A backend that is ending says so (FATAL) in a message read while idle, before the
+        # socket closes: the listener is down from that message on, not from the next read.
+        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
+            self._lost = True
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        # Whatever arrives on a new connection starts a new count.
+        self._epoch += 1
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        with self._lock:
+            self._close_connection()

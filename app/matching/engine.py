@@ -30,7 +30,7 @@ from app.matching.change_log import (
     read_log,
     read_pending,
 )
-from app.matching.change_signal import DataVersion
+from app.matching.change_signal import ChangeSignal
 from app.matching.refit import BackgroundRefit, is_refit_due
 from app.matching.snapshot import IndexSnapshot, SnapshotBuilder
 from app.matching.status import IndexStatus, read_status
@@ -79,7 +79,7 @@ class MatchEngine:
         models_dir: Path,
         params: RankerParams | None = None,
         majors: MajorTable | None = None,
-        change_signal: DataVersion | None = None,
+        change_signal: ChangeSignal | None = None,
         school_signal: bool = True,
     ) -> None:
         self.session_factory = session_factory

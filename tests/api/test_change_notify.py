@@ -1,0 +1,80 @@
+"""The PostgreSQL change signal on a real server: a commit to the change log moves it, a
+rollback does not, and a lost listener says "unknown" (the caller reads the log) and recovers."""
+
+from __future__ import annotations
+
+import select
+
+import pytest
+from sqlalchemy import Engine, insert, text
+
+from app.db import create_db_engine
+from app.matching.change_signal import PostgresNotifications, change_signal_for
+from app.tables import IndexChange
+
+# Only a bound on a failing test: a notification arrives within microseconds.
+NOTICE_WAIT_S = 30
+
+
+def append_change(engine: Engine, *, commit: bool) -> None:
+    with engine.connect() as connection:
+        connection.execute(insert(IndexChange).values(tenant="default", entity="job", entity_id=1))
+        if commit:
+            connection.commit()
+        else:
+            connection.rollback()
+
+
+def version_after_notice(signal: PostgresNotifications) -> int | None:
+    """The signal once its socket has something to read."""
+    connection = signal._connection
+    assert connection is not None
+    select.select([connection.fileno()], [], [], NOTICE_WAIT_S)
+    return signal.version()
+
+
+@pytest.fixture
+def postgres_engine(live_database_url: str) -> Engine:
+    engine = create_db_engine(live_database_url)
+    if engine.url.get_backend_name() != "postgresql":
+        pytest.skip("the NOTIFY signal is PostgreSQL's")
+    return engine
+
+
+def test_a_commit_to_the_log_moves_the_signal_and_a_rollback_does_not(
+    postgres_engine: Engine,
+) -> None:
+    signal = change_signal_for(postgres_engine)
+    assert isinstance(signal, PostgresNotifications)
+    try:
+        first = signal.version()
+        assert first is not None
+        assert signal.version() == first  # nothing committed: unchanged
+
+        append_change(postgres_engine, commit=False)
+        append_change(postgres_engine, commit=True)
+        second = version_after_notice(signal)
+        assert second is not None and second != first
+        assert signal.version() == second  # the rollback sent nothing
+    finally:
+        signal.close()
+        postgres_engine.dispose()
+
+
+def test_a_lost_listener_reads_as_unknown_then_listens_again(postgres_engine: Engine) -> None:
+    signal = PostgresNotifications(postgres_engine)
+    try:
+        first = signal.version()
+        assert signal._connection is not None
+        listener_pid = signal._connection.info.backend_pid
+        with postgres_engine.begin() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": listener_pid})
+        assert version_after_notice(signal) is None
+
+        again = signal.version()  # a new connection, and a number never given before
+        assert again is not None and again != first
+        append_change(postgres_engine, commit=True)
+        assert version_after_notice(signal) not in (None, again)
+    finally:
+        signal.close()
+        postgres_engine.dispose()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
@@ -27,7 +30,6 @@ from app.api.deps import (
     requires,
 )
 from app.errors import Forbidden
-from app.matching.engine import MatchEngine
 from app.schemas.common import BulkResponse, ExternalId, Page
 from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
 from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateUpdate
@@ -37,9 +39,7 @@ from app.services import graduates as graduate_service
 from app.services.bulk import bulk_upsert
 from app.services.contact import ContactView, present_graduates, single_view
 from app.services.duplicates import duplicate_graduates
-from app.services.match_query import MatchQuery
 from app.services.records import RecordFilters
-from app.settings import Settings
 from app.tables import Graduate
 from app.vocabulary import GraduateStatus
 
@@ -185,24 +185,21 @@ async def match_jobs(
         engine, tenant=tenant, graduate_id=graduate_id, query=query
     )
     if body is None:
-        body = await run_in_threadpool(
-            _jobs_for_graduate_json, request, engine, tenant, graduate_id, query, settings
+        work = partial(
+            matching.jobs_for_graduate_json,
+            engine=engine,
+            tenant=tenant,
+            graduate_id=graduate_id,
+            query=query,
+            settings=settings,
         )
+        body = await run_in_threadpool(_in_read_session, request, work)
     return Response(body, media_type="application/json")
 
 
-def _jobs_for_graduate_json(
-    request: Request,
-    engine: MatchEngine,
-    tenant: str,
-    graduate_id: int,
-    query: MatchQuery,
-    settings: Settings,
-) -> bytes:
+def _in_read_session(request: Request, work: Callable[[Session], bytes]) -> bytes:
     with request_session(request, write=False) as session:
-        return matching.jobs_for_graduate_json(
-            session, engine, tenant=tenant, graduate_id=graduate_id, query=query, settings=settings
-        )
+        return work(session)
 
 
 @router.get(

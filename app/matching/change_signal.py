@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from typing import Protocol
 from urllib.parse import quote
 
@@ -37,6 +38,10 @@ from sqlalchemy import Engine
 logger = logging.getLogger(__name__)
 
 CHANNEL = "jobmatch_index_changes"
+# After a failed connect, the log is queried for this long before connecting again: a connect
+# takes milliseconds, under the lock, maybe on the event loop; a database refusing connections
+# (at its limit) would otherwise be asked once per request.
+RECONNECT_AFTER_S = 1.0
 
 
 class ChangeSignal(Protocol):
@@ -126,6 +131,7 @@ class PostgresNotifications:
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._epoch = 0
         self._lost = False
+        self._retry_at = 0.0
         # Held for a non-blocking read of the socket: microseconds.
         self._lock = threading.Lock()
 
@@ -134,6 +140,8 @@ class PostgresNotifications:
         with self._lock:
             try:
                 if self._connection is None:
+                    if time.monotonic() < self._retry_at:
+                        return None
                     self._connection = psycopg.connect(self._conninfo, autocommit=True)
                     self._connection.add_notice_handler(self._notice_lost_connection)
                     self._lost = False
@@ -150,6 +158,7 @@ class PostgresNotifications:
             except psycopg.Error as exc:
                 logger.warning("change listener down (%s); reading the log per query", exc)
                 self._close_connection()
+                self._retry_at = time.monotonic() + RECONNECT_AFTER_S
                 return None
             return self._epoch
 

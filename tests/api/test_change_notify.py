@@ -1,5 +1,6 @@
 """The PostgreSQL change signal on a real server: a commit to the change log moves it, a
-rollback does not, and a lost listener says "unknown" (the caller reads the log) and recovers."""
+rollback does not, and a lost listener says "unknown" (the caller reads the log), backs off,
+and recovers."""
 
 from __future__ import annotations
 
@@ -70,7 +71,9 @@ def test_a_lost_listener_reads_as_unknown_then_listens_again(postgres_engine: En
         with postgres_engine.begin() as connection:
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": listener_pid})
         assert version_after_notice(signal) is None
+        assert signal.version() is None  # no reconnect per call right after a failure
 
+        signal._retry_at = 0.0  # the back-off has passed
         again = signal.version()  # a new connection, and a number never given before
         assert again is not None and again != first
         append_change(postgres_engine, commit=True)

@@ -151,6 +151,9 @@ def load_ranker(
         min_df=params.min_df,
         sublinear_tf=params.sublinear_tf,
         coherence=params.coherence,
+        normalize_fields=params.normalize_fields,
+        char_channel=params.char_channel,
+        term_weighting=params.term_weighting,
     )
     majors = MajorTable(
         major_classes=saved["major_classes"],

@@ -43,7 +43,7 @@ from app.ranking.structured import (
     sub_score_ranges,
 )
 from app.ranking.text import Backend, Tokenizer
-from app.ranking.vectorize import TextModel
+from app.ranking.vectorize import TermWeighting, TextModel
 
 # Query rows per sparse product in batch ranking: bounds the (chunk × N) score block.
 BATCH_CHUNK = 64
@@ -67,6 +67,9 @@ class RankerParams:
     feedback_docs: int = 0
     feedback_weight: float = 0.5
     coherence: CoherenceParams = field(default_factory=CoherenceParams)
+    normalize_fields: bool = True
+    char_channel: bool = False
+    term_weighting: TermWeighting = "tfidf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,9 @@ class Ranker:
             min_df=params.min_df,
             sublinear_tf=params.sublinear_tf,
             coherence=params.coherence,
+            normalize_fields=params.normalize_fields,
+            char_channel=params.char_channel,
+            term_weighting=params.term_weighting,
         )
 
     def fit(self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()) -> Self:

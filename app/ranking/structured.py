@@ -44,16 +44,16 @@ class StructuredFitWeights:
     """final = text·t + major·major fit + education·edu fit + city·city fit + salary·fit, every
     part in [0, 1] (t the calibrated text part, see app.ranking.scoring).
 
-    Text and major count the same: both are on a scale whose 1.0 is "the best there is" (the
-    best eligible text match; a listed major), and no measurement says one matters more, so an
-    unrelated major outranks a listed one only with the whole text scale more (README, "The
-    blend"). Education, city and salary are hard filters by default; a second say in the score
-    would count the same fact twice, so they weigh nothing until `jobmatch tune` learns a
-    weight for them from outcomes.
+    Major 2 makes each step of the major order (MajorFitLevels, steps of 1/4) worth half the
+    best eligible text match: a graduate passes one a level above only with a text closer by
+    half the best match, and never one two levels above, which is a recruiter's order with text
+    deciding within a level and between neighbours (README, "The blend"). Education, city and
+    salary are hard filters by default; a second say in the score would count the same fact
+    twice, so they weigh nothing until `jobmatch tune` learns a weight for them from outcomes.
     """
 
     text: float = 1.0
-    major: float = 1.0
+    major: float = 2.0
     education: float = 0.0
     city: float = 0.0
     salary: float = 0.0

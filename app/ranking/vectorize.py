@@ -18,7 +18,7 @@ from dataclasses import asdict
 from functools import cache
 from itertools import chain, repeat
 from numbers import Integral
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,11 +54,17 @@ UNMARKED = ""
 # Fields whose tokens are character n-grams, and the prefix that keeps those apart from words.
 NGRAM_FIELD_SUFFIX = "_ngrams"
 NGRAM_PREFIX = "~"
+# The field of every weighted text's character n-grams, when the character channel is on.
+CHAR_CHANNEL = "text" + NGRAM_FIELD_SUFFIX
 # Two and three characters: most Chinese words are two, three catches the common compounds,
 # and single characters match too much.
 NGRAM_RANGE = (2, 3)
 
+# BM25's k1 as Lucene and bm25s ship it (not tuned here).
+BM25_K1 = 1.2
+
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+TermWeighting = Literal["tfidf", "bm25"]
 
 
 def identity_analyzer(tokens: list[str]) -> list[str]:
@@ -95,6 +101,7 @@ def field_weights(fields: TextFields) -> dict[str, float]:
     for side, side_fields in ((JOB_SIDE, fields.job), (GRADUATE_SIDE, fields.graduate)):
         for name, weight in field_weights_of(side_fields).items():
             weights[f"{side}.{name}"] = weight
+        weights[f"{side}.{CHAR_CHANNEL}"] = 1.0
     return weights
 
 
@@ -111,6 +118,9 @@ class TextModel:
         min_df: float | int = 1,
         sublinear_tf: bool = False,
         coherence: CoherenceParams | None = None,
+        normalize_fields: bool = True,
+        char_channel: bool = False,
+        term_weighting: TermWeighting = "tfidf",
     ) -> None:
         self.tokenizer = tokenizer
         self.fields = fields
@@ -118,6 +128,9 @@ class TextModel:
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
         self.coherence = coherence
+        self.normalize_fields = normalize_fields
+        self.char_channel = char_channel
+        self.term_weighting = term_weighting
 
     @property
     def tokenizer_(self) -> Tokenizer:
@@ -166,7 +179,16 @@ class TextModel:
             for name, text in texts.items()
             if weights.get(name, 0) > 0
         }
-        return mark_fields(side, tokens, weights)
+        marked = mark_fields(side, tokens, weights)
+        if self.char_channel:
+            words = [
+                text
+                for name, text in texts.items()
+                if weights.get(name, 0) > 0 and not name.endswith(NGRAM_FIELD_SUFFIX)
+            ]
+            grams = self._field_tokens(CHAR_CHANNEL, "\n".join(words))
+            marked += mark_fields(side, {CHAR_CHANNEL: grams}, {CHAR_CHANNEL: 1.0})
+        return marked
 
     def fit(
         self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()
@@ -212,7 +234,7 @@ class TextModel:
             min_df=1 if small else self.min_df,
         )
         kept_terms = [term for term, keep in zip(terms, kept.tolist(), strict=True) if keep]
-        idf = np.log((1 + n_documents) / (1 + frequency[kept])) + 1
+        idf = _idf(frequency[kept], n_documents, self.term_weighting)
         self._set_vocabulary(kept_terms, idf)
         self.n_fit_documents_ = n_documents
         counts = _keep_columns(counts, kept)
@@ -268,7 +290,12 @@ class TextModel:
     ) -> sp.csr_matrix:
         """Weighted sum of each list's l2-normalised field vectors, l2-normalised."""
         counts = sp.csr_matrix(counts, dtype=np.float32, copy=True)
-        if self.sublinear_tf:
+        if self.term_weighting == "bm25":
+            # BM25's saturation of term frequency; the length part is left to the l2 norm.
+            counts.data = (
+                counts.data * np.float32(BM25_K1 + 1) / (counts.data + np.float32(BM25_K1))
+            )
+        elif self.sublinear_tf:
             np.log(counts.data, out=counts.data)
             counts.data += 1
         counts.data *= self.idf_.astype(np.float32)[counts.indices]
@@ -278,7 +305,13 @@ class TextModel:
             shape=(n_rows, owners.size),
         )
         combine.eliminate_zeros()
-        return normalize_rows(combine @ normalize_rows(counts))
+        combined = combine @ (normalize_rows(counts) if self.normalize_fields else counts)
+        if not self.char_channel:
+            return normalize_rows(combined)
+        # Words and character n-grams as two equal channels: a cosine is then the mean of
+        # the word cosine and the character cosine.
+        words, grams = _split_columns(combined, self.ngram_columns_)
+        return normalize_rows(normalize_rows(words) + normalize_rows(grams))
 
     def _weigh_jobs(self, vectors: sp.csr_matrix, is_job: np.ndarray[Any, Any]) -> sp.csr_matrix:
         """The job rows weighted by coherence, the others as they are."""
@@ -407,6 +440,13 @@ def _document_frequency(
     )
     present = sp.csr_matrix(pieces_of @ counts)
     return np.bincount(present.indices, minlength=n_terms).astype(np.int64)
+
+
+def _idf(frequency: IntArray, n_documents: int, weighting: TermWeighting) -> Any:
+    """TfidfVectorizer's smooth idf, or BM25's (Lucene's form, never negative)."""
+    if weighting == "bm25":
+        return np.log1p((n_documents - frequency + 0.5) / (frequency + 0.5))
+    return np.log((1 + n_documents) / (1 + frequency)) + 1
 
 
 def _within_df(

@@ -37,7 +37,7 @@ from app.errors import AppError
 from app.matching.documents import graduate_document, job_document
 from app.matching.engine import POINTER_FILE, MatchEngine
 from app.ranking import FilterSpec, GraduateDocument, JobDocument, MajorTable, Ranker
-from app.ranking.structured import Direction
+from app.ranking.features import Direction
 from app.tables import Graduate, Job, MatchRun
 from app.tenant_paths import confine, tenant_dir
 

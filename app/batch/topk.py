@@ -40,6 +40,9 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn, zip_sp_matmul_topn
 
 from app.ranking import FilterSpec, MajorFitLevels, StructuredFitWeights
+from app.ranking.components import Components, score_components, sub_score_ranges
+from app.ranking.features import MISSING, BoolArray, Direction, GraduateFeatures, JobFeatures
+from app.ranking.filters import pair_mask
 from app.ranking.scoring import (
     PairScores,
     bound_slack,
@@ -47,17 +50,6 @@ from app.ranking.scoring import (
     exact_top,
     pair_scores,
     structured_reach,
-)
-from app.ranking.structured import (
-    MISSING,
-    BoolArray,
-    Components,
-    Direction,
-    GraduateFeatures,
-    JobFeatures,
-    pair_mask,
-    score_components,
-    sub_score_ranges,
 )
 
 Features = JobFeatures | GraduateFeatures

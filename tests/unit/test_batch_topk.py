@@ -24,7 +24,7 @@ from app.ranking import (
     StructuredFitWeights,
     Tokenizer,
 )
-from app.ranking.structured import Direction
+from app.ranking.features import Direction
 
 WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
 CITIES = ["北京", "深圳", "宁波", "杭州", "浙江", "全国", "", "火星"]

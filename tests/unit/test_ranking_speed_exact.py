@@ -23,8 +23,9 @@ from app.ranking import (
     Tokenizer,
     topk_rows,
 )
+from app.ranking.components import places_match
+from app.ranking.features import Direction
 from app.ranking.scoring import best_rows
-from app.ranking.structured import Direction, places_match
 
 WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
 CITIES = ["北京", "深圳", "广州", "宁波", "杭州", "浙江", "广东", "全国", "", "火星"]

@@ -18,7 +18,7 @@ from app.ranking import (
     Tokenizer,
 )
 from app.ranking.coherence import fit_associations, keep_top_per_row, weigh_by_coherence
-from app.ranking.vectorize import field_marker, mark_fields
+from app.ranking.fields import field_marker, mark_fields
 
 OFF = CoherenceParams(weight=0)
 

@@ -29,7 +29,8 @@ from app.api.routers import (
 )
 from app.db import create_db_engine, create_session_factory
 from app.matching.change_signal import DataVersion
-from app.matching.engine import MatchEngine, load_major_table
+from app.matching.engine import MatchEngine
+from app.matching.majors import load_major_table
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

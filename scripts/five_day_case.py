@@ -24,29 +24,27 @@ from sqlalchemy import exists, select
 
 from app.db import create_db_engine, create_session_factory
 from app.demo import DEFAULT_SEED, SYNTHETIC_NOTICE
+from app.demo.beilun import BEILUN_GRADUATES, BEILUN_INDUSTRIES, BeilunResult, run_beilun_drive
 from app.demo.five_day import (
-    BEILUN_GRADUATES,
-    BEILUN_INDUSTRIES,
     HEADCOUNT,
     REAL_POSTINGS,
     SEED_GRADUATES,
     SEED_POSITIONS,
-    BeilunResult,
     FiveDayResult,
     OutcomeModel,
     build_pool,
     is_target_major,
     keyongtai_job_id,
     load_pool,
-    run_beilun_drive,
     run_five_days,
 )
 from app.learning.outcomes import read_outcomes, shortlist_outcomes
 from app.learning.report import format_tune_result
 from app.learning.tune import TuneRefused, tune_weights
-from app.learning.weights import live_weights
-from app.matching.engine import MatchEngine, load_major_table
+from app.matching.engine import MatchEngine
+from app.matching.majors import load_major_table
 from app.migrations import upgrade_database
+from app.model_store import ModelStore
 from app.services.progress import STAGES, local_today
 from app.settings import get_settings
 from app.tables import Job
@@ -263,7 +261,7 @@ def print_learning(factory: Any, *, models_dir: Path, tenant: str) -> dict[str, 
         f"{report.recall or 0:.3f} ({report.hires_in_top_k} of {report.hires} hires from the "
         f"top {HEADCOUNT})"
     )
-    current, source = live_weights(models_dir / tenant)
+    current, source = ModelStore(models_dir).live_weights(tenant)
     figures: dict[str, Any] = {
         "outcome_precision_at_30": report.precision,
         "outcome_recall_at_30": report.recall,

@@ -25,7 +25,7 @@ from app.services import graduates as graduate_service
 from app.services import jobs as job_service
 from app.services import keys as key_service
 from app.services import tenants as tenant_service
-from app.services.matching import MatchQuery
+from app.services.match_query import MatchQuery
 from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 from app.tenant_paths import TENANT_ID_PATTERN

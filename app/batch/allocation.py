@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.batch import store
 from app.batch.assign import EXACT_LIMIT, Assignment, Pairs, assign
 from app.errors import NotFoundError, ValidationFailed
+from app.repositories import tenant_graduate_ids, tenant_job_ids
 from app.tables import Allocation, AllocationRow, Graduate, Job, MatchRunRow, utcnow
 
 SIDES = ("jobs", "graduates")
@@ -45,14 +46,11 @@ def candidate_pairs(
     jobs and seeking graduates as they are now (optionally only `job_ids`)."""
     # Plain lookups filtered here rather than a join: the plan cannot go wrong on a table
     # whose statistics predate a bulk load.
-    open_jobs = np.fromiter(
-        session.scalars(select(Job.id).where(Job.tenant == tenant, Job.status == "open")),
-        dtype=np.int64,
+    open_jobs = np.asarray(
+        tenant_job_ids(session, tenant=tenant, where=[Job.status == "open"]), dtype=np.int64
     )
-    seeking = np.fromiter(
-        session.scalars(
-            select(Graduate.id).where(Graduate.tenant == tenant, Graduate.status == "seeking")
-        ),
+    seeking = np.asarray(
+        tenant_graduate_ids(session, tenant=tenant, where=[Graduate.status == "seeking"]),
         dtype=np.int64,
     )
     if job_ids is not None:

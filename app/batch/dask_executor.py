@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 from distributed import Client, LocalCluster, as_completed
 
-from app.batch.topk import CandidateSide, ChunkResult, QueryChunk, RankSpec, rank_chunk
+from app.batch.sides import CandidateSide, ChunkResult, QueryChunk, RankSpec
+from app.batch.topk import rank_chunk
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from app.batch.topk import (
+from app.batch.sides import (
     CandidateSide,
     Features,
     Float64Array,
@@ -113,18 +113,11 @@ def candidate_side(
 
 
 @dataclass(frozen=True, slots=True)
-class QuerySet:
+class QuerySet(QueryChunk):
     """Every query of one direction, ordered by filter group then id, so a chunk holds few
     groups; the order depends on the data only, so a resumed run cuts the same chunks."""
 
     direction: Direction
-    ids: IdArray
-    vectors: sp.csr_matrix
-    features: Features
-    ranges: Float64Array
-
-    def __len__(self) -> int:
-        return int(self.ids.shape[0])
 
     def chunk(self, number: int, rows: int) -> QueryChunk:
         """Chunk `number` of `rows` queries."""

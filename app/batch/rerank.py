@@ -10,7 +10,6 @@ order, and each chunk's rows depend on that chunk alone.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch import store
@@ -32,14 +30,16 @@ from app.batch.inputs import (
     rank_spec,
     side_documents,
 )
-from app.batch.topk import CandidateSide, ChunkResult, QueryChunk, RankSpec, rank_chunk
+from app.batch.sides import CandidateSide, ChunkResult, QueryChunk, RankSpec
+from app.batch.topk import rank_chunk
 from app.errors import AppError
 from app.matching.documents import graduate_document, job_document
-from app.matching.engine import POINTER_FILE, MatchEngine
+from app.matching.engine import MatchEngine
+from app.model_store import ModelStore
 from app.ranking import FilterSpec, GraduateDocument, JobDocument, MajorTable, Ranker
 from app.ranking.features import Direction
-from app.tables import Graduate, Job, MatchRun
-from app.tenant_paths import confine, tenant_dir
+from app.repositories import tenant_graduates, tenant_jobs
+from app.tables import Graduate, MatchRun
 
 logger = logging.getLogger(__name__)
 
@@ -117,25 +117,11 @@ def data_hash(jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument]
 
 
 def _documents(session: Session, tenant: str) -> tuple[list[JobDocument], list[GraduateDocument]]:
-    jobs = session.scalars(select(Job).where(Job.tenant == tenant).order_by(Job.id))
+    jobs = tenant_jobs(session, tenant=tenant)
     # A graduate who opted out of personalised recommendations is neither ranked nor
     # offered by a batch run (PIPL art. 24); only an explicit request shortlists them.
-    graduates = session.scalars(
-        select(Graduate)
-        .where(Graduate.tenant == tenant, Graduate.personalised.is_(True))
-        .order_by(Graduate.id)
-    )
+    graduates = tenant_graduates(session, tenant=tenant, where=[Graduate.personalised.is_(True)])
     return [job_document(j) for j in jobs], [graduate_document(g) for g in graduates]
-
-
-def current_version(models_dir: Path, tenant: str) -> str | None:
-    """The ranking version the tenant's servers use (models/<tenant>/CURRENT.json)."""
-    folder = tenant_dir(models_dir, tenant)
-    pointer = folder / POINTER_FILE
-    if not pointer.is_file():
-        return None
-    version: str = json.loads(pointer.read_text("utf-8"))["version"]
-    return version if confine(models_dir, folder / version).is_dir() else None
 
 
 def load_inputs(
@@ -148,8 +134,9 @@ def load_inputs(
 ) -> RerankInputs:
     """The tenant's documents indexed with ranking `version` (default: the version its servers
     use; fitted and published first when there is none), as the online path ranks them."""
+    store = ModelStore(models_dir)
     if version is None:
-        version = current_version(models_dir, tenant)
+        version = store.current_version(tenant)
         if version is None:
             engine = MatchEngine(
                 session_factory=session_factory, models_dir=models_dir, majors=majors
@@ -157,13 +144,12 @@ def load_inputs(
             version = engine.refit(tenant)
             if version is None:
                 raise RerankError(f"tenant {tenant!r} has no jobs or graduates to rank")
-    folder = confine(models_dir, tenant_dir(models_dir, tenant) / version)
-    if not folder.is_dir():
-        raise RerankError(f"ranking version {version} is no longer in {folder.parent}")
+    if not store.has_version(tenant, version):
+        raise RerankError(f"ranking version {version} is no longer in {store.tenant_dir(tenant)}")
     with session_factory() as session:
         jobs, graduates = _documents(session, tenant)
-    ranker = Ranker.load(folder, jobs=jobs, graduates=graduates)
-    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    ranker = store.load(tenant, version, jobs=jobs, graduates=graduates)
+    manifest = store.manifest(tenant, version)
     return RerankInputs(
         ranker=ranker,
         version=version,

@@ -15,7 +15,7 @@ from app.errors import ConflictError, NotFoundError
 from app.tables import CurrentMatchRun, MatchRun, MatchRunChunk, MatchRunRow, utcnow
 
 if TYPE_CHECKING:  # the web process reads runs without loading the ranking libraries
-    from app.batch.topk import ChunkResult
+    from app.batch.sides import ChunkResult
 
 ROW_COLUMNS = (
     "run_id",

@@ -42,7 +42,7 @@ from app.evaluation.suite import (
     evaluation_params,
 )
 from app.learning.report import add_outcome_arguments, run_outcomes
-from app.matching.engine import load_major_table
+from app.matching.majors import load_major_table
 from app.settings import get_settings
 
 DEV_JOBS = "data/jobs_campus.jsonl"

@@ -2,10 +2,10 @@
 agency's recorded outcomes and save them as a new ranking version.
 
 Hires are positives; candidacies that left the pipeline are negatives (see
-app.learning.outcomes). The weights go to models/<tenant>/weights.json with their provenance,
-and a new version is fitted with them and published, so running servers adopt it as they do
-any refit. Nothing is saved when the held-out AUC does not improve (unless --force) or with
---dry-run.
+app.learning.outcomes). The weights are saved with their provenance in the tenant's model
+store (app.model_store), and a new version is fitted with them and published, so running
+servers adopt it as they do any refit. Nothing is saved when the held-out AUC does not
+improve (unless --force) or with --dry-run.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from app.db import create_db_engine, create_session_factory
 from app.learning.outcomes import POSITIVES, read_outcomes
 from app.learning.report import format_tune_result
 from app.learning.tune import MIN_OUTCOMES, TuneRefused, tune_weights, weights_dict
-from app.learning.weights import live_weights, write_tuned_weights
-from app.matching.engine import MatchEngine, load_major_table
+from app.matching.engine import MatchEngine
+from app.matching.majors import load_major_table
+from app.model_store import ModelStore
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT
-from app.tenant_paths import tenant_dir as tenant_models_dir
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--no-refit",
         action="store_true",
-        help="save weights.json only; the next refit (automatic or POST /v1/admin/refit) uses it",
+        help="save the tuned weights only; the next refit (automatic or admin refit) uses them",
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
     parser.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
@@ -78,12 +78,13 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     url = args.database_url or settings.database_url
     models_dir = Path(args.models_dir) if args.models_dir else settings.models_dir
-    tenant_dir = tenant_models_dir(models_dir, args.tenant)
+    store = ModelStore(models_dir)
+    store.tenant_dir(args.tenant)  # a malformed tenant id is refused before any work
     engine = create_db_engine(url)
     try:
         with Session(engine) as session:
             outcomes = read_outcomes(session, tenant=args.tenant)
-        current, source = live_weights(tenant_dir)
+        current, source = store.live_weights(args.tenant)
         try:
             result = tune_weights(
                 outcomes,
@@ -104,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
         elif not result.improved and not args.force:
             print("not saved: the held-out AUC did not improve (--force saves anyway)")
         else:
-            path = write_tuned_weights(
-                tenant_dir,
+            path = store.write_tuned_weights(
+                args.tenant,
                 result.after,
                 {
                     "tenant": args.tenant,

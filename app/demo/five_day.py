@@ -13,8 +13,7 @@ before the deadline. Every stage change goes
 through app.services.pipeline.move_candidacy at a simulated time: the five local days ending
 yesterday, so no event lies in the future.
 
-The Beilun drive: a seeded sample of unplaced graduates ranked in one batch against the open
-Ningbo postings of three industries (exact top-k with the live version's vocabulary).
+The Beilun drive that follows it is in app.demo.beilun.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,9 +41,8 @@ from app.demo.generator import (
 from app.demo.vocabulary import MAJOR_CLASSES
 from app.importing.load import LoadSummary, load_records
 from app.importing.readers import iter_raw_records
-from app.matching.documents import graduate_document, job_document
 from app.matching.engine import MatchEngine
-from app.ranking import FilterSpec, Match, Ranker
+from app.repositories import job_id_by_external_id
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
 from app.schemas.requisitions import Progress, RequisitionCreate, Shortlist
@@ -68,8 +65,6 @@ DAYS_TO_HIRE = 2
 # many a day.
 BENCH_RATIO = 2.0
 INTERVIEW_SLOTS = 20
-BEILUN_GRADUATES = 718
-BEILUN_INDUSTRIES = ("汽车零部件", "智能装备与精密制造", "物联网")
 AGENCY_RECORDER = "中博顾问（模拟）"
 EMPLOYER_RECORDER = "科甬泰HR（模拟）"
 _DAY_START_HOUR = 9
@@ -434,149 +429,7 @@ def run_five_days(
 
 def keyongtai_job_id(session: Session, *, tenant: str) -> int:
     """The id of 科甬泰's posting in the pool."""
-    job_id = session.scalar(
-        select(Job.id).where(Job.tenant == tenant, Job.external_id == KEYONGTAI_JOB_EXTERNAL_ID)
-    )
+    job_id = job_id_by_external_id(session, tenant=tenant, external_id=KEYONGTAI_JOB_EXTERNAL_ID)
     if job_id is None:
         raise LookupError(f"{KEYONGTAI_JOB_EXTERNAL_ID} is not in tenant {tenant}")
     return job_id
-
-
-# --- the Beilun drive ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class JobPick:
-    """One job in a graduate's top list."""
-
-    job_id: int
-    title: str
-    company: str
-    industry: str | None
-    district: str | None
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class GraduatePicks:
-    """A graduate of the drive (no personal data) and their top jobs."""
-
-    graduate_id: int
-    external_id: str
-    major: str | None
-    education: str
-    picks: list[JobPick]
-
-
-@dataclass(frozen=True, slots=True)
-class BeilunResult:
-    """The batch: who was ranked against which jobs, the top jobs of each, and the time."""
-
-    version: str
-    jobs_by_industry: dict[str, int]
-    jobs_in_beilun: int
-    places: int
-    graduates: list[GraduatePicks]
-    load_ms: float
-    rank_ms: float
-
-    @property
-    def jobs(self) -> int:
-        """Open postings of the three industries."""
-        return sum(self.jobs_by_industry.values())
-
-    @property
-    def matched(self) -> int:
-        """Graduates with at least one job."""
-        return sum(1 for graduate in self.graduates if graduate.picks)
-
-    def top_scores(self) -> list[float]:
-        """The best score of each graduate with a job."""
-        return [graduate.picks[0].score for graduate in self.graduates if graduate.picks]
-
-
-def choose_unplaced(session: Session, *, tenant: str, count: int, seed: int) -> list[int]:
-    """A seeded sample of the agency's seeking graduates who are in no pipeline."""
-    busy = select(Candidacy.graduate_id)
-    ids = sorted(
-        session.scalars(
-            select(Graduate.id).where(
-                Graduate.tenant == tenant, Graduate.status == "seeking", Graduate.id.not_in(busy)
-            )
-        )
-    )
-    rng = random.Random(f"jobmatch-five-day:beilun:{seed}")
-    return sorted(rng.sample(ids, min(count, len(ids))))
-
-
-def run_beilun_drive(
-    factory: sessionmaker[Session],
-    matcher: MatchEngine,
-    *,
-    tenant: str,
-    seed: int = DEFAULT_SEED,
-    graduates: int = BEILUN_GRADUATES,
-    industries: Sequence[str] = BEILUN_INDUSTRIES,
-    k: int = 5,
-) -> BeilunResult:
-    """Rank the open Ningbo postings of `industries` for a sample of unplaced graduates in one
-    batch: the live version's vocabulary and idf, only those postings indexed (so the top-k is
-    exact within them)."""
-    with factory() as session:
-        with matcher.reading(session, tenant) as snapshot:
-            if snapshot is None:
-                raise LookupError(f"tenant {tenant} has nothing indexed")
-            version = snapshot.version
-        chosen = choose_unplaced(session, tenant=tenant, count=graduates, seed=seed)
-        jobs = list(
-            session.scalars(
-                select(Job)
-                .where(
-                    Job.tenant == tenant,
-                    Job.status == "open",
-                    Job.city == "宁波",
-                    Job.industry.in_(list(industries)),
-                )
-                .order_by(Job.id)
-            )
-        )
-        people = list(session.scalars(select(Graduate).where(Graduate.id.in_(chosen))))
-    started = time.perf_counter()
-    ranker = Ranker.load(
-        matcher.models_dir / tenant / version,
-        jobs=[job_document(job) for job in jobs],
-        graduates=[graduate_document(graduate) for graduate in people],
-    )
-    loaded = time.perf_counter()
-    ranked: list[list[Match]] = ranker.jobs_for_graduates(chosen, k, filters=FilterSpec())
-    done = time.perf_counter()
-    by_id = {job.id: job for job in jobs}
-    person = {graduate.id: graduate for graduate in people}
-    return BeilunResult(
-        version=version,
-        jobs_by_industry=dict(Counter(job.industry or "" for job in jobs)),
-        jobs_in_beilun=sum(1 for job in jobs if job.district == "北仑"),
-        places=sum(job.headcount for job in jobs),
-        graduates=[
-            GraduatePicks(
-                graduate_id=graduate_id,
-                external_id=person[graduate_id].external_id,
-                major=person[graduate_id].major,
-                education=person[graduate_id].education,
-                picks=[
-                    JobPick(
-                        job_id=match.id,
-                        title=by_id[match.id].title,
-                        company=by_id[match.id].company,
-                        industry=by_id[match.id].industry,
-                        district=by_id[match.id].district,
-                        score=match.score,
-                    )
-                    for match in matches
-                ],
-            )
-            for graduate_id, matches in zip(chosen, ranked, strict=True)
-        ],
-        load_ms=(loaded - started) * 1000,
-        rank_ms=(done - loaded) * 1000,
-    )

@@ -33,7 +33,8 @@ from app.evaluation.suite import (
 )
 from app.importing.load import LoadSummary, load_records
 from app.matching.documents import graduate_document, job_document
-from app.matching.engine import MatchEngine, load_major_table
+from app.matching.engine import MatchEngine
+from app.matching.majors import load_major_table
 from app.migrations import upgrade_database
 from app.ranking import (
     FilterSpec,
@@ -47,7 +48,8 @@ from app.ranking import (
 from app.ranking.evaluation import is_held_out, precision_at
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
-from app.services.matching import MatchQuery, graduates_for_job
+from app.services.match_query import MatchQuery
+from app.services.matching import graduates_for_job
 from app.tables import Graduate, Job
 
 logger = logging.getLogger(__name__)

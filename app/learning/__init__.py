@@ -2,7 +2,6 @@
 produced them (precision@k and recall against hires) and for the blend weights `jobmatch tune`
 fits.
 
-Submodules are imported explicitly (`app.learning.outcomes`, `.tune`, `.weights`, `.report`):
-the match engine reads tuned weights through `app.learning.weights` and should not pay for the
-rest.
+Submodules are imported explicitly (`app.learning.outcomes`, `.tune`, `.report`). The tuned
+weights themselves are kept by app.model_store, where the match engine reads them.
 """

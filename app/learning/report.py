@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db import create_db_engine
 from app.learning.outcomes import OutcomeReport, read_outcomes, shortlist_outcomes
-from app.learning.tune import TuneResult, weights_dict
-from app.learning.weights import WEIGHT_NAMES
+from app.learning.tune import WEIGHT_NAMES, TuneResult, weights_dict
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,11 @@ from scipy.special import expit
 from scipy.stats import rankdata
 
 from app.learning.outcomes import Outcome, Positive, label_of
-from app.learning.weights import WEIGHT_NAMES
 from app.ranking import StructuredFitWeights
 
 FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
 IntVector = np.ndarray[Any, np.dtype[np.int64]]
+WEIGHT_NAMES: tuple[str, ...] = tuple(field.name for field in fields(StructuredFitWeights))
 
 # 30 of each class: with the two or three parts that vary within shortlists that is 10
 # outcomes of the rarer class per fitted weight (the usual floor for stable logistic

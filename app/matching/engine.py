@@ -14,173 +14,32 @@ thread behind one lock holder that waited for a connection held by a queued requ
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
-import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import write_transaction
-from app.learning.weights import with_tuned_weights
+from app.matching.change_log import (
+    ChangeCursor,
+    PendingChanges,
+    announce_version,
+    read_log,
+    read_pending,
+)
 from app.matching.change_signal import DataVersion
-from app.matching.documents import graduate_document, job_document
-from app.metrics import REFIT_SECONDS
-from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
-from app.ranking.lexicon import read_major_classes_csv
-from app.tables import Graduate, IndexChange, Job
-from app.tenant_paths import is_valid_tenant_id, remove_tree, tenant_dir
+from app.matching.refit import BackgroundRefit, is_refit_due
+from app.matching.snapshot import IndexSnapshot, SnapshotBuilder
+from app.matching.status import IndexStatus, read_status
+from app.model_store import ModelStore
+from app.ranking import MajorTable, RankerParams
+from app.repositories import tenants_with_documents
+from app.tenant_paths import is_valid_tenant_id
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-# A change id below the newest one seen but still invisible after this long belongs to a
-# transaction that rolled back (PostgreSQL sequences are not gap-free): stop waiting for it.
-GAP_TIMEOUT_SECONDS = 10.0
-# Refit on its own once this share of the documents changed since the vocabulary was fitted.
-AUTO_REFIT_SHARE = 0.2
-AUTO_REFIT_MIN_CHANGES = 200
-VERSIONS_KEPT = 3
-POINTER_FILE = "CURRENT.json"
-# Answers kept per snapshot between two changes: a k=10 answer takes at most ~22 KB
-# (tracemalloc, every label distinct), so this bounds them at ~45 MB per tenant and worker.
-ANSWERS_KEPT = 2048
-
-
-class ChangeCursor:
-    """The change ids applied so far: all ids ≤ `low`, plus `seen` ids above it."""
-
-    def __init__(self, low: int) -> None:
-        self.low = low
-        self.seen: set[int] = set()
-        self._gap_noticed: dict[int, float] = {}
-
-    def unseen(self, ids: list[int]) -> list[int]:
-        """The ids not applied yet."""
-        return [
-            change_id for change_id in ids if change_id > self.low and change_id not in self.seen
-        ]
-
-    def mark(self, ids: list[int]) -> None:
-        """Record ids as applied and move `low` over every contiguous or expired id."""
-        self.seen.update(change_id for change_id in ids if change_id > self.low)
-        now = time.monotonic()
-        while self.seen:
-            following = self.low + 1
-            if following in self.seen:
-                self.seen.discard(following)
-            elif now - self._gap_noticed.setdefault(following, now) < GAP_TIMEOUT_SECONDS:
-                break
-            self._gap_noticed.pop(following, None)
-            self.low = following
-
-
-@dataclass(frozen=True, slots=True)
-class JobLabel:
-    """What a match response shows of a job besides its id."""
-
-    external_id: str
-    title: str
-    company: str
-    city: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class GraduateLabel:
-    """What a match response shows of a graduate: no name, phone or e-mail."""
-
-    external_id: str
-    major: str | None
-    education: str
-    school: str | None
-    city: str | None
-
-
-@dataclass(slots=True)
-class IndexSnapshot:
-    """One fitted ranker with the labels of the documents it indexes."""
-
-    ranker: Ranker
-    version: str
-    fitted_at: datetime
-    fitted_change_id: int
-    source: Literal["fitted", "loaded"]
-    jobs: dict[int, JobLabel] = field(default_factory=dict)
-    graduates: dict[int, GraduateLabel] = field(default_factory=dict)
-    # Answers computed from this snapshot as it is now (see answer()); any change clears them.
-    answers: dict[Hashable, Any] = field(default_factory=dict)
-
-    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The answer to a query on this snapshot, computed once until the next change. The
-        caller holds the tenant lock (reading()), which changes are applied under too."""
-        if key in self.answers:
-            cached: T = self.answers[key]
-            return cached
-        if len(self.answers) >= ANSWERS_KEPT:
-            self.answers.clear()
-        value = self.answers[key] = compute()
-        return value
-
-    def put_job(self, job: Job) -> None:
-        """Index or re-index a job (removing it when it moved to another tenant)."""
-        self.answers.clear()
-        self.ranker.upsert_jobs([job_document(job)])
-        self.jobs[job.id] = JobLabel(job.external_id, job.title, job.company, job.city)
-
-    def put_graduate(self, graduate: Graduate) -> None:
-        """Index or re-index a graduate."""
-        self.answers.clear()
-        self.ranker.upsert_graduates([graduate_document(graduate)])
-        self.graduates[graduate.id] = GraduateLabel(
-            graduate.external_id, graduate.major, graduate.education, graduate.school, graduate.city
-        )
-
-    def drop(self, entity: str, entity_id: int) -> None:
-        """Remove a document that no longer exists."""
-        self.answers.clear()
-        if entity == "job":
-            self.ranker.remove_jobs([entity_id])
-            self.jobs.pop(entity_id, None)
-        else:
-            self.ranker.remove_graduates([entity_id])
-            self.graduates.pop(entity_id, None)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexStatus:
-    """What GET /v1/admin/index reports."""
-
-    tenant: str
-    version: str | None
-    source: str | None
-    fitted_at: datetime | None
-    jobs: int
-    graduates: int
-    applied_change_id: int
-    latest_change_id: int
-    pending_changes: int
-    changes_since_fit: int
-    refit_running: bool
-    last_refit_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class PendingChanges:
-    """Changes read from the log (outside the lock) with the documents they name."""
-
-    # (change id, entity, entity id) of each change not applied when read.
-    changes: list[tuple[int, str, int]]
-    jobs: dict[int, Job | None]
-    graduates: dict[int, Graduate | None]
-    published_version: str | None
 
 
 class TenantIndex:
@@ -193,14 +52,19 @@ class TenantIndex:
         # Serialises (re)building a snapshot from the database, so concurrent first readers
         # build once; its holder already has its connection, so it never waits on the pool.
         self.build_lock = threading.Lock()
-        self.refit_guard = threading.Lock()
+        self.refit = BackgroundRefit(tenant)
         self.snapshot: IndexSnapshot | None = None
         self.cursor = ChangeCursor(0)
         # The change signal's value read just before this worker last read the log: while
         # it stands, nothing was committed since, so the log need not be read again.
         self.log_read_at: int | None = None
-        self.refit_thread: threading.Thread | None = None
-        self.last_refit_error: str | None = None
+
+    def install(self, snapshot: IndexSnapshot, head: int) -> None:
+        """Serve `snapshot` (built at log head `head`); the caller holds the lock."""
+        self.snapshot = snapshot
+        # Changes after `head` are applied again on the next catch-up (idempotent).
+        self.cursor = ChangeCursor(head)
+        self.log_read_at = None  # the next catch-up reads the log
 
 
 class MatchEngine:
@@ -217,13 +81,12 @@ class MatchEngine:
         school_signal: bool = True,
     ) -> None:
         self.session_factory = session_factory
-        self.models_dir = models_dir
-        self.params = params
-        self.majors = majors
+        self.store = ModelStore(models_dir)
+        self.builder = SnapshotBuilder(
+            self.store, params=params, majors=majors, school_signal=school_signal
+        )
         # Only where every write really commits (not in a test's rolled-back transaction).
         self.change_signal = change_signal
-        # False: school names and tiers are cut from every text of the versions fitted here.
-        self.school_signal = school_signal
         self._tenants: dict[str, TenantIndex] = {}
         self._tenants_lock = threading.Lock()
 
@@ -252,10 +115,7 @@ class MatchEngine:
 
     def catch_up_all(self, session: Session) -> list[str]:
         """Build, load or catch up the index of every tenant that has documents."""
-        tenants = sorted(
-            set(session.scalars(select(Job.tenant).distinct()))
-            | set(session.scalars(select(Graduate.tenant).distinct()))
-        )
+        tenants = tenants_with_documents(session)
         for tenant in tenants:
             if not is_valid_tenant_id(tenant):
                 # Rows from before tenant ids were checked: never turned into a path.
@@ -312,64 +172,25 @@ class MatchEngine:
                 for change_id, entity, entity_id in pending.changes
                 if change_id in unseen
             }
-            for job_id, job in sorted(pending.jobs.items()):
-                if ("job", job_id) not in touched:
-                    continue
-                if job is None:
-                    snapshot.drop("job", job_id)
-                else:
-                    snapshot.put_job(job)
-            for graduate_id, graduate in sorted(pending.graduates.items()):
-                if ("graduate", graduate_id) not in touched:
-                    continue
-                if graduate is None:
-                    snapshot.drop("graduate", graduate_id)
-                else:
-                    snapshot.put_graduate(graduate)
+            for entity, documents in (("job", pending.jobs), ("graduate", pending.graduates)):
+                for entity_id, document in sorted(documents.items()):
+                    if (entity, entity_id) in touched:
+                        snapshot.apply(entity, entity_id, document)
             index.cursor.mark(sorted(unseen))
 
     def _read_pending(self, session: Session, index: TenantIndex) -> PendingChanges | None:
         """The changes this worker has not applied, and their documents as they are now."""
         with index.lock:
             low = index.cursor.low
-        rows = session.execute(
-            select(IndexChange.id, IndexChange.entity, IndexChange.entity_id, IndexChange.detail)
-            .where(IndexChange.tenant == index.tenant, IndexChange.id > low)
-            .order_by(IndexChange.id)
-        ).all()
+        entries = read_log(session, index.tenant, after=low)
         with index.lock:
-            unseen_ids = set(index.cursor.unseen([row.id for row in rows]))
-            current_version = index.snapshot.version if index.snapshot else None
-        changes = [row for row in rows if row.id in unseen_ids]
-        if not changes:
-            return None
-        job_ids = {row.entity_id for row in changes if row.entity == "job"}
-        graduate_ids = {row.entity_id for row in changes if row.entity == "graduate"}
-        jobs: dict[int, Job | None] = dict.fromkeys(job_ids)
-        graduates: dict[int, Graduate | None] = dict.fromkeys(graduate_ids)
-        if job_ids:
-            jobs.update(
-                (job.id, job)
-                for job in session.scalars(
-                    select(Job).where(Job.tenant == index.tenant, Job.id.in_(job_ids))
-                )
-            )
-        if graduate_ids:
-            graduates.update(
-                (graduate.id, graduate)
-                for graduate in session.scalars(
-                    select(Graduate).where(
-                        Graduate.tenant == index.tenant, Graduate.id.in_(graduate_ids)
-                    )
-                )
-            )
-        published = [row.detail for row in changes if row.entity == "model" and row.detail]
-        newest = published[-1] if published else None
-        return PendingChanges(
-            changes=[(row.id, row.entity, row.entity_id) for row in changes],
-            jobs=jobs,
-            graduates=graduates,
-            published_version=newest if newest != current_version else None,
+            unseen = set(index.cursor.unseen([entry.id for entry in entries]))
+            serving_version = index.snapshot.version if index.snapshot else None
+        return read_pending(
+            session,
+            index.tenant,
+            [entry for entry in entries if entry.id in unseen],
+            serving_version=serving_version,
         )
 
     def _install_built(self, session: Session, index: TenantIndex, *, version: str | None) -> bool:
@@ -378,11 +199,11 @@ class MatchEngine:
         False when there was nothing to install (no documents, the version is missing, or
         another thread is building while this one has a snapshot to serve meanwhile).
         """
-        if version is not None and not (self._tenant_dir(index.tenant) / version).is_dir():
+        if version is not None and not self.store.has_version(index.tenant, version):
             logger.warning(
-                "refit version %s is not in %s; keeping the current one",
+                "refit version %s of tenant %s is not in the models dir; keeping the current one",
                 version,
-                self._tenant_dir(index.tenant),
+                index.tenant,
             )
             return False
         session.connection()  # the connection first, then the build lock (see module doc)
@@ -397,206 +218,50 @@ class MatchEngine:
                 current = index.snapshot
             if current is not None and (version is None or current.version == version):
                 return True  # another thread built or adopted it while this one waited
-            built = self._build(session, index.tenant, allow_load=True, version=version)
+            built = self.builder.build(session, index.tenant, allow_load=True, version=version)
             if built is None:
                 return False
-            snapshot, head = built
             with index.lock:
-                index.snapshot = snapshot
-                # Changes after `head` are applied again on the next catch-up (idempotent).
-                index.cursor = ChangeCursor(head)
-                index.log_read_at = None  # the next catch-up reads the log
+                index.install(*built)
         finally:
             index.build_lock.release()
         return True
-
-    # --- building -----------------------------------------------------------------------
-
-    def _tenant_dir(self, tenant: str) -> Path:
-        return tenant_dir(self.models_dir, tenant)
-
-    def _read_pointer(self, tenant: str) -> dict[str, Any] | None:
-        pointer = self._tenant_dir(tenant) / POINTER_FILE
-        if not pointer.is_file():
-            return None
-        data: dict[str, Any] = json.loads(pointer.read_text("utf-8"))
-        return data
-
-    def _write_pointer(self, tenant: str, version: str, change_id: int) -> None:
-        folder = self._tenant_dir(tenant)
-        # A name of this thread's own: a refit and a request adopting a version may write at once.
-        temporary = folder / f"{POINTER_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
-        temporary.write_text(json.dumps({"version": version, "change_id": change_id}), "utf-8")
-        temporary.replace(folder / POINTER_FILE)  # atomic: readers see old or new, never half
-        versions = sorted(
-            (path for path in folder.iterdir() if path.is_dir()), key=lambda path: path.name
-        )
-        for stale in versions[:-VERSIONS_KEPT]:
-            if stale.name != version:
-                remove_tree(self.models_dir, stale)
-
-    def _build(
-        self, session: Session, tenant: str, *, allow_load: bool, version: str | None = None
-    ) -> tuple[IndexSnapshot, int] | None:
-        """Load `version`, or the saved version when it matches the database; else fit anew.
-
-        Loading keeps the saved vocabulary and idf and indexes the documents as they are now.
-        """
-        head = self._head(session, tenant)
-        jobs = list(session.scalars(select(Job).where(Job.tenant == tenant).order_by(Job.id)))
-        graduates = list(
-            session.scalars(select(Graduate).where(Graduate.tenant == tenant).order_by(Graduate.id))
-        )
-        if not jobs and not graduates:
-            return None
-        job_docs = [job_document(job) for job in jobs]
-        graduate_docs = [graduate_document(graduate) for graduate in graduates]
-        pointer = self._read_pointer(tenant) if allow_load else None
-        if version is not None:
-            pointer = {"version": version, "change_id": head}
-        folder = self._tenant_dir(tenant) / str(pointer["version"]) if pointer else None
-        started = time.perf_counter()
-        loaded: Ranker | None = None
-        if pointer and folder and folder.is_dir() and pointer["change_id"] == head:
-            try:
-                loaded = Ranker.load(folder, jobs=job_docs, graduates=graduate_docs)
-            except (ValueError, KeyError, OSError) as exc:
-                # An artifact of an older format (or a damaged one) is rebuilt, not fatal.
-                logger.warning("cannot load %s (%s); fitting a new version", folder, exc)
-        if loaded is not None and folder is not None:
-            ranker = loaded
-            snapshot = self._snapshot(ranker, head, "loaded", folder)
-        else:
-            # The tenant's weights from `jobmatch tune`, if any, shape every version fitted.
-            params = with_tuned_weights(self.params, self._tenant_dir(tenant))
-            tokenizer = Tokenizer(
-                backend=(params or RankerParams()).backend, drop_schools=not self.school_signal
-            )
-            ranker = Ranker(params, tokenizer=tokenizer, majors=self.majors).fit(
-                job_docs, graduate_docs
-            )
-            # Microseconds in the name: two refits of unchanged data never collide.
-            version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{ranker.data_hash_[:8]}"
-            folder = ranker.save(self._tenant_dir(tenant), version=version)
-            self._write_pointer(tenant, folder.name, head)
-            snapshot = self._snapshot(ranker, head, "fitted", folder)
-        for job in jobs:
-            snapshot.jobs[job.id] = JobLabel(job.external_id, job.title, job.company, job.city)
-        for graduate in graduates:
-            snapshot.graduates[graduate.id] = GraduateLabel(
-                graduate.external_id,
-                graduate.major,
-                graduate.education,
-                graduate.school,
-                graduate.city,
-            )
-        logger.info(
-            "index %s for tenant %s: %s (%d jobs, %d graduates) in %.2f s",
-            snapshot.version,
-            tenant,
-            snapshot.source,
-            len(jobs),
-            len(graduates),
-            time.perf_counter() - started,
-        )
-        return snapshot, head
-
-    @staticmethod
-    def _snapshot(
-        ranker: Ranker, change_id: int, source: Literal["fitted", "loaded"], folder: Path
-    ) -> IndexSnapshot:
-        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
-        return IndexSnapshot(
-            ranker=ranker,
-            version=folder.name,
-            fitted_at=datetime.fromisoformat(manifest["created_at"]),
-            fitted_change_id=change_id,
-            source=source,
-        )
-
-    @staticmethod
-    def _head(session: Session, tenant: str) -> int:
-        """The newest document change of the tenant (refit announcements do not count)."""
-        head = session.scalar(
-            select(func.max(IndexChange.id)).where(
-                IndexChange.tenant == tenant, IndexChange.entity != "model"
-            )
-        )
-        return int(head or 0)
 
     # --- refit --------------------------------------------------------------------------
 
     def start_refit(self, tenant: str) -> bool:
         """Fit a new version in the background; False if one is already running."""
-        index = self._tenant(tenant)
-        # Not the index lock: readers never wait on a refit being started.
-        with index.refit_guard:
-            if index.refit_thread is not None and index.refit_thread.is_alive():
-                return False
-            index.refit_thread = threading.Thread(
-                target=self._refit_quietly, args=(index,), name=f"refit-{tenant}", daemon=True
-            )
-            index.refit_thread.start()
-            return True
+        return self._tenant(tenant).refit.start(self.refit)
 
     def wait_for_refit(self, tenant: str, timeout: float | None = None) -> None:
         """Block until the tenant's background refit (if any) has finished."""
-        thread = self._tenant(tenant).refit_thread
-        if thread is not None:
-            thread.join(timeout)
-
-    def _refit_quietly(self, index: TenantIndex) -> None:
-        started = time.perf_counter()
-        try:
-            self.refit(index.tenant)
-            index.last_refit_error = None
-            outcome = "ok"
-        except Exception as exc:  # a background thread has no caller to raise to
-            logger.exception("refit of tenant %s failed", index.tenant)
-            index.last_refit_error = f"{type(exc).__name__}: {exc}"
-            outcome = "failed"
-        REFIT_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
+        self._tenant(tenant).refit.wait(timeout)
 
     def refit(self, tenant: str) -> str | None:
         """Fit a new version from the database, publish it, and swap it in atomically."""
         index = self._tenant(tenant)
         with self.session_factory() as session:
             # Built outside the lock: readers keep using the current index meanwhile.
-            built = self._build(session, tenant, allow_load=False)
+            built = self.builder.build(session, tenant, allow_load=False)
         if built is None:
             return None
         snapshot, head = built
         # Published in a writer's transaction of its own: the build's read transaction has
         # ended, so on SQLite this waits for the write lock instead of failing as stale.
         with write_transaction(self.session_factory) as session:
-            session.add(
-                IndexChange(tenant=tenant, entity="model", entity_id=0, detail=snapshot.version)
-            )
+            announce_version(session, tenant, snapshot.version)
         with index.lock:
-            index.snapshot = snapshot
-            index.cursor = ChangeCursor(head)
-            index.log_read_at = None  # changes after `head` are read on the next catch-up
+            index.install(snapshot, head)
         return snapshot.version
-
-    def purge_old_versions(self, tenant: str, *, keep_current: bool = True) -> int:
-        """Remove every saved version but the current one (an erasure's text may be in them)."""
-        folder = self._tenant_dir(tenant)
-        if not folder.is_dir():
-            return 0
-        pointer = self._read_pointer(tenant) if keep_current else None
-        current = str(pointer["version"]) if pointer else None
-        stale = [path for path in folder.iterdir() if path.is_dir() and path.name != current]
-        for path in stale:
-            remove_tree(self.models_dir, path)
-        return len(stale)
 
     def _maybe_auto_refit(self, index: TenantIndex) -> None:
         snapshot = index.snapshot
         if snapshot is None:
             return
-        changed = index.cursor.low - snapshot.fitted_change_id
-        size = len(snapshot.jobs) + len(snapshot.graduates)
-        if changed >= max(AUTO_REFIT_MIN_CHANGES, AUTO_REFIT_SHARE * size):
+        if is_refit_due(
+            changes_since_fit=index.cursor.low - snapshot.fitted_change_id,
+            documents=len(snapshot.jobs) + len(snapshot.graduates),
+        ):
             self.start_refit(index.tenant)
 
     # --- status -------------------------------------------------------------------------
@@ -609,32 +274,14 @@ class MatchEngine:
         with index.lock:
             snapshot = index.snapshot
             applied = index.cursor.low
-            fitted_change_id = snapshot.fitted_change_id if snapshot else 0
-            refit_running = index.refit_thread is not None and index.refit_thread.is_alive()
-        latest = self._head(session, tenant)
-        pending = session.scalar(
-            select(func.count()).where(IndexChange.tenant == tenant, IndexChange.id > applied)
-        )
-        since_fit = session.scalar(
-            select(func.count()).where(
-                IndexChange.tenant == tenant,
-                IndexChange.id > fitted_change_id,
-                IndexChange.entity != "model",
-            )
-        )
-        return IndexStatus(
-            tenant=tenant,
-            version=snapshot.version if snapshot else None,
-            source=snapshot.source if snapshot else None,
-            fitted_at=snapshot.fitted_at if snapshot else None,
-            jobs=len(snapshot.jobs) if snapshot else 0,
-            graduates=len(snapshot.graduates) if snapshot else 0,
+            refit_running = index.refit.running
+        return read_status(
+            session,
+            tenant,
+            snapshot=snapshot,
             applied_change_id=applied,
-            latest_change_id=latest,
-            pending_changes=int(pending or 0),
-            changes_since_fit=int(since_fit or 0),
             refit_running=refit_running,
-            last_refit_error=index.last_refit_error,
+            last_refit_error=index.refit.last_error,
         )
 
     def snapshots(self) -> dict[str, tuple[IndexSnapshot | None, int]]:
@@ -642,16 +289,3 @@ class MatchEngine:
         with self._tenants_lock:
             indexes = list(self._tenants.values())
         return {index.tenant: (index.snapshot, index.cursor.low) for index in indexes}
-
-
-MAJORS_CSV = Path("data") / "lexicon" / "majors_undergraduate.csv"
-
-
-def load_major_table(shared_dir: Path) -> MajorTable | None:
-    """The shipped major classes merged with the full list in shared/ when it is there."""
-    path = shared_dir / MAJORS_CSV
-    if not path.is_file():
-        return None  # the ranker falls back to its shipped table
-    return MajorTable(
-        major_classes=read_major_classes_csv(path), synonyms=Tokenizer().synonym_map()
-    )

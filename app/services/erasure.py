@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.auth.roles import Principal
 from app.errors import NotFoundError
 from app.matching.engine import MatchEngine
+from app.repositories import tenant_graduates
 from app.services.audit import record_event
 from app.services.exports import drop_graduates_from_export, exported_paths
 from app.services.records import record_changes
@@ -44,12 +45,8 @@ def find_graduates_by_external_id(
     session: Session, *, tenant: str, external_ids: Sequence[str]
 ) -> tuple[list[Graduate], list[str]]:
     """The tenant's graduates with these external ids, and the ids not found."""
-    found = list(
-        session.scalars(
-            select(Graduate).where(
-                Graduate.tenant == tenant, Graduate.external_id.in_(set(external_ids))
-            )
-        )
+    found = tenant_graduates(
+        session, tenant=tenant, where=[Graduate.external_id.in_(set(external_ids))]
     )
     known = {graduate.external_id for graduate in found}
     return found, [
@@ -135,7 +132,7 @@ def purge_files_after_commit(
     match_engine.wait_for_refit(tenant)
     fitted = match_engine.refit(tenant)
     # Nothing left to fit: no version is current any more, so none is kept.
-    outcome.model_versions_removed = match_engine.purge_old_versions(
+    outcome.model_versions_removed = match_engine.store.purge_old_versions(
         tenant, keep_current=fitted is not None
     )
     outcome.export_rows_removed = sum(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app import repositories
 from app.schemas.graduates import GraduateCreate, GraduateUpdate
 from app.services import records
 from app.tables import Graduate
@@ -26,7 +27,7 @@ def list_graduates(
 
 def get_graduate(session: Session, *, tenant: str, graduate_id: int) -> Graduate:
     """The tenant's graduate, else NotFoundError."""
-    return records.get_record(session, Graduate, tenant=tenant, record_id=graduate_id)
+    return repositories.get_graduate(session, tenant=tenant, graduate_id=graduate_id)
 
 
 def create_graduate(session: Session, *, tenant: str, data: GraduateCreate) -> Graduate:

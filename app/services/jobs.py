@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app import repositories
 from app.errors import NotFoundError
 from app.schemas.jobs import JobCreate, JobUpdate, check_salary_range
 from app.services import records
@@ -36,7 +37,7 @@ def list_jobs(
 
 def get_job(session: Session, *, tenant: str, job_id: int, owner_key_id: int | None = None) -> Job:
     """The tenant's job (created by `owner_key_id`, when given), else NotFoundError."""
-    job = records.get_record(session, Job, tenant=tenant, record_id=job_id)
+    job = repositories.get_job(session, tenant=tenant, job_id=job_id)
     if owner_key_id is not None and job.owner_key_id != owner_key_id:
         raise NotFoundError(f"job {job_id} not found")
     return job

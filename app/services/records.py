@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.errors import ConflictError, NotFoundError
+from app.errors import ConflictError
 from app.tables import Graduate, IndexChange, Job, utcnow
 
 RecordT = TypeVar("RecordT", Job, Graduate)
@@ -26,14 +26,6 @@ class UpsertOutcome:
     external_id: str
     status: Literal["created", "updated"]
     id: int
-
-
-def get_record(session: Session, table: type[RecordT], *, tenant: str, record_id: int) -> RecordT:
-    """The tenant's record with this id, else NotFoundError."""
-    record = session.get(table, record_id)
-    if record is None or record.tenant != tenant:
-        raise NotFoundError(f"{table.__tablename__[:-1]} {record_id} not found")
-    return record
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,25 +9,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors import ConflictError, NotFoundError, ValidationFailed
+from app.errors import ConflictError, ValidationFailed
 from app.matching.engine import MatchEngine
 from app.ranking import FilterSpec, Match
+from app.repositories import get_requisition as get_requisition
+from app.repositories import tenant_job_ids
 from app.schemas.requisitions import RequisitionCreate, Shortlist, ShortlistEntry
-from app.services.matching import explanation_out, parts_out
+from app.services.match_results import explanation_out, graduate_fields, parts_out
 from app.services.pipeline import ACTIVE
-from app.tables import Candidacy, Job, PipelineEvent, Requisition, utcnow
+from app.tables import Candidacy, PipelineEvent, Requisition, utcnow
 
 # Candidates ranked per posting before exclusions; grows when exclusions eat into it.
 POOL_FACTOR = 4
 MIN_POOL = 100
-
-
-def get_requisition(session: Session, *, tenant: str, requisition_id: int) -> Requisition:
-    """The agency's requisition, else NotFoundError."""
-    requisition = session.get(Requisition, requisition_id)
-    if requisition is None or requisition.tenant != tenant:
-        raise NotFoundError(f"requisition {requisition_id} not found")
-    return requisition
 
 
 def list_requisitions(
@@ -43,7 +37,7 @@ def list_requisitions(
 
 
 def _check_jobs(session: Session, *, tenant: str, job_ids: list[int]) -> None:
-    found = set(session.scalars(select(Job.id).where(Job.tenant == tenant, Job.id.in_(job_ids))))
+    found = set(tenant_job_ids(session, tenant=tenant, ids=job_ids))
     missing = [job_id for job_id in job_ids if job_id not in found]
     if missing:
         raise ValidationFailed(
@@ -178,23 +172,18 @@ def shortlist(
                     occurred_at=now,
                 )
             )
-            label = snapshot.graduates[match.id]
             entries.append(
                 ShortlistEntry(
                     candidacy_id=candidacy.id,
                     rank=candidacy.rank,
                     graduate_id=match.id,
-                    external_id=label.external_id,
-                    major=label.major,
-                    education=label.education,
-                    school=label.school,
-                    city=label.city,
                     job_id=job_id,
                     score=match.score,
                     parts=parts_out(match),
                     explanation=explanation_out(
                         Match(match.id, match.score, match.parts, explanation)
                     ),
+                    **graduate_fields(snapshot.graduates[match.id]),
                 )
             )
     elapsed_ms = (time.perf_counter() - started) * 1000

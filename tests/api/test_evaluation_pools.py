@@ -18,7 +18,7 @@ from app.evaluation.pools import (
     rank_pool_with_core,
     read_pool,
 )
-from app.matching.engine import load_major_table
+from app.matching.majors import load_major_table
 from app.ranking import RankerParams
 from app.settings import get_settings
 from tests.conftest import SHARED_DIR

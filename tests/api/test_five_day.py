@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from app.db import create_db_engine, create_session_factory
+from app.demo.beilun import BEILUN_INDUSTRIES
 from app.demo.five_day import (
-    BEILUN_INDUSTRIES,
     OutcomeModel,
     build_pool,
     is_target_major,

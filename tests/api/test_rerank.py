@@ -27,7 +27,7 @@ from app.batch.rerank import (
     load_inputs,
     run_rerank,
 )
-from app.batch.topk import CandidateSide, ChunkResult, QueryChunk, RankSpec
+from app.batch.sides import CandidateSide, ChunkResult, QueryChunk, RankSpec
 from app.demo import generate_graduates, generate_jobs
 from app.settings import Settings
 from app.tables import MatchRun, MatchRunRow

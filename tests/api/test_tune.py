@@ -18,8 +18,8 @@ from app.cli import main as jobmatch
 from app.db import create_db_engine, create_session_factory
 from app.learning.outcomes import read_outcomes
 from app.learning.report import add_outcome_arguments, run_outcomes
-from app.learning.weights import read_tuned_record, write_tuned_weights
 from app.matching.engine import MatchEngine
+from app.model_store import ModelStore
 from app.ranking import StructuredFitWeights
 from app.tables import Candidacy, Graduate, IndexChange, Job, PipelineEvent, Requisition
 
@@ -177,7 +177,8 @@ def test_tune_saves_weights_and_publishes_a_version_fitted_with_them(
         models = tmp_path / "models"
         # Weights in use that underrate the major, so the outcomes have something to correct.
         weak = StructuredFitWeights(text=1.0, major=0.1, education=0.03, city=0.03, salary=0.02)
-        write_tuned_weights(models / TENANT, weak, {"fitted_at": "2026-01-01T00:00:00+00:00"})
+        store = ModelStore(models)
+        store.write_tuned_weights(TENANT, weak, {"fitted_at": "2026-01-01T00:00:00+00:00"})
         status = jobmatch(
             [
                 "tune",
@@ -198,7 +199,7 @@ def test_tune_saves_weights_and_publishes_a_version_fitted_with_them(
         assert figures["saved"] and figures["after"]["major"] > 0.5
         assert figures["auc_after"] > figures["auc_before"]
         assert "whole requisitions held out (6 requisitions)" in figures["validation"]
-        record = read_tuned_record(models / TENANT)
+        record = store.read_tuned_record(TENANT)
         assert record is not None
         assert record["weights"] == figures["after"]
         assert record["outcomes"]["requisitions"] == 6
@@ -207,8 +208,8 @@ def test_tune_saves_weights_and_publishes_a_version_fitted_with_them(
             "source": "weights.json (no version fitted yet)",
         }
         version = figures["version"]
-        pointer = json.loads((models / TENANT / "CURRENT.json").read_text("utf-8"))
-        assert pointer["version"] == version
+        pointer = store.read_pointer(TENANT)
+        assert pointer is not None and pointer.version == version
         params = json.loads((models / TENANT / version / "params.json").read_text("utf-8"))
         assert params["weights"] == figures["after"]
         with factory() as session:
@@ -249,7 +250,7 @@ def test_every_fit_uses_the_tenants_tuned_weights(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     tuned = StructuredFitWeights(text=1.0, major=0.5, education=0.03, city=0.05, salary=0.02)
-    write_tuned_weights(tmp_path / TENANT, tuned, {"fitted_at": "test"})
+    ModelStore(tmp_path).write_tuned_weights(TENANT, tuned, {"fitted_at": "test"})
     with session_factory() as session:
         add_candidacy(session, add_requisition(session), rank=1, stage="recommended")
         add_requisition(session, tenant="other")

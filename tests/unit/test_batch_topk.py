@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from app.batch.inputs import candidate_side, query_set, rank_spec
-from app.batch.topk import ChunkResult, RankSpec, rank_chunk
+from app.batch.sides import ChunkResult, RankSpec
+from app.batch.topk import rank_chunk
 from app.ranking import (
     FilterSpec,
     GraduateDocument,

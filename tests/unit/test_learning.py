@@ -3,9 +3,6 @@ constrained logistic fit against scikit-learn, and tune on outcomes where the an
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -22,14 +19,7 @@ from app.learning.tune import (
     precision_at_k,
     tune_weights,
 )
-from app.learning.weights import (
-    live_weights,
-    read_tuned_weights,
-    with_tuned_weights,
-    write_tuned_weights,
-)
-from app.ranking import RankerParams, StructuredFitWeights
-from app.ranking.artifacts import params_to_dict
+from app.ranking import StructuredFitWeights
 
 # Weights in use before tuning: the outcomes below are generated with a major worth 4/3 of the
 # text, so tuning must find more than these 1.0 (whatever the shipped default is).
@@ -221,25 +211,3 @@ def test_blend_scores_are_the_weighted_sum() -> None:
     x = np.array([[0.5, 1.0, 1.0, 0.0, 0.5]])
     weights = StructuredFitWeights(text=1.0, major=0.1, education=0.03, city=0.03, salary=0.02)
     assert blend_scores(x, weights)[0] == pytest.approx(0.5 + 0.1 + 0.03 + 0.0 + 0.01)
-
-
-def test_tuned_weights_file_round_trip_and_precedence(tmp_path: Path) -> None:
-    tenant_dir = tmp_path / "zhongbo"
-    assert read_tuned_weights(tenant_dir) is None
-    assert live_weights(tenant_dir) == (StructuredFitWeights(), "the defaults")
-    params = RankerParams(max_df=0.5)
-    assert with_tuned_weights(params, tenant_dir) is params
-    tuned = StructuredFitWeights(text=1.0, major=0.4, education=0.03, city=0.05, salary=0.02)
-    path = write_tuned_weights(tenant_dir, tuned, {"fitted_at": "2026-01-01T00:00:00+00:00"})
-    assert json.loads(path.read_text("utf-8"))["fitted_at"].startswith("2026")
-    assert read_tuned_weights(tenant_dir) == tuned
-    assert live_weights(tenant_dir) == (tuned, "weights.json (no version fitted yet)")
-    merged = with_tuned_weights(params, tenant_dir)
-    assert merged is not None and merged.weights == tuned and merged.max_df == 0.5
-    # A saved version's own params win: that is what the live index scores with.
-    version = tenant_dir / "v1"
-    version.mkdir()
-    saved = RankerParams(weights=StructuredFitWeights(major=0.2))
-    (version / "params.json").write_text(json.dumps(params_to_dict(saved)), "utf-8")
-    (tenant_dir / "CURRENT.json").write_text(json.dumps({"version": "v1"}), "utf-8")
-    assert live_weights(tenant_dir) == (saved.weights, "ranking version v1")

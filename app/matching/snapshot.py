@@ -1,0 +1,200 @@
+"""One tenant's fitted ranker with the labels of the documents it indexes, and how one is
+built: a saved version loaded, or a new one fitted and published through the model store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.orm import Session
+
+from app.matching.change_log import log_head
+from app.matching.documents import graduate_document, job_document
+from app.model_store import ModelStore
+from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
+from app.repositories import tenant_graduates, tenant_jobs
+from app.tables import Graduate, Job
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Answers kept per snapshot between two changes: a k=10 answer takes at most ~22 KB
+# (tracemalloc, every label distinct), so this bounds them at ~45 MB per tenant and worker.
+ANSWERS_KEPT = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class JobLabel:
+    """What a match response shows of a job besides its id."""
+
+    external_id: str
+    title: str
+    company: str
+    city: str | None
+
+    @staticmethod
+    def of(job: Job) -> JobLabel:
+        """The label of a stored job."""
+        return JobLabel(job.external_id, job.title, job.company, job.city)
+
+
+@dataclass(frozen=True, slots=True)
+class GraduateLabel:
+    """What a match response shows of a graduate: no name, phone or e-mail."""
+
+    external_id: str
+    major: str | None
+    education: str
+    school: str | None
+    city: str | None
+
+    @staticmethod
+    def of(graduate: Graduate) -> GraduateLabel:
+        """The label of a stored graduate."""
+        return GraduateLabel(
+            graduate.external_id, graduate.major, graduate.education, graduate.school, graduate.city
+        )
+
+
+@dataclass(slots=True)
+class IndexSnapshot:
+    """One fitted ranker with the labels of the documents it indexes."""
+
+    ranker: Ranker
+    version: str
+    fitted_at: datetime
+    fitted_change_id: int
+    source: Literal["fitted", "loaded"]
+    jobs: dict[int, JobLabel] = field(default_factory=dict)
+    graduates: dict[int, GraduateLabel] = field(default_factory=dict)
+    # Answers computed from this snapshot as it is now (see answer()); any change clears them.
+    answers: dict[Hashable, Any] = field(default_factory=dict)
+
+    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer to a query on this snapshot, computed once until the next change. The
+        caller holds the tenant lock (reading()), which changes are applied under too."""
+        if key in self.answers:
+            cached: T = self.answers[key]
+            return cached
+        if len(self.answers) >= ANSWERS_KEPT:
+            self.answers.clear()
+        value = self.answers[key] = compute()
+        return value
+
+    def put_job(self, job: Job) -> None:
+        """Index or re-index a job (removing it when it moved to another tenant)."""
+        self.answers.clear()
+        self.ranker.upsert_jobs([job_document(job)])
+        self.jobs[job.id] = JobLabel.of(job)
+
+    def put_graduate(self, graduate: Graduate) -> None:
+        """Index or re-index a graduate."""
+        self.answers.clear()
+        self.ranker.upsert_graduates([graduate_document(graduate)])
+        self.graduates[graduate.id] = GraduateLabel.of(graduate)
+
+    def apply(self, entity: str, entity_id: int, document: Job | Graduate | None) -> None:
+        """Bring one document up to date: (re-)index it, or drop it when it is gone (None)."""
+        if document is None:
+            self.drop(entity, entity_id)
+        elif isinstance(document, Job):
+            self.put_job(document)
+        else:
+            self.put_graduate(document)
+
+    def drop(self, entity: str, entity_id: int) -> None:
+        """Remove a document that no longer exists."""
+        self.answers.clear()
+        if entity == "job":
+            self.ranker.remove_jobs([entity_id])
+            self.jobs.pop(entity_id, None)
+        else:
+            self.ranker.remove_graduates([entity_id])
+            self.graduates.pop(entity_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotBuilder:
+    """Builds a tenant's snapshot from the database: loads a saved version, or fits anew."""
+
+    store: ModelStore
+    params: RankerParams | None = None
+    majors: MajorTable | None = None
+    # False: school names and tiers are cut from every text of the versions fitted here.
+    school_signal: bool = True
+
+    def build(
+        self, session: Session, tenant: str, *, allow_load: bool, version: str | None = None
+    ) -> tuple[IndexSnapshot, int] | None:
+        """Load `version`, or the current version when it matches the database; else fit and
+        publish a new one. With it, the log head it reflects; None when there are no documents.
+
+        Loading keeps the saved vocabulary and idf and indexes the documents as they are now.
+        """
+        head = log_head(session, tenant)
+        jobs = tenant_jobs(session, tenant=tenant)
+        graduates = tenant_graduates(session, tenant=tenant)
+        if not jobs and not graduates:
+            return None
+        job_docs = [job_document(job) for job in jobs]
+        graduate_docs = [graduate_document(graduate) for graduate in graduates]
+        if version is None and allow_load:
+            pointer = self.store.read_pointer(tenant)
+            # A version fitted before the latest change misses it: fit anew instead.
+            if pointer is not None and pointer.change_id == head:
+                version = pointer.version
+        started = time.perf_counter()
+        snapshot: IndexSnapshot | None = None
+        if version is not None and self.store.has_version(tenant, version):
+            try:
+                ranker = self.store.load(tenant, version, jobs=job_docs, graduates=graduate_docs)
+                snapshot = self._snapshot(ranker, tenant, version, head, "loaded")
+            except (ValueError, KeyError, OSError) as exc:
+                # An artifact of an older format (or a damaged one) is rebuilt, not fatal.
+                logger.warning("cannot load version %s (%s); fitting a new one", version, exc)
+        if snapshot is None:
+            # The tenant's weights from `jobmatch tune`, if any, shape every version fitted.
+            params = self.store.params_for_fit(self.params, tenant)
+            tokenizer = Tokenizer(
+                backend=(params or RankerParams()).backend, drop_schools=not self.school_signal
+            )
+            ranker = Ranker(params, tokenizer=tokenizer, majors=self.majors).fit(
+                job_docs, graduate_docs
+            )
+            fitted = self.store.publish(tenant, ranker, change_id=head)
+            snapshot = self._snapshot(ranker, tenant, fitted, head, "fitted")
+        snapshot.jobs.update((job.id, JobLabel.of(job)) for job in jobs)
+        snapshot.graduates.update(
+            (graduate.id, GraduateLabel.of(graduate)) for graduate in graduates
+        )
+        logger.info(
+            "index %s for tenant %s: %s (%d jobs, %d graduates) in %.2f s",
+            snapshot.version,
+            tenant,
+            snapshot.source,
+            len(jobs),
+            len(graduates),
+            time.perf_counter() - started,
+        )
+        return snapshot, head
+
+    def _snapshot(
+        self,
+        ranker: Ranker,
+        tenant: str,
+        version: str,
+        change_id: int,
+        source: Literal["fitted", "loaded"],
+    ) -> IndexSnapshot:
+        manifest = self.store.manifest(tenant, version)
+        return IndexSnapshot(
+            ranker=ranker,
+            version=version,
+            fitted_at=datetime.fromisoformat(manifest["created_at"]),
+            fitted_change_id=change_id,
+            source=source,
+        )

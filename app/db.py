@@ -212,13 +212,6 @@ def begin_write(session: Session, *, attempts: int = 3) -> None:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
-    with factory.begin() as session:
-        yield session
-
-
-@contextmanager
 def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A writer's session (SQLite write lock taken up front), committed or rolled back."""
     with factory() as session:

@@ -62,13 +62,6 @@ class ValidationFailed(AppError):
     code = "validation_error"
 
 
-class PayloadTooLarge(AppError):
-    """The request body exceeds the configured cap."""
-
-    status_code = 413
-    code = "payload_too_large"
-
-
 def printable(text: str) -> str:
     """Text safe to put in a JSON response or a log line: lone surrogates become escapes."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")

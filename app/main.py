@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import anyio
 from fastapi import FastAPI
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.api.concurrency import ConcurrencyLimit
-from app.api.errors import install_error_handlers, install_error_responses_in_openapi
+from app.api.deps import document_bulk_limit
+from app.api.errors import document_error_responses, install_error_handlers, install_openapi_steps
 from app.api.log_privacy import keep_query_strings_out_of_access_logs
 from app.api.middleware import RequestBodyGuard, RequestObserver
 from app.api.routers import (
@@ -103,7 +105,11 @@ def create_app(
         school_signal=settings.school_signal,
     )
     install_error_handlers(app)
-    install_error_responses_in_openapi(app)
+    install_openapi_steps(
+        app,
+        document_error_responses,
+        partial(document_bulk_limit, max_records=settings.max_bulk_records),
+    )
     # Outermost last. Order of a request: observed (id, metrics, access line) → body read
     # under guard (a slow client holds no admission slot) → admitted → handled.
     app.add_middleware(

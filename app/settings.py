@@ -58,7 +58,6 @@ class Settings(BaseSettings):
         description="Deepest JSON nesting accepted (400 beyond); our shapes nest 3 deep.",
     )
     max_bulk_records: int = Field(1000, ge=1, description="Records per bulk upsert request.")
-    max_page_size: int = Field(200, ge=1, description="Largest `limit` of a list request.")
     import_batch_size: int = Field(1000, ge=1, description="Records per transaction on import.")
     compliance_mode: Literal["flag", "reject"] = Field(
         "flag",

@@ -3,6 +3,7 @@ holds fitted ranking artifacts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,9 +30,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-EDUCATION_LEVELS = ("不限", "大专", "本科", "硕士", "博士")
-JOB_STATUSES = ("open", "closed")
-GRADUATE_STATUSES = ("seeking", "placed", "withdrawn")
+from app.vocabulary import (
+    EDUCATION_LEVELS,
+    GRADUATE_STATUSES,
+    JOB_STATUSES,
+    MATCH_RUN_STATUSES,
+    PIPELINE_STAGES,
+    REQUISITION_STATUSES,
+)
+
 DEFAULT_TENANT = "default"
 
 NAMING_CONVENTION = {
@@ -73,7 +80,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def _in(column: str, values: Iterable[str]) -> str:
     quoted = ", ".join(f"'{value}'" for value in values)
     return f"{column} IN ({quoted})"
 
@@ -187,18 +194,6 @@ class IndexChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-REQUISITION_STATUSES = ("open", "filled", "closed")
-PIPELINE_STAGES = (
-    "recommended",
-    "contacted",
-    "interviewed",
-    "offered",
-    "hired",
-    "rejected",
-    "withdrawn",
-)
-
-
 class Requisition(Base):
     """An employer's order to an agency: fill `headcount` places by `deadline`."""
 
@@ -279,7 +274,6 @@ class PipelineEvent(Base):
 
 
 MATCH_SIDES = ("jobs", "graduates")
-MATCH_RUN_STATUSES = ("running", "complete", "failed")
 
 
 class MatchRun(Base):

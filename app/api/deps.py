@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,7 +20,7 @@ from app.auth.roles import Permission, Principal
 from app.db import begin_write
 from app.errors import BadRequest, Forbidden, NotFoundError, Unauthorized, ValidationFailed
 from app.matching.engine import MatchEngine
-from app.schemas.common import MAX_PAGE_SIZE, MAX_RECORD_ID, Education, clean_text
+from app.schemas.common import MAX_PAGE_SIZE, MAX_RECORD_ID, Education, Page, clean_text
 from app.services import graduates as graduate_service
 from app.services import jobs as job_service
 from app.services import keys as key_service
@@ -29,6 +29,9 @@ from app.services.match_query import MatchQuery
 from app.settings import Settings
 from app.tables import DEFAULT_TENANT, Graduate, Job
 from app.tenant_paths import TENANT_ID_PATTERN
+from app.vocabulary import GraduateStatus, JobStatus
+
+T = TypeVar("T")
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -154,6 +157,10 @@ class PageParams:
     limit: int
     offset: int
 
+    def of(self, items: list[T], total: int) -> Page[T]:
+        """This page of a list whose filters match `total` records."""
+        return Page[T](items=items, total=total, limit=self.limit, offset=self.offset)
+
 
 async def get_page_params(
     limit: Annotated[
@@ -203,6 +210,8 @@ JsonArrayDep = Annotated[list[Any], Depends(read_json_array)]
 
 def bulk_request_body(schema_name: str) -> dict[str, Any]:
     """OpenAPI for a bulk body: the raw array is validated per record in the service."""
+    # Routes are declared before any settings exist: document_bulk_limit adds the application's
+    # maxItems.
     return {
         "requestBody": {
             "required": True,
@@ -210,13 +219,27 @@ def bulk_request_body(schema_name: str) -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "array",
-                        "maxItems": 1000,
                         "items": {"$ref": f"#/components/schemas/{schema_name}"},
+                        BULK_LIMIT_MARK: True,
                     }
                 }
             },
         }
     }
+
+
+BULK_LIMIT_MARK = "x-bulk-records"
+
+
+def document_bulk_limit(schema: dict[str, Any], max_records: int) -> dict[str, Any]:
+    """Show the records-per-request limit as maxItems of every bulk body of an OpenAPI schema."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            body = content.get("application/json", {}).get("schema", {})
+            if body.pop(BULK_LIMIT_MARK, False):
+                body["maxItems"] = max_records
+    return schema
 
 
 async def get_match_engine(request: Request) -> MatchEngine:
@@ -265,7 +288,7 @@ async def get_graduate_match_query(
         int | None, Query(ge=0, le=1_000_000, description="Graduates expecting at most this (CNY).")
     ] = None,
     status: Annotated[
-        Literal["seeking", "placed", "withdrawn", "any"],
+        Literal[GraduateStatus, "any"],
         Query(description="Candidates' status; `any` switches the filter off."),
     ] = "seeking",
     source: _SOURCE = "live",
@@ -306,7 +329,7 @@ async def get_job_match_query(
         int | None, Query(ge=0, le=1_000_000, description="Jobs paying up to at least this (CNY).")
     ] = None,
     status: Annotated[
-        Literal["open", "closed", "any"],
+        Literal[JobStatus, "any"],
         Query(description="Jobs' status; `any` switches the filter off."),
     ] = "open",
     source: _SOURCE = "live",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -185,13 +185,16 @@ def document_error_responses(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-def install_error_responses_in_openapi(app: FastAPI) -> None:
-    """Make the app's OpenAPI document every error status of every operation."""
+def install_openapi_steps(app: FastAPI, *steps: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Pass the app's generated OpenAPI schema through each step, once, when first asked."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_error_responses(generate())
+            schema = generate()
+            for step in steps:
+                schema = step(schema)
+            app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

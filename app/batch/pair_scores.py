@@ -20,8 +20,9 @@ from app.batch.sides import (
     RankSpec,
     Subset,
 )
+from app.ranking.arrays import BoolArray
 from app.ranking.components import Components, sub_score_ranges
-from app.ranking.features import BoolArray, Direction, GraduateFeatures, JobFeatures
+from app.ranking.features import Direction, GraduateFeatures, JobFeatures
 from app.ranking.filters import pair_mask
 from app.ranking.scoring import PairScores, exact_top, pair_scores, structured_reach
 

@@ -13,8 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.ranking import FilterSpec, MajorFitLevels, StructuredFitWeights
+from app.ranking.arrays import BoolArray
 from app.ranking.components import Components, sub_score_ranges
-from app.ranking.features import BoolArray, Direction, GraduateFeatures, JobFeatures
+from app.ranking.features import Direction, GraduateFeatures, JobFeatures
 from app.ranking.scoring import bound_slack
 
 Features = JobFeatures | GraduateFeatures

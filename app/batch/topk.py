@@ -65,8 +65,8 @@ from app.batch.sides import (
     group_labels,
     pair_keys,
 )
+from app.ranking.arrays import BoolArray
 from app.ranking.components import Components
-from app.ranking.features import BoolArray
 from app.ranking.scoring import calibrated_text
 
 # Scores closer than this share of the bound allowance (RankSpec.slack) are re-scored with

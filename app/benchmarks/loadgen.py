@@ -15,7 +15,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,14 @@ class Tally:
 
 
 async def _connection(
-    host: str, port: int, paths: Iterator[str], deadline: float, tally: Tally
+    host: str, port: int, paths: Iterable[str], deadline: float, tally: Tally
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        while time.perf_counter() < deadline:
-            request = f"GET {next(paths)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        for path in paths:
+            if time.perf_counter() >= deadline:
+                break
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -59,10 +61,11 @@ async def _connection(
 
 
 async def _drive(
-    host: str, port: int, paths: list[str], connections: int, duration: float
+    host: str, port: int, paths: list[str], connections: int, duration: float, once: bool
 ) -> tuple[Tally, float]:
     tally = Tally()
-    cycle = itertools.cycle(paths)
+    # The connections share one iterator: with `once` each path is asked exactly once.
+    cycle = iter(paths) if once else itertools.cycle(paths)
     started = time.perf_counter()
     deadline = started + duration
     await asyncio.gather(
@@ -72,16 +75,17 @@ async def _drive(
 
 
 def drive(
-    host: str, port: int, paths: list[str], connections: int, duration: float
+    host: str, port: int, paths: list[str], connections: int, duration: float, once: bool = False
 ) -> dict[str, Any]:
-    """Run the load and summarise it."""
+    """Run the load and summarise it; with `once`, until every path was asked once (or the
+    duration is up)."""
     try:
         import uvloop
 
         runner: Any = uvloop.run
     except ImportError:
         runner = asyncio.run
-    tally, seconds = runner(_drive(host, port, paths, connections, duration))
+    tally, seconds = runner(_drive(host, port, paths, connections, duration, once))
     latencies = np.asarray(tally.latencies_ms or [0.0])
     return {
         "connections": connections,
@@ -104,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", type=Path, required=True, help="one request path a line")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--once", action="store_true", help="each path once, then stop")
     args = parser.parse_args(argv)
     paths = [line for line in args.paths.read_text("utf-8").split("\n") if line]
-    result = drive(args.host, args.port, paths, args.connections, args.duration)
+    result = drive(args.host, args.port, paths, args.connections, args.duration, args.once)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

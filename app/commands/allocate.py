@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 from app.batch.assign import EXACT_LIMIT, assign_exact, assign_greedy
-from app.commands import tenant_id_argument
+from app.commands import add_tenant_option
 from app.db import create_db_engine, create_session_factory
 from app.errors import AppError
 from app.settings import get_settings
-from app.tables import DEFAULT_TENANT
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,12 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--out", type=Path, help="also write the assignment to FILE.csv")
     parser.add_argument("--dry-run", action="store_true", help="do not store the allocation")
-    parser.add_argument(
-        "--tenant",
-        type=tenant_id_argument,
-        default=DEFAULT_TENANT,
-        help="owning agency (%(default)s)",
-    )
+    add_tenant_option(parser)
     parser.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
     parser.set_defaults(func=run)
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import exists, select
 
-from app.commands import tenant_id_argument
+from app.commands import add_tenant_option
 from app.db import create_db_engine, create_session_factory
 from app.demo import DEFAULT_SEED, SYNTHETIC_NOTICE, generate_demo
 from app.importing.load import load_records
@@ -16,7 +16,7 @@ from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
 from app.services.records import TenantTable
 from app.settings import get_settings
-from app.tables import DEFAULT_TENANT, Graduate, Job
+from app.tables import Graduate, Job
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,12 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     load.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
     load.add_argument("--jobs", type=int, default=400, help="postings to generate")
     load.add_argument("--graduates", type=int, default=3000, help="graduates to generate")
-    load.add_argument(
-        "--tenant",
-        type=tenant_id_argument,
-        default=DEFAULT_TENANT,
-        help="owning agency (%(default)s)",
-    )
+    add_tenant_option(load)
     load.add_argument("--database-url", help="default: JOBMATCH_DATABASE_URL")
     load.set_defaults(func=run_load)
 

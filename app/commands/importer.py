@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
-from app.commands import tenant_id_argument
+from app.commands import add_tenant_option
 from app.db import create_db_engine, create_session_factory
 from app.importing.load import load_records
 from app.importing.readers import ReaderError, count_lines, iter_raw_records
@@ -20,7 +20,7 @@ from app.schemas.jobs import JobCreate
 from app.services.duplicates import duplicate_groups_among
 from app.services.records import TenantTable
 from app.settings import get_settings
-from app.tables import DEFAULT_TENANT, Graduate, Job
+from app.tables import Graduate, Job
 
 KINDS: dict[str, tuple[TenantTable, type[BaseModel]]] = {
     "jobs": (Job, JobCreate),
@@ -39,12 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
     parser.add_argument("file", type=Path, help=".jsonl, .csv or .xlsx (optionally .gz)")
-    parser.add_argument(
-        "--tenant",
-        type=tenant_id_argument,
-        default=DEFAULT_TENANT,
-        help="owning agency (%(default)s)",
-    )
+    add_tenant_option(parser)
     parser.add_argument(
         "--batch-size", type=int, default=None, help="records per transaction (default 1000)"
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.commands import tenant_id_argument
+from app.commands import add_tenant_option
 from app.db import create_db_engine, create_session_factory
 from app.learning.outcomes import POSITIVES, read_outcomes
 from app.learning.report import format_tune_result
@@ -26,7 +26,6 @@ from app.matching.engine import MatchEngine
 from app.matching.majors import load_major_table
 from app.model_store import ModelStore
 from app.settings import get_settings
-from app.tables import DEFAULT_TENANT
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,12 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--tenant",
-        type=tenant_id_argument,
-        default=DEFAULT_TENANT,
-        help="agency (default: %(default)s)",
-    )
+    add_tenant_option(parser)
     parser.add_argument(
         "--min-outcomes",
         type=int,

@@ -17,21 +17,20 @@ from app.demo.generator import (
     generate_jobs,
     make_keyongtai_job,
 )
-from app.demo.vocabulary import EDUCATION_LEVELS, MAJOR_CLASSES
+from app.demo.vocabulary import major_classes
 
 __all__ = [
     "DEFAULT_SEED",
-    "EDUCATION_LEVELS",
     "GRADUATE_FIELDS",
     "JOB_FIELDS",
     "KEYONGTAI_COMPANY",
     "KEYONGTAI_JOB_EXTERNAL_ID",
-    "MAJOR_CLASSES",
     "SYNTHETIC_NOTICE",
     "ZHONGBO_AGENCY",
     "DemoDataset",
     "generate_demo",
     "generate_graduates",
     "generate_jobs",
+    "major_classes",
     "make_keyongtai_job",
 ]

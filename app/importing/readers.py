@@ -8,21 +8,25 @@ a JSON array instead of JSON Lines, a duplicated column name) raise ReaderError.
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import json
 import logging
-import math
 import os
-import re
-import zipfile
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Any, Final, NamedTuple, Protocol
+from typing import IO, Any, Final, Protocol
+
+from app.importing.raw import LIST_FIELDS, RawRecord, ReaderError, split_list
+from app.importing.sheets import (
+    LineFeed,
+    convert_text_cell,
+    count_xlsx_rows,
+    csv_rows,
+    iter_xlsx,
+    table_records,
+)
 
 __all__ = [
     "LIST_FIELDS",
@@ -39,9 +43,6 @@ logger = logging.getLogger(__name__)
 
 StrPath = str | os.PathLike[str]
 
-LIST_FIELDS: Final = frozenset({"skills", "majors", "desired_cities", "desired_roles"})
-"""Fields holding lists: CSV and XLSX cells are split into items (a JSON array also works)."""
-
 SUPPORTED_SUFFIXES: Final = (
     ".jsonl",
     ".ndjson",
@@ -55,8 +56,6 @@ SUPPORTED_SUFFIXES: Final = (
     ".csv.gz",
 )
 
-# Separators people type between list items in a spreadsheet cell, full- and half-width.
-_LIST_SEPARATORS = re.compile(r"[；;、,，|｜\r\n]+")
 _CHUNK_BYTES = 1 << 20
 _FORMATS = {
     ".jsonl": "jsonl",
@@ -67,18 +66,6 @@ _FORMATS = {
     ".xlsm": "xlsx",
 }
 _JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number"}
-
-
-class RawRecord(NamedTuple):
-    """One record as read: its 1-based line (or row) number, the data, or why it is unreadable."""
-
-    line: int
-    data: dict[str, Any] | None
-    error: str | None
-
-
-class ReaderError(ValueError):
-    """The file as a whole cannot be read: unknown format, encoding, or header."""
 
 
 def detect_format(path: StrPath) -> tuple[str, bool]:
@@ -103,7 +90,7 @@ def iter_raw_records(path: StrPath) -> Iterator[RawRecord]:
         return _iter_jsonl(Path(path), compressed)
     if fmt == "csv":
         return _iter_csv(Path(path), compressed)
-    return _iter_xlsx(Path(path))
+    return iter_xlsx(Path(path))
 
 
 def count_lines(path: StrPath) -> int | None:
@@ -112,7 +99,7 @@ def count_lines(path: StrPath) -> int | None:
     if compressed:
         return None
     if fmt == "xlsx":
-        return _count_xlsx_rows(Path(path))
+        return count_xlsx_rows(Path(path))
     lines = 0
     last = b"\n"
     with Path(path).open("rb") as stream:
@@ -122,26 +109,6 @@ def count_lines(path: StrPath) -> int | None:
     if last != b"\n":
         lines += 1  # a last line without a newline
     return max(lines - 1, 0) if fmt == "csv" else lines
-
-
-def split_list(value: str) -> list[str]:
-    """Split a cell into items: a JSON array, or text separated by any of ；;、,，| or newlines."""
-    text = value.strip()
-    if text.startswith("["):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            # Not JSON (e.g. a Python-style ['PLC', 'CAD']): split what is inside the brackets.
-            text = text.strip("[]")
-        else:
-            if isinstance(parsed, list):
-                return [
-                    item.strip() if isinstance(item, str) else item
-                    for item in parsed
-                    if item is not None and not (isinstance(item, str) and not item.strip())
-                ]
-    items = (item.strip().strip("'\"").strip() for item in _LIST_SEPARATORS.split(text))
-    return [item for item in items if item]
 
 
 class _ByteStream(Protocol):
@@ -280,156 +247,7 @@ def _detect_csv_encoding(path: Path, compressed: bool) -> str:
     )
 
 
-def _clean_header(path: Path, line: int, cells: Sequence[Any]) -> list[str]:
-    header = [
-        str(cell).replace("\ufeff", "").strip().lower() if cell is not None else ""
-        for cell in cells
-    ]
-    while header and not header[-1]:
-        header.pop()
-    if not header:
-        raise ReaderError(f"{path}: line {line}: the header row is empty")
-    named = [name for name in header if name]
-    duplicates = sorted({name for name in named if named.count(name) > 1})
-    if duplicates:
-        raise ReaderError(f"{path}: line {line}: duplicate column names: {', '.join(duplicates)}")
-    return header
-
-
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _build_record(
-    line: int,
-    header: Sequence[str],
-    cells: Sequence[Any],
-    convert: Callable[[str, Any], Any],
-) -> RawRecord:
-    filled = [position for position, cell in enumerate(cells) if not _is_blank(cell)]
-    if filled and filled[-1] >= len(header):
-        return RawRecord(
-            line, None, f"{filled[-1] + 1} values but the header has {len(header)} columns"
-        )
-    data: dict[str, Any] = {}
-    for position, name in enumerate(header):
-        if name:  # an unnamed column carries nothing a record could hold
-            data[name] = convert(name, cells[position] if position < len(cells) else None)
-    return RawRecord(line, data, None)
-
-
-def _convert_text_cell(name: str, value: Any) -> Any:
-    if _is_blank(value):
-        return None
-    text = str(value).strip()
-    return split_list(text) if name in LIST_FIELDS else text
-
-
-class _LineFeed:
-    """Numbered physical lines for csv.reader; the lines of a bad record can be read again."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = enumerate(lines, 1)
-        self._again: deque[tuple[int, str]] = deque()
-        self.taken: list[tuple[int, str]] = []
-
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        numbered = self._again.popleft() if self._again else next(self._lines)
-        self.taken.append(numbered)
-        return numbered[1]
-
-    def start_record(self) -> None:
-        """Forget the lines of the previous record."""
-        self.taken = []
-
-    def reread_after_first(self) -> None:
-        """Feed the record's lines after its first again: a stray quote must not eat rows."""
-        self._again.extendleft(reversed(self.taken[1:]))
-
-
 def _iter_csv(path: Path, compressed: bool) -> Iterator[RawRecord]:
     encoding = _detect_csv_encoding(path, compressed)
     with _open_text(path, compressed, encoding) as text:
-        feed = _LineFeed(text)
-        # strict: an unterminated quote fails where it runs into the next quoted cell (or the
-        # end of the file) instead of silently swallowing the rows in between.
-        reader = csv.reader(feed, strict=True)
-        header: list[str] | None = None
-        while True:
-            feed.start_record()
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                start = feed.taken[0][0] if feed.taken else 0
-                spanned = len(feed.taken) > 1
-                hint = " (a quote opened on this line is not closed)" if spanned else ""
-                yield RawRecord(start, None, f"malformed CSV: {exc}{hint}")
-                feed.reread_after_first()
-                continue
-            start = feed.taken[0][0]
-            if all(_is_blank(cell) for cell in cells):
-                continue
-            if header is None:
-                header = _clean_header(path, start, cells)
-                continue
-            yield _build_record(start, header, cells, _convert_text_cell)
-
-
-# ---------------------------------------------------------------- XLSX
-
-
-def _convert_xlsx_cell(name: str, value: Any) -> Any:
-    if isinstance(value, str):
-        return _convert_text_cell(name, value)
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return value
-
-
-def _open_workbook(path: Path) -> Any:
-    from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
-        raise ReaderError(f"{path}: not a readable XLSX workbook: {exc}") from exc
-
-
-def _iter_xlsx(path: Path) -> Iterator[RawRecord]:
-    workbook = _open_workbook(path)
-    try:
-        sheet = workbook.worksheets[0]
-        # Some writers declare a wrong sheet size; trusting it would drop rows silently.
-        sheet.reset_dimensions()
-        rows: Iterable[Sequence[Any]] = sheet.iter_rows(values_only=True)
-        header: list[str] | None = None
-        for line, cells in enumerate(rows, 1):
-            if all(_is_blank(cell) for cell in cells):
-                continue
-            if header is None:
-                header = _clean_header(path, line, cells)
-                continue
-            yield _build_record(line, header, cells, _convert_xlsx_cell)
-    finally:
-        workbook.close()
-
-
-def _count_xlsx_rows(path: Path) -> int | None:
-    workbook = _open_workbook(path)
-    try:
-        max_row = workbook.worksheets[0].max_row
-    finally:
-        workbook.close()
-    return max(max_row - 1, 0) if isinstance(max_row, int) else None
+        yield from table_records(path, csv_rows(LineFeed(text)), convert_text_cell)

@@ -8,14 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from app.ranking.features import (
-    MISSING,
-    BoolArray,
-    FloatArray,
-    GraduateFeatures,
-    IntArray,
-    JobFeatures,
-)
+from app.ranking.arrays import BoolArray
+from app.ranking.arrays import Float32Array as FloatArray
+from app.ranking.arrays import Int32Array as IntArray
+from app.ranking.features import MISSING, GraduateFeatures, JobFeatures
 from app.ranking.weights import MajorFitLevels
 
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-EDUCATION_LEVELS: dict[str, int] = {"不限": 0, "大专": 1, "本科": 2, "硕士": 3, "博士": 4}
-
-JobStatus = Literal["open", "closed"]
-GraduateStatus = Literal["seeking", "placed", "withdrawn"]
-
-
-def education_level(education: str | None) -> int:
-    """Rank of an education label; unknown labels count as 不限 (0)."""
-    return EDUCATION_LEVELS.get((education or "").strip(), 0)
+# Re-exported for the rest of the core; app.vocabulary is their one definition.
+from app.vocabulary import EDUCATION_LEVELS as EDUCATION_LEVELS
+from app.vocabulary import GraduateStatus as GraduateStatus
+from app.vocabulary import JobStatus as JobStatus
+from app.vocabulary import education_level as education_level
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Generic, TypeVar
 
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -47,6 +48,16 @@ def _similarity(left: LeanMinHash, right: LeanMinHash) -> float:
     return float(left.jaccard(right))
 
 
+@cache
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """MinHashLSH's own optimal (bands, rows) for its default weights, found once: it
+    integrates numerically, which was most of the time of a small fit (one company's postings)."""
+    from datasketch.lsh import _optimal_param
+
+    bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return int(bands), int(rows)
+
+
 class NearDuplicates(Generic[KeyT]):
     """Finds near-duplicate documents among those fitted, within blocks (e.g. one company):
     MinHash LSH proposes pairs, the signatures' Jaccard estimate keeps those ≥ threshold."""
@@ -84,7 +95,11 @@ class NearDuplicates(Generic[KeyT]):
             [tokens if len(set(tokens)) >= self.min_tokens else [] for tokens in token_lists],
             num_perm=self.num_perm,
         )
-        self.lsh_ = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
+        self.lsh_ = MinHashLSH(
+            threshold=self.threshold,
+            num_perm=self.num_perm,
+            params=lsh_bands(self.threshold, self.num_perm),
+        )
         with self.lsh_.insertion_session() as session:
             for position, signature in enumerate(self.signatures_):
                 if not signature.is_empty():

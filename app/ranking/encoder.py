@@ -8,6 +8,7 @@ from typing import Self
 import numpy as np
 
 from app.ranking import lexicon
+from app.ranking.arrays import BoolArray
 from app.ranking.documents import GraduateDocument, JobDocument, education_level
 from app.ranking.features import (
     ABSENT,
@@ -17,7 +18,6 @@ from app.ranking.features import (
     MAX_CITIES,
     MAX_MAJORS,
     MISSING,
-    BoolArray,
     Catalog,
     Direction,
     GraduateFeatures,

@@ -9,11 +9,10 @@ from typing import Any, Literal, Self, get_args
 
 import numpy as np
 
+from app.ranking.arrays import BoolArray
+from app.ranking.arrays import Float32Array as FloatArray
+from app.ranking.arrays import Int32Array as IntArray
 from app.ranking.documents import GraduateStatus, JobStatus
-
-IntArray = np.ndarray[Any, np.dtype[np.int32]]
-FloatArray = np.ndarray[Any, np.dtype[np.float32]]
-BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 # Which side is being ranked: "jobs" ranks jobs for a graduate, "graduates" the reverse.
 Direction = Literal["jobs", "graduates"]

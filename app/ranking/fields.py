@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from app.ranking.arrays import Int64Array as IntArray
 from app.ranking.documents import GraduateTextFields, JobTextFields, TextFields
 
 # Opens a field in a token list: FIELD_MARK + "side.field". The tokenizer drops every token
@@ -29,8 +30,6 @@ CHAR_CHANNEL = "text" + NGRAM_FIELD_SUFFIX
 # Two and three characters: most Chinese words are two, three catches the common compounds,
 # and single characters match too much.
 NGRAM_RANGE = (2, 3)
-
-IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def identity_analyzer(tokens: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from app.ranking.arrays import BoolArray
 from app.ranking.components import listed, places_match
 from app.ranking.documents import EDUCATION_LEVELS, education_level
 from app.ranking.features import (
@@ -18,7 +19,6 @@ from app.ranking.features import (
     GRADUATE_STATUSES,
     JOB_STATUSES,
     MISSING,
-    BoolArray,
     Direction,
     GraduateFeatures,
     JobFeatures,

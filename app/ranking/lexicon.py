@@ -24,11 +24,6 @@ def read_resource_lines(name: str) -> tuple[str, ...]:
     return tuple(_data_lines(text))
 
 
-def read_word_file(path: str | Path) -> list[str]:
-    """One word per line from a file given at runtime (e.g. a fuller stopword list)."""
-    return [line.split()[0] for line in _data_lines(Path(path).read_text("utf-8"))]
-
-
 def default_user_words() -> tuple[str, ...]:
     """Domain dictionary terms the segmenter keeps whole."""
     return tuple(line.split()[0] for line in read_resource_lines("userdict.txt"))

@@ -10,7 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 
-from app.ranking.index import FloatArray, SparseIndex, topk_rows
+from app.ranking.arrays import Float32Array as FloatArray
+from app.ranking.index import SparseIndex, topk_rows
 
 
 def query_features(

@@ -12,13 +12,15 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 
+from app.ranking.arrays import BoolArray
+from app.ranking.arrays import Float32Array as FloatArray
 from app.ranking.components import sub_score_ranges
 from app.ranking.documents import GraduateDocument, JobDocument
 from app.ranking.explanations import explain_match, missing_skills
-from app.ranking.features import BoolArray, Direction
+from app.ranking.features import Direction
 from app.ranking.filters import FilterSpec, pair_mask_rows
 from app.ranking.fitting import FittedRanker
-from app.ranking.index import FloatArray, SparseIndex
+from app.ranking.index import SparseIndex
 from app.ranking.queries import expand_queries, query_features, query_vectors
 from app.ranking.results import Explanation, Match, Ranked, ScoreParts, score_parts
 from app.ranking.scoring import (

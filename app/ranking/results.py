@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from app.ranking.index import FloatArray
+from app.ranking.arrays import Float32Array as FloatArray
 from app.ranking.scoring import PairScores, TopK
 from app.ranking.weights import StructuredFitWeights
 

@@ -20,13 +20,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.ranking.arrays import BoolArray, IntpArray
+from app.ranking.arrays import Float32Array as FloatArray
 from app.ranking.components import Components, score_components, sub_score_ranges
-from app.ranking.features import MISSING, BoolArray, Direction, GraduateFeatures, JobFeatures
+from app.ranking.features import MISSING, Direction, GraduateFeatures, JobFeatures
 from app.ranking.filters import FilterSpec, pair_mask
-from app.ranking.index import FloatArray, SparseIndex, topk_rows
+from app.ranking.index import SparseIndex, topk_rows
 from app.ranking.weights import MajorFitLevels, StructuredFitWeights
-
-IntpArray = np.ndarray[Any, np.dtype[np.intp]]
 
 # Candidates by text scored in full first, to learn a k-th best score that prunes the rest.
 POOL = 64

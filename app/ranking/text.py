@@ -38,6 +38,11 @@ _SCHOOL_NAMES = re.compile(
     r"[\u4e00-\u9fff]{2,12}?(?:大学|学院|学校)(?:[\u4e00-\u9fff]{0,6}?(?:校区|分校))?"
     r"|(?:985|211|双一流|一本|二本|三本|重点|名校)(?:院校|高校|大学|学校)?"
 )
+# A literal every match of the pattern above it contains. Searching for literals is ~25× faster
+# than the patterns (whose CJK-run alternatives are tried at every position), and only ~2 % of
+# postings hold one, so the patterns run on those alone, with the same result.
+_PROTECTED_TRIGGER = re.compile("性别|年龄|民族|户籍|户口|籍贯|生源地|出生地|婚姻|婚否|生育状况|岁")
+_SCHOOL_TRIGGER = re.compile("大学|学院|学校|985|211|双一流|一本|二本|三本|重点|名校")
 
 
 class Segmenter(Protocol):
@@ -49,17 +54,16 @@ class Segmenter(Protocol):
 # Full-width ASCII and the ideographic space map to their NFKC forms; translating them first
 # leaves most Chinese text already NFKC-normal, so the slow normalize() call is usually skipped.
 _FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
-# A regular expression finds them faster than str.translate walks every character.
+# A regular expression finds them faster than str.translate walks every character, and a text
+# holds only a few distinct ones ("，", "："), each replaced in one C pass: a callback per match
+# was half of normalize_text's time.
 _FULL_WIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")
-
-
-def _half_width(match: re.Match[str]) -> str:
-    return _FULL_WIDTH[match.group()]
 
 
 def normalize_text(text: str) -> str:
     """NFKC (full-width to half-width) and lower-case Latin."""
-    text = _FULL_WIDTH_CHAR.sub(_half_width, text)
+    for char in set(_FULL_WIDTH_CHAR.findall(text)):
+        text = text.replace(char, _FULL_WIDTH[char])
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     return text.lower()
@@ -239,23 +243,24 @@ class Tokenizer:
             return []
         segmenter, token_map = self._prepare()
         raws = segmenter.cut(self._cut_phrases(normalize_text(text)), self.hmm)
-        # One C-level pass for the known tokens; a Python loop over each token was most of the
-        # tokeniser's own time.
-        verdicts = list(map(token_map.get, raws))
-        if None in verdicts:
-            for position, verdict in enumerate(verdicts):
-                if verdict is None:
-                    raw = raws[position]
-                    # Cache every new verdict: the vocabulary is small next to the token stream.
-                    verdicts[position] = token_map[raw] = _classify(raw)
-        return [verdict for verdict in verdicts if verdict]
+        # Look-up and filter in C: a Python loop over each token was most of the tokeniser's
+        # own time (and a plain dict's __getitem__ is quicker than .get or a subclass's).
+        try:
+            return list(filter(None, map(token_map.__getitem__, raws)))
+        except KeyError:
+            # Tokens not seen before: classify and cache them (the vocabulary is small next
+            # to the token stream, so this branch soon stops running).
+            for raw in raws:
+                if raw not in token_map:
+                    token_map[raw] = _classify(raw)
+            return list(filter(None, map(token_map.__getitem__, raws)))
 
     def _cut_phrases(self, text: str) -> str:
         """Normalised text without protected attribute-value phrases (and school names when
         the school signal is off)."""
-        if self.drop_protected:
+        if self.drop_protected and _PROTECTED_TRIGGER.search(text):
             text = _PROTECTED_PHRASES.sub(" ", text)
-        if self.drop_schools:
+        if self.drop_schools and _SCHOOL_TRIGGER.search(text):
             text = _SCHOOL_NAMES.sub(" ", text)
         return text
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from app.ranking.arrays import Int64Array as IntArray
 from app.ranking.coherence import (
     CoherenceParams,
     fit_associations,
@@ -41,7 +42,6 @@ from app.ranking.fields import (
     NGRAM_FIELD_SUFFIX,
     NGRAM_PREFIX,
     NGRAM_RANGE,
-    IntArray,
     count_fields,
     field_weights,
     field_weights_of,

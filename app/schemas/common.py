@@ -16,25 +16,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from app.vocabulary import EDUCATION_ALIASES, EducationLevel
+
 T = TypeVar("T")
-
-EducationLevel = Literal["不限", "大专", "本科", "硕士", "博士"]
-
-# Spellings seen in Chinese postings and CVs, folded to the five stored levels.
-EDUCATION_ALIASES = {
-    "学历不限": "不限",
-    "无": "不限",
-    "专科": "大专",
-    "高职": "大专",
-    "大专及以上": "大专",
-    "学士": "本科",
-    "本科及以上": "本科",
-    "统招本科": "本科",
-    "研究生": "硕士",
-    "硕士研究生": "硕士",
-    "硕士及以上": "硕士",
-    "博士研究生": "博士",
-}
 
 MAX_TITLE_CHARS = 200
 MAX_TEXT_CHARS = 20_000
@@ -48,7 +32,7 @@ MAX_PAGE_SIZE = 200
 MAX_RECORD_ID = 2**31 - 1
 
 
-def normalize_text(value: Any) -> Any:
+def nfkc_trim(value: Any) -> Any:
     """NFKC (full-width letters and digits become half-width) and trim; non-strings pass."""
     if isinstance(value, str):
         return unicodedata.normalize("NFKC", value).strip()
@@ -56,8 +40,8 @@ def normalize_text(value: Any) -> Any:
 
 
 def clean_text(value: Any) -> Any:
-    """normalize_text, refusing what no text column can store: NUL and lone surrogates."""
-    value = normalize_text(value)
+    """nfkc_trim, refusing what no text column can store: NUL and lone surrogates."""
+    value = nfkc_trim(value)
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("NUL characters (\\u0000) are not allowed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
@@ -15,7 +15,6 @@ from app.schemas.common import (
     ClearedList,
     ClearedText,
     Education,
-    EducationLevel,
     ExternalId,
     InputModel,
     ItemList,
@@ -32,8 +31,7 @@ from app.schemas.common import (
     nullable_list_schema,
     number_to_text,
 )
-
-GraduateStatus = Literal["seeking", "placed", "withdrawn"]
+from app.vocabulary import EducationLevel, GraduateStatus
 
 _PhoneText = Annotated[
     str, StringConstraints(max_length=MAX_ITEM_CHARS, pattern=r"^\+?[0-9][0-9 \-]{5,30}$")

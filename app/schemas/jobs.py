@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,6 @@ from app.schemas.common import (
     ClearedText,
     Day,
     Education,
-    EducationLevel,
     ExternalId,
     InputModel,
     ItemList,
@@ -39,8 +38,8 @@ from app.schemas.common import (
     null_to_empty_text,
     nullable_list_schema,
 )
+from app.vocabulary import EducationLevel, JobStatus
 
-JobStatus = Literal["open", "closed"]
 Headcount = Annotated[int, Field(ge=1, le=100_000)]
 
 _MajorList = Annotated[ItemList, Field(max_length=MAX_LIST_ITEMS)]

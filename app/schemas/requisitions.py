@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
@@ -19,14 +19,11 @@ from app.schemas.common import (
     clean_text,
 )
 from app.schemas.matches import Explanation, ScoreParts
+from app.vocabulary import PipelineStage, RequisitionStatus
 
-RequisitionStatus = Literal["open", "filled", "closed"]
 Headcount = Annotated[int, Field(ge=1, le=10_000)]
 Recorder = Annotated[
     str, BeforeValidator(clean_text), StringConstraints(min_length=1, max_length=100)
-]
-Stage = Literal[
-    "recommended", "contacted", "interviewed", "offered", "hired", "rejected", "withdrawn"
 ]
 JobIds = Annotated[
     list[Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]],
@@ -109,7 +106,7 @@ class Shortlist(OutputModel):
 class StageChange(InputModel):
     """Move a candidacy to its next stage (or to rejected / withdrawn)."""
 
-    stage: Stage = Field(description="The new stage.", examples=["contacted"])
+    stage: PipelineStage = Field(description="The new stage.", examples=["contacted"])
     recorded_by: Recorder = Field(
         description="Who records it (≤ 100 characters).", examples=["中博-王顾问"]
     )
@@ -136,7 +133,7 @@ class CandidacyPublic(OutputModel):
     requisition_id: int
     graduate_id: int
     job_id: int | None
-    stage: Stage
+    stage: PipelineStage
     rank: int
     score: float
     created_at: datetime

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationFailed, describe_validation_errors, printable
 from app.metrics import RECORDS_UPSERTED
-from app.schemas.common import BulkResponse, UpsertResult, normalize_text, number_digits
+from app.schemas.common import BulkResponse, UpsertResult, nfkc_trim, number_digits
 from app.services.compliance import ComplianceMode, flag_messages, posting_flags
 from app.services.records import TenantTable, upsert_records
 from app.tables import Job
@@ -112,7 +112,7 @@ def external_id_key(raw: Any) -> str | None:
     if digits is not None:
         return digits
     if isinstance(external_id, str):
-        return printable(str(normalize_text(external_id)))
+        return printable(str(nfkc_trim(external_id)))
     return None
 
 

@@ -4,7 +4,6 @@ and profiles (same major, near-identical text), found with MinHash over ranking 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import select
@@ -14,14 +13,6 @@ from app.ranking import Tokenizer
 from app.ranking.duplicates import NearDuplicates, duplicate_groups
 from app.settings import Settings
 from app.tables import Graduate, Job
-
-
-@dataclass(frozen=True, slots=True)
-class Similar:
-    """A record near-identical to another, with the estimated similarity."""
-
-    id: int
-    similarity: float
 
 
 @cache
@@ -133,27 +124,24 @@ def duplicate_groups_among(
     return [group for group in duplicate_groups(pairs) if wanted.intersection(group)]
 
 
-def posting_groups(
-    session: Session, *, tenant: str, job_ids: Sequence[int], settings: Settings
-) -> dict[int, list[Job]]:
-    """For each of `job_ids` that has near-duplicates among the tenant's open postings of its
-    company: those other postings, in id order (one query for all). Direct pairs only: a
-    chain of near-duplicates can link postings that are not near-identical themselves."""
-    if not job_ids:
-        return {}
-    companies = set(session.scalars(select(Job.company).where(Job.id.in_(job_ids))))
+def company_duplicates(
+    session: Session, *, tenant: str, company: str, settings: Settings
+) -> dict[int, list[tuple[int, str | None]]]:
+    """For each of a company's open postings that has near-duplicates among the others: those
+    others as (id, city), in id order. Direct pairs only: a chain of near-duplicates can link
+    postings that are not near-identical themselves. Plain values, so a caller can keep them
+    past the session (the finder blocks by company, so each company's pairs stand alone)."""
     jobs = session.scalars(
         select(Job)
-        .where(Job.tenant == tenant, Job.company.in_(companies), Job.status == "open")
+        .where(Job.tenant == tenant, Job.company == company, Job.status == "open")
         .order_by(Job.id)
     ).all()
-    by_id = {job.id: job for job in jobs}
+    city = {job.id: job.city for job in jobs}
     neighbours: dict[int, set[int]] = {}
     for pair in _job_finder(jobs, settings).pairs():
         neighbours.setdefault(pair.first, set()).add(pair.second)
         neighbours.setdefault(pair.second, set()).add(pair.first)
     return {
-        job_id: [by_id[other] for other in sorted(neighbours[job_id])]
-        for job_id in job_ids
-        if job_id in neighbours
+        job_id: [(other, city[other]) for other in sorted(others)]
+        for job_id, others in neighbours.items()
     }

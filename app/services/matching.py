@@ -24,7 +24,7 @@ from app.schemas.matches import (
     ScoreParts,
 )
 from app.services.batch_matching import batch_graduates_for_job, batch_jobs_for_graduate
-from app.services.duplicates import posting_groups
+from app.services.duplicates import company_duplicates
 from app.services.match_query import ANY_STATUS, MatchQuery, candidate_filters
 from app.services.match_results import graduate_matches, index_info, job_match, job_matches
 from app.settings import Settings
@@ -72,8 +72,8 @@ def jobs_for_graduate(
 ) -> JobMatches:
     """The jobs that fit a stored graduate best; near-duplicate postings collapsed unless
     query.collapse is False. A graduate who opted out gets the newest jobs instead."""
-    graduate = get_graduate(session, tenant=tenant, graduate_id=graduate_id)
-    if not graduate.personalised:
+    known: dict[str, Groups] | None = None
+    if not _personalised(session, engine, tenant=tenant, graduate_id=graduate_id):
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
     elif query.source == "batch":
         result = batch_jobs_for_graduate(
@@ -103,38 +103,72 @@ def jobs_for_graduate(
                 index=index_info(snapshot),
                 matches=job_matches(snapshot, matches),
             )
+            # Each company's near-duplicates, kept with the answers and cleared by the same
+            # changes (finding them was ~90 % of a request). Filled outside the lock: a change
+            # applied meanwhile detaches this dict, so what it gains is never read again.
+            known = snapshot.answer(("near-duplicates by company",), dict)
     if query.collapse:
         result.matches = collapse_duplicates(
-            session, tenant=tenant, matches=result.matches, k=query.k, settings=settings
+            session,
+            tenant=tenant,
+            matches=result.matches,
+            k=query.k,
+            settings=settings,
+            known=known,
         )
     return result
+
+
+def _personalised(session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int) -> bool:
+    """Whether a stored graduate takes personalised matches (not found: 404). Kept with the
+    snapshot's answers, which any write to the profile clears: no query per request."""
+
+    def read() -> bool:
+        return get_graduate(session, tenant=tenant, graduate_id=graduate_id).personalised
+
+    with engine.reading(session, tenant) as snapshot:
+        return read() if snapshot is None else snapshot.answer(("personalised", graduate_id), read)
 
 
 # Candidates ranked per job asked for when collapsing: a posting rarely has more than two
 # near-duplicates among a graduate's best matches.
 COLLAPSE_POOL = 3
+# Job id → its near-duplicates' (id, city).
+Groups = dict[int, list[tuple[int, str | None]]]
 
 
 def collapse_duplicates(
-    session: Session, *, tenant: str, matches: list[JobMatch], k: int, settings: Settings
+    session: Session,
+    *,
+    tenant: str,
+    matches: list[JobMatch],
+    k: int,
+    settings: Settings,
+    known: dict[str, Groups] | None = None,
 ) -> list[JobMatch]:
     """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
-    the group's other open postings; ranks renumbered, at most k entries."""
-    groups = posting_groups(
-        session, tenant=tenant, job_ids=[m.job_id for m in matches], settings=settings
-    )
+    the group's other open postings; ranks renumbered, at most k entries. `known` keeps each
+    company's groups between requests (the caller clears it on any change of a posting)."""
+    known = {} if known is None else known
+    groups: Groups = {}
+    for company in sorted({match.company for match in matches}):
+        if company not in known:
+            known[company] = company_duplicates(
+                session, tenant=tenant, company=company, settings=settings
+            )
+        groups.update(known[company])
     shown: list[JobMatch] = []
     covered: set[int] = set()
     for match in matches:
         if match.job_id in covered:
             continue
         others = groups.get(match.job_id, [])
-        covered.update(other.id for other in others)
+        covered.update(other for other, _ in others)
         shown.append(
             match.model_copy(
                 update={
                     "rank": len(shown) + 1,
-                    "also_in": [AlsoIn(job_id=other.id, city=other.city) for other in others],
+                    "also_in": [AlsoIn(job_id=other, city=city) for other, city in others],
                 }
             )
         )

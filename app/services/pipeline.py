@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 from app.errors import ConflictError, NotFoundError, ValidationFailed
 from app.services.records import record_changes
 from app.tables import Candidacy, Graduate, PipelineEvent, Requisition, utcnow
+from app.vocabulary import PipelineStage
 
-FORWARD = ("recommended", "contacted", "interviewed", "offered", "hired")
-EXITS = ("rejected", "withdrawn")
+# The stages (app.vocabulary.PipelineStage) in the order a candidacy moves forward, and the
+# ways out of the pipeline.
+FORWARD: tuple[PipelineStage, ...] = ("recommended", "contacted", "interviewed", "offered", "hired")
+EXITS: tuple[PipelineStage, ...] = ("rejected", "withdrawn")
 TERMINAL = frozenset({"hired", *EXITS})
 ACTIVE = tuple(stage for stage in FORWARD if stage != "hired")
 

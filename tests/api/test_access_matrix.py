@@ -19,10 +19,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 
 from app.auth.roles import ROLE_NAMES
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.api.test_requisitions import make_requisition
-from tests.conftest import add_key
+from tests.factories import make_graduate, make_job, make_requisition
+from tests.support import add_key
 
 ALL = frozenset(ROLE_NAMES)
 READERS = frozenset({"admin", "agency", "viewer"})

@@ -20,15 +20,21 @@ from app.db import create_db_engine, create_session_factory
 from app.errors import NotFoundError
 from app.settings import Settings
 from app.tables import Allocation, AllocationRow, Job, MatchRunRow
-from tests.api.test_rerank import pool, rerank  # noqa: F401  (pool is a fixture)
-from tests.api.test_rerank_resume import load_demo
+from tests.factories import load_demo, post_synthetic_pool
+from tests.support import rerank
 
 Factory = sessionmaker[Session]
 
 
+@pytest.fixture
+def pool(client: TestClient) -> dict[str, list[int]]:
+    """Synthetic postings and graduates, a few of them closed or placed."""
+    return post_synthetic_pool(client)
+
+
 def test_allocation_respects_headcounts_and_the_ranked_pairs(
     client: TestClient,
-    pool: dict[str, list[int]],  # noqa: F811  (the fixture imported above)
+    pool: dict[str, list[int]],
     session_factory: Factory,
     settings: Settings,
 ) -> None:

@@ -22,9 +22,8 @@ from app.main import create_app
 from app.schemas.jobs import JobCreate
 from app.settings import Settings
 from app.tables import Job
-from tests.api.test_errors import error_fields
-from tests.api.test_import_cli import TENANT, run_import
-from tests.api.test_jobs import make_job
+from tests.factories import make_job
+from tests.support import IMPORT_TENANT, error_fields, run_import
 
 GRADUATE = {"external_id": "g-1", "major": "自动化", "education": "本科"}
 
@@ -287,15 +286,15 @@ def test_content_length_larger_than_the_body_is_a_408(live_server: int) -> None:
 def import_tenant(engine: Engine) -> Iterator[str]:
     """Imports commit for real: the import tests' tenant, emptied before and after."""
     with Session(engine) as session, session.begin():
-        session.execute(delete(Job).where(Job.tenant == TENANT))
-    yield TENANT
+        session.execute(delete(Job).where(Job.tenant == IMPORT_TENANT))
+    yield IMPORT_TENANT
     with Session(engine) as session, session.begin():
-        session.execute(delete(Job).where(Job.tenant == TENANT))
+        session.execute(delete(Job).where(Job.tenant == IMPORT_TENANT))
 
 
 def stored_external_ids(engine: Engine) -> set[str]:
     with Session(engine) as session:
-        return set(session.scalars(select(Job.external_id).where(Job.tenant == TENANT)))
+        return set(session.scalars(select(Job.external_id).where(Job.tenant == IMPORT_TENANT)))
 
 
 JSONL_WITH_EMPTY_CITY_AND_NUL = "".join(

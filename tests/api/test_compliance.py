@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.batch.rerank import load_inputs
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import KeyHeaders
+from tests.support import KeyHeaders
 
 DUTIES = (
     "岗位职责：负责自动化产线的电气设计与PLC编程，参与设备安装调试和技术改造，"

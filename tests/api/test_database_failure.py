@@ -21,7 +21,7 @@ import pytest
 
 from app.benchmarks.load import agency_key_headers, free_port, running_server
 from app.migrations import upgrade_database
-from tests.api.test_jobs import make_job
+from tests.factories import make_job
 from tests.proc import descendants
 
 # Short limits so the frozen case answers in seconds; the client waits far longer, so a
@@ -122,6 +122,9 @@ def _wait_until_ready(client: httpx.Client, attempts: int = 100) -> httpx.Respon
     return ready
 
 
+# A PostgreSQL cluster of its own (initdb), stopped, restarted and frozen; a few seconds.
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_database_stopped_started_frozen(tmp_path: Path) -> None:
     with throwaway_cluster() as cluster:
         upgrade_database(url=cluster.url)

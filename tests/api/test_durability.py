@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 from app.benchmarks.load import free_port
-from app.benchmarks.load import running_server as serve_in_background
 from app.migrations import upgrade_database
-from tests.api.test_jobs import make_job
-from tests.conftest import add_live_key
+from tests.factories import make_job
+from tests.support import add_live_key, running_server
 
-_free_port = free_port
-
-
-@contextmanager
-def running_server(
-    database_url: str, port: int, folder: Path, workers: int = 1
-) -> Iterator[subprocess.Popen[bytes]]:
-    """`jobmatch serve` in a child process group on loopback, until the block ends."""
-    with serve_in_background(database_url, folder, workers=workers, port=port) as (_, process):
-        yield process
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def test_acknowledged_write_survives_kill_9_and_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'durable.db'}"
     upgrade_database(url=url)
     headers = add_live_key(url)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running_server(url, port, tmp_path) as server:
         created = httpx.post(

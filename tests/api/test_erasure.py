@@ -16,9 +16,8 @@ from app.db import create_db_engine, create_session_factory
 from app.main import create_app
 from app.settings import Settings
 from app.tables import AuditEvent, Graduate, MatchRunRow
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.conftest import add_live_key
+from tests.factories import make_graduate, make_job
+from tests.support import add_live_key
 
 # Two graduates share a rare word so that it is in the fitted vocabulary (min_df) until both
 # are gone; each has its own name, phone and e-mail.

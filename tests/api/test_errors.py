@@ -7,11 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_jobs import make_job
-
-
-def error_fields(response: Any) -> list[str]:
-    return [field["field"] for field in response.json()["error"].get("fields", [])]
+from tests.factories import make_job
+from tests.support import error_fields
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from app.evaluation.pools import (
 from app.matching.majors import load_major_table
 from app.ranking import RankerParams
 from app.settings import get_settings
-from tests.conftest import SHARED_DIR
+from tests.support import SHARED_DIR
 
 JOB = {
     "external_id": "pool-job",

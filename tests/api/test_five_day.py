@@ -36,6 +36,7 @@ def load_script() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_the_demo_prints_what_it_stored(
     live_database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,9 +15,8 @@ from sqlalchemy import event
 from app.main import create_app
 from app.ranking import Ranker
 from app.settings import Settings
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.conftest import fresh_database
+from tests.factories import make_graduate, make_job
+from tests.support import fresh_database
 
 
 @pytest.fixture

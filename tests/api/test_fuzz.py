@@ -30,8 +30,8 @@ from schemathesis.checks import CHECKS
 from app.db import create_db_engine
 from app.main import create_app
 from app.settings import Settings
-from tests.api.test_jobs import make_job
-from tests.conftest import SHARED_DIR, add_live_key, fresh_database
+from tests.factories import make_job
+from tests.support import BACKENDS, SHARED_DIR, add_live_key, fresh_database
 
 FUZZ_EXAMPLES = int(os.environ.get("JOBMATCH_FUZZ_EXAMPLES", "20"))
 EXCLUDED_CHECKS = {"positive_data_acceptance", "negative_data_rejection"}
@@ -76,7 +76,7 @@ def fuzz_headers() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def fuzz_app(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

@@ -6,26 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-
-def make_graduate(external_id: str = "g-001", **overrides: Any) -> dict[str, Any]:
-    graduate: dict[str, Any] = {
-        "external_id": external_id,
-        "name": "李明",
-        "phone": "13800000001",
-        "email": "li.ming@example.com",
-        "school": "宁波工程学院",
-        "major": "电气工程及其自动化",
-        "education": "本科",
-        "graduation_year": 2026,
-        "city": "宁波",
-        "desired_cities": ["宁波", "杭州"],
-        "desired_roles": ["电气工程师"],
-        "skills": ["PLC", "AutoCAD", "电气设计"],
-        "summary": "在北仑某自动化企业实习，参与产线PLC调试。",
-        "expected_salary": 7000,
-    }
-    graduate.update(overrides)
-    return graduate
+from tests.factories import make_graduate
 
 
 def test_create_read_update_delete(client: TestClient) -> None:

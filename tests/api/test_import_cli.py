@@ -11,35 +11,15 @@ from sqlalchemy.orm import Session
 
 from app.cli import main
 from app.tables import Graduate, Job
-
-TENANT = "import-test"
+from tests.support import IMPORT_TENANT, run_import
 
 
 @pytest.fixture
 def clean_tenant(engine: Engine) -> None:
     """The CLI commits for real: start from an empty tenant and clean up after."""
     with Session(engine) as session, session.begin():
-        session.execute(delete(Job).where(Job.tenant == TENANT))
-        session.execute(delete(Graduate).where(Graduate.tenant == TENANT))
-
-
-def run_import(
-    kind: str, path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str]:
-    code = main(
-        [
-            "import",
-            kind,
-            str(path),
-            "--tenant",
-            TENANT,
-            "--database-url",
-            database_url,
-            "--batch-size",
-            "2",
-        ]
-    )
-    return code, capsys.readouterr().out
+        session.execute(delete(Job).where(Job.tenant == IMPORT_TENANT))
+        session.execute(delete(Graduate).where(Graduate.tenant == IMPORT_TENANT))
 
 
 @pytest.mark.usefixtures("clean_tenant")
@@ -77,7 +57,9 @@ def test_jsonl_import_reports_bad_lines_and_keeps_good_rows(
     assert "ignored fields not in the jobs model: company_size" in out
     with Session(engine) as session:
         stored = dict(
-            session.execute(select(Job.external_id, Job.title).where(Job.tenant == TENANT)).all()
+            session.execute(
+                select(Job.external_id, Job.title).where(Job.tenant == IMPORT_TENANT)
+            ).all()
         )
     assert stored == {"j1": "PLC工程师(更新)", "j4": "设备工程师"}
 
@@ -101,9 +83,9 @@ def test_csv_graduates_import_with_list_columns(
     assert "ignored fields not in the graduates model: age" in out
     with Session(engine) as session:
         g1 = session.scalars(
-            select(Graduate).where(Graduate.tenant == TENANT, Graduate.external_id == "g1")
+            select(Graduate).where(Graduate.tenant == IMPORT_TENANT, Graduate.external_id == "g1")
         ).one()
-        count = session.scalar(select(func.count()).where(Graduate.tenant == TENANT))
+        count = session.scalar(select(func.count()).where(Graduate.tenant == IMPORT_TENANT))
     assert g1.skills == ["PLC", "CAD"]
     assert g1.desired_cities == ["宁波", "杭州"]
     assert count == 2
@@ -122,12 +104,14 @@ def test_real_postings_sample_imports_cleanly(
         sample.write_text(
             "".join(line for _, line in zip(range(300), source, strict=False)), encoding="utf-8"
         )
-    code = main(["import", "jobs", str(sample), "--tenant", TENANT, "--database-url", database_url])
+    code = main(
+        ["import", "jobs", str(sample), "--tenant", IMPORT_TENANT, "--database-url", database_url]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "300 created, 0 updated, 0 failed" in out
     with Session(engine) as session:
-        cities = set(session.scalars(select(Job.city).where(Job.tenant == TENANT)))
+        cities = set(session.scalars(select(Job.city).where(Job.tenant == IMPORT_TENANT)))
     assert cities <= {"北京", "深圳", "武汉", "郑州", "南京", "杭州", "重庆", "成都", "厦门"}
 
 

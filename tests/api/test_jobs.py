@@ -6,29 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import KeyHeaders
-
-
-def make_job(external_id: str = "kyt-001", **overrides: Any) -> dict[str, Any]:
-    job: dict[str, Any] = {
-        "external_id": external_id,
-        "title": "电气自动化工程师（应届生）",
-        "company": "浙江科甬泰自动化科技有限公司",
-        "city": "宁波",
-        "district": "北仑",
-        "industry": "工业自动化",
-        "education": "本科",
-        "experience": "应届生",
-        "majors": ["电气工程及其自动化", "自动化"],
-        "skills": ["PLC", "电气设计", "CAD"],
-        "description": "负责自动化产线的电气设计与PLC编程。",
-        "salary_min": 6000,
-        "salary_max": 9000,
-        "headcount": 30,
-        "posted_at": "2026-11-01",
-    }
-    job.update(overrides)
-    return job
+from tests.factories import make_job
+from tests.support import KeyHeaders
 
 
 def test_create_read_update_delete(client: TestClient) -> None:

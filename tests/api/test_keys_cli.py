@@ -21,7 +21,7 @@ from app.db import create_db_engine
 from app.main import create_app
 from app.settings import Settings
 from app.tables import ApiKey
-from tests.api.test_jobs import make_job
+from tests.factories import make_job
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

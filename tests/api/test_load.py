@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 from app.benchmarks.load import (
     LoadPlan,
@@ -20,6 +21,9 @@ from app.benchmarks.load import (
 )
 from app.db import create_db_engine
 from tests.proc import descendants, group_members, still_alive
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 CONNECTIONS = 200
 DURATION_S = 20.0

@@ -18,9 +18,8 @@ from app.main import create_app
 from app.matching.engine import MatchEngine
 from app.migrations import upgrade_database
 from app.settings import Settings
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.conftest import add_live_key
+from tests.factories import make_graduate, make_job
+from tests.support import add_live_key
 
 
 @pytest.fixture

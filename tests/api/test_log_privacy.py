@@ -24,9 +24,8 @@ from app.db import create_db_engine
 from app.main import create_app
 from app.settings import Settings
 from app.tables import Graduate
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.conftest import add_live_key
+from tests.factories import make_graduate, make_job
+from tests.support import add_live_key
 
 NAME = "蔺霁琰"
 PHONE = "19912345876"

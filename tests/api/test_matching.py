@@ -7,24 +7,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.conftest import KeyHeaders
-
-
-def add(client: TestClient, path: str, body: dict[str, Any]) -> int:
-    response = client.post(path, json=body)
-    assert response.status_code == 201, response.text
-    record_id: int = response.json()["id"]
-    return record_id
+from tests.factories import make_graduate, make_job, post_record
+from tests.support import KeyHeaders
 
 
 @pytest.fixture
 def pool(client: TestClient) -> dict[str, int]:
     """The Keyongtai job, a second job, and graduates of related and unrelated majors."""
     ids = {
-        "job": add(client, "/v1/jobs", make_job("kyt")),
-        "accounting_job": add(
+        "job": post_record(client, "/v1/jobs", make_job("kyt")),
+        "accounting_job": post_record(
             client,
             "/v1/jobs",
             make_job(
@@ -37,8 +29,8 @@ def pool(client: TestClient) -> dict[str, int]:
                 description="负责公司日常账务处理、财务报表编制与税务申报。",
             ),
         ),
-        "electrical": add(client, "/v1/graduates", make_graduate("g-ele")),
-        "automation": add(
+        "electrical": post_record(client, "/v1/graduates", make_graduate("g-ele")),
+        "automation": post_record(
             client,
             "/v1/graduates",
             make_graduate(
@@ -48,7 +40,7 @@ def pool(client: TestClient) -> dict[str, int]:
                 summary="在镇海某石化企业做过仪表与PLC维护实习。",
             ),
         ),
-        "accountant": add(
+        "accountant": post_record(
             client,
             "/v1/graduates",
             make_graduate(
@@ -134,7 +126,7 @@ def test_same_input_same_order(client: TestClient, pool: dict[str, int]) -> None
 
 
 def test_writes_are_reflected_in_the_next_query(client: TestClient, pool: dict[str, int]) -> None:
-    newcomer = add(
+    newcomer = post_record(
         client,
         "/v1/graduates",
         make_graduate("g-new", skills=["PLC", "电气设计", "CAD", "EPLAN"], summary="PLC 电气设计"),
@@ -172,7 +164,7 @@ def test_writes_are_reflected_in_the_next_query(client: TestClient, pool: dict[s
 
 
 def test_filters(client: TestClient, pool: dict[str, int]) -> None:
-    shaoxing = add(
+    shaoxing = post_record(
         client,
         "/v1/graduates",
         make_graduate("g-sx", city="绍兴", desired_cities=["宁波", "绍兴"]),
@@ -180,9 +172,9 @@ def test_filters(client: TestClient, pool: dict[str, int]) -> None:
     url = f"/v1/jobs/{pool['job']}/matches"
     # Others want 宁波 or 杭州; only this one lives in or wants 绍兴.
     assert graduate_ids(client.get(url, params={"city": "绍兴"}).json()) == [shaoxing]
-    masters = add(client, "/v1/graduates", make_graduate("g-ms", education="硕士"))
+    masters = post_record(client, "/v1/graduates", make_graduate("g-ms", education="硕士"))
     assert graduate_ids(client.get(url, params={"education": "硕士"}).json()) == [masters]
-    add(client, "/v1/graduates", make_graduate("g-2025", graduation_year=2025))
+    post_record(client, "/v1/graduates", make_graduate("g-2025", graduation_year=2025))
     years = client.get(
         url, params={"graduation_year_min": 2025, "graduation_year_max": 2025}
     ).json()

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.benchmarks.load import free_port
 from app.logs import REQUEST_ID, RequestIdFilter, logging_config
-from tests.api.test_durability import _free_port, running_server
-from tests.api.test_jobs import make_job
-from tests.conftest import add_live_key
+from tests.factories import make_job
+from tests.support import add_live_key, running_server
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -122,12 +122,13 @@ def test_log_lines_are_json_with_the_request_id(capsys: pytest.CaptureFixture[st
     assert lines[1]["message"] == "outside a request"
 
 
+@pytest.mark.slow
 def test_metrics_sum_over_two_workers(
     live_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The workers share this folder (serve empties it first); pytest removes it afterwards.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     headers = add_live_key(live_database_url)
     with running_server(live_database_url, port, tmp_path, workers=2) as server:

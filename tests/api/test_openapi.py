@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from app.main import create_app
+from app.settings import Settings
 
 
 def test_every_request_field_has_a_description_and_examples_exist(client: TestClient) -> None:
@@ -24,7 +29,22 @@ def test_bulk_bodies_document_their_record_schema(client: TestClient) -> None:
     ):
         body = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
         assert body["items"] == {"$ref": f"#/components/schemas/{schema_name}"}
-        assert body["maxItems"] == 1000
+        assert body["maxItems"] == client.app.state.settings.max_bulk_records  # type: ignore[attr-defined]
+        assert "x-bulk-records" not in body
+
+
+def test_bulk_body_limit_follows_the_setting(
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker,  # type: ignore[type-arg]
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"max_bulk_records": 7}),
+        engine=engine,
+        session_factory=session_factory,
+    )
+    body = app.openapi()["paths"]["/v1/jobs/bulk"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["maxItems"] == 7
 
 
 def test_docs_page_is_served(client: TestClient) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.privacy import mask_email, mask_name, mask_phone
-from tests.api.test_graduates import make_graduate
-from tests.conftest import KeyHeaders
+from tests.factories import make_graduate
+from tests.support import KeyHeaders
 
 
 def test_masks() -> None:

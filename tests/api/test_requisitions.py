@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,38 +12,24 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.services.progress import local_today
 from app.settings import Settings
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.api.test_matching import add
-from tests.conftest import KeyHeaders, add_live_key
+from tests.factories import make_graduate, make_job, make_requisition, post_record
+from tests.support import KeyHeaders, add_live_key
 
 RECORDER = "中博-王顾问"
-
-
-def make_requisition(job_ids: list[int], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "employer": "浙江科甬泰自动化科技有限公司",
-        "title": "电气自动化工程师30名",
-        "headcount": 2,
-        "deadline": (local_today() + timedelta(days=5)).isoformat(),
-        "job_ids": job_ids,
-    }
-    body.update(overrides)
-    return body
 
 
 @pytest.fixture
 def people(client: TestClient) -> dict[str, int]:
     return {
-        "job": add(client, "/v1/jobs", make_job("kyt")),
-        "job2": add(client, "/v1/jobs", make_job("kyt2", title="PLC调试工程师")),
-        "ele": add(client, "/v1/graduates", make_graduate("g-ele")),
-        "auto": add(
+        "job": post_record(client, "/v1/jobs", make_job("kyt")),
+        "job2": post_record(client, "/v1/jobs", make_job("kyt2", title="PLC调试工程师")),
+        "ele": post_record(client, "/v1/graduates", make_graduate("g-ele")),
+        "auto": post_record(
             client,
             "/v1/graduates",
             make_graduate("g-auto", major="自动化", skills=["PLC", "单片机"]),
         ),
-        "mech": add(
+        "mech": post_record(
             client,
             "/v1/graduates",
             make_graduate("g-mech", major="机械设计制造及其自动化", skills=["SolidWorks", "CAD"]),
@@ -240,9 +225,9 @@ def test_two_concurrent_hires_of_one_graduate_exactly_one_wins(
     )
     headers = add_live_key(live_database_url)
     with TestClient(create_app(settings), headers=headers) as client:
-        job_a = add(client, "/v1/jobs", make_job("a"))
-        job_b = add(client, "/v1/jobs", make_job("b"))
-        graduate = add(client, "/v1/graduates", make_graduate("g"))
+        job_a = post_record(client, "/v1/jobs", make_job("a"))
+        job_b = post_record(client, "/v1/jobs", make_job("b"))
+        graduate = post_record(client, "/v1/graduates", make_graduate("g"))
         requisitions = [
             client.post("/v1/requisitions", json=make_requisition([job])).json()["id"]
             for job in (job_a, job_b)

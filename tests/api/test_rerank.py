@@ -11,7 +11,6 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from fastapi.encoders import jsonable_encoder
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,60 +18,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.batch import store
 from app.batch.export import export_run
 from app.batch.rerank import (
-    ChunkExecutor,
     LocalExecutor,
     RerankError,
-    RerankInputs,
     RerankOptions,
     load_inputs,
-    run_rerank,
 )
 from app.batch.sides import CandidateSide, ChunkResult, QueryChunk, RankSpec
-from app.demo import generate_graduates, generate_jobs
 from app.settings import Settings
 from app.tables import MatchRun, MatchRunRow
+from tests.factories import post_synthetic_pool
+from tests.support import RERANK_OPTIONS, rerank
 
 Factory = sessionmaker[Session]
-OPTIONS = RerankOptions(k=8, pool=8, chunk_rows=16)
 
 
 @pytest.fixture
 def pool(client: TestClient) -> dict[str, list[int]]:
     """Synthetic postings and graduates, a few of them closed or placed."""
-    jobs = jsonable_encoder(generate_jobs(40, seed=5))
-    graduates = jsonable_encoder(generate_graduates(120, seed=5))
-    for index in range(0, 40, 9):
-        jobs[index]["status"] = "closed"
-    for index in range(0, 120, 11):
-        graduates[index]["status"] = "placed"
-    ids: dict[str, list[int]] = {}
-    for kind, records in (("jobs", jobs), ("graduates", graduates)):
-        response = client.post(f"/v1/{kind}/bulk", json=records)
-        assert response.status_code == 200, response.text
-        ids[kind] = [result["id"] for result in response.json()["results"]]
-    # The first live query builds the index (fitting and publishing a version) as a server does.
-    assert client.get(f"/v1/jobs/{ids['jobs'][1]}/matches").status_code == 200
-    return ids
-
-
-def rerank(
-    factory: Factory,
-    settings: Settings,
-    *,
-    options: RerankOptions = OPTIONS,
-    executor: ChunkExecutor | None = None,
-    resume: int | None = None,
-    inputs: RerankInputs | None = None,
-) -> int:
-    inputs = inputs or load_inputs(factory, tenant="default", models_dir=settings.models_dir)
-    return run_rerank(
-        factory,
-        tenant="default",
-        inputs=inputs,
-        executor=executor or LocalExecutor(threads=2),
-        options=options,
-        resume_run_id=resume,
-    )
+    return post_synthetic_pool(client)
 
 
 def ranked(body: dict[str, Any], key: str) -> list[tuple[int, float, dict[str, float]]]:
@@ -98,8 +61,10 @@ def test_batch_matches_are_the_live_ones(
     run_id = rerank(session_factory, settings)
     compared = 0
     for job in pool["jobs"]:
-        live = client.get(f"/v1/jobs/{job}/matches", params={"k": OPTIONS.k})
-        batch = client.get(f"/v1/jobs/{job}/matches", params={"k": OPTIONS.k, "source": "batch"})
+        live = client.get(f"/v1/jobs/{job}/matches", params={"k": RERANK_OPTIONS.k})
+        batch = client.get(
+            f"/v1/jobs/{job}/matches", params={"k": RERANK_OPTIONS.k, "source": "batch"}
+        )
         assert batch.status_code == 200, batch.text
         if client.get(f"/v1/jobs/{job}").json()["status"] == "closed":
             assert batch.json()["matches"] == []  # only open jobs are ranked in batch
@@ -112,9 +77,9 @@ def test_batch_matches_are_the_live_ones(
     for graduate in pool["graduates"][1::7]:
         if client.get(f"/v1/graduates/{graduate}").json()["status"] != "seeking":
             continue
-        live = client.get(f"/v1/graduates/{graduate}/matches", params={"k": OPTIONS.k})
+        live = client.get(f"/v1/graduates/{graduate}/matches", params={"k": RERANK_OPTIONS.k})
         batch = client.get(
-            f"/v1/graduates/{graduate}/matches", params={"k": OPTIONS.k, "source": "batch"}
+            f"/v1/graduates/{graduate}/matches", params={"k": RERANK_OPTIONS.k, "source": "batch"}
         )
         assert_same_matches(live.json(), batch.json(), "job_id")
         compared += len(batch.json()["matches"])

@@ -5,55 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from app.db import create_db_engine, create_session_factory
-from app.demo import generate_demo
-from app.importing.load import load_records
-from app.schemas.graduates import GraduateCreate
-from app.schemas.jobs import JobCreate
-from app.tables import Graduate, Job, MatchRun, MatchRunChunk, MatchRunRow
+from app.tables import MatchRun, MatchRunChunk, MatchRunRow
+from tests.factories import load_demo
+from tests.support import CHUNK_ROWS, jobmatch, newest_run
 
-# Many small chunks, each its own transaction: the kill lands in the middle of the run.
-CHUNK_ROWS = "4"
-
-
-def load_demo(engine: Engine) -> None:
-    dataset = generate_demo(seed=11, n_jobs=150, n_graduates=1000)
-    factory = create_session_factory(engine)
-    for table, schema, rows in (
-        (Job, JobCreate, dataset.jobs),
-        (Graduate, GraduateCreate, dataset.graduates),
-    ):
-        summary = load_records(
-            factory,
-            table,
-            schema,
-            tenant="default",
-            records=((n + 1, dict(row), None) for n, row in enumerate(rows)),
-        )
-        assert not summary.failures
-
-
-def jobmatch(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as handle:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "rerank", "--no-progress", *args],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def newest_run(engine: Engine) -> MatchRun | None:
-    with create_session_factory(engine)() as session:
-        return session.scalars(select(MatchRun).order_by(MatchRun.id.desc())).first()
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def stored_rows(engine: Engine, run_id: int) -> list[tuple[Any, ...]]:

@@ -9,13 +9,18 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db import create_db_engine
 from app.migrations import upgrade_database
 from app.tables import MatchRunChunk, MatchRunRow
-from tests.api.test_rerank_resume import CHUNK_ROWS, jobmatch, load_demo, newest_run
+from tests.factories import load_demo
 from tests.proc import descendants, still_alive
+from tests.support import CHUNK_ROWS, jobmatch, newest_run
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def _environment(database_url: str, folder: Path) -> dict[str, str]:

@@ -9,12 +9,16 @@ import threading
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 from app.benchmarks.load import running_server
 from app.migrations import upgrade_database
-from tests.api.test_graduates import make_graduate
-from tests.conftest import add_live_key
+from tests.factories import make_graduate
 from tests.proc import descendants, still_alive
+from tests.support import add_live_key
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def test_workers_end_with_a_supervisor_killed_by_sigkill(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ from app.main import create_app
 from app.settings import Settings
 from app.tables import Job
 from app.tenant_paths import is_valid_tenant_id
-from tests.api.test_jobs import make_job
-from tests.conftest import KeyHeaders
+from tests.factories import make_job
+from tests.support import KeyHeaders
 
 # Every name an HTTP header can carry (NUL and newlines cannot travel in one: the unit tests
 # check them against the path functions).

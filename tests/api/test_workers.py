@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 from fastapi.testclient import TestClient
 
+from app.benchmarks.load import free_port
 from app.main import create_app
 from app.settings import Settings
-from tests.api.test_durability import _free_port, running_server
-from tests.api.test_graduates import make_graduate
-from tests.api.test_jobs import make_job
-from tests.conftest import add_live_key
+from tests.factories import make_graduate, make_job
+from tests.support import add_live_key, running_server
 
 SEED_GRADUATES = [
     make_graduate(f"seed-{i}", major=major, skills=skills)
@@ -31,10 +31,11 @@ SEED_GRADUATES = [
 ]
 
 
+@pytest.mark.slow
 def test_two_workers_converge_after_writes_through_either(
     live_database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     headers = add_live_key(live_database_url)
     with running_server(live_database_url, port, tmp_path, workers=2):

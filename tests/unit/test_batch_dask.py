@@ -4,16 +4,20 @@ gives exactly the in-process results."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.batch.dask_executor import DaskExecutor, dask_client
 from app.batch.inputs import candidate_side, query_set, rank_spec
 from app.batch.rerank import LocalExecutor
 from app.ranking import FilterSpec, Tokenizer
-from tests.unit.test_batch_topk import WEIGHTINGS, make_ranker
+from tests.factories import RANKER_WEIGHTINGS, make_ranker
+
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
 
 
 def test_dask_local_cluster_equals_in_process() -> None:
-    ranker = make_ranker(Tokenizer(backend="jieba"), WEIGHTINGS[0], seed=3)
+    ranker = make_ranker(Tokenizer(backend="jieba"), RANKER_WEIGHTINGS[0], seed=3)
     filters = FilterSpec()
     with dask_client(None, workers=2) as client:
         executor = DaskExecutor.for_client(client)

@@ -6,7 +6,6 @@ merged with zip_sp_matmul_topn."""
 from __future__ import annotations
 
 import pickle
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,83 +16,16 @@ from app.batch.sides import ChunkResult, RankSpec
 from app.batch.topk import rank_chunk
 from app.ranking import (
     FilterSpec,
-    GraduateDocument,
-    JobDocument,
-    MajorFitLevels,
     Ranker,
-    RankerParams,
-    StructuredFitWeights,
     Tokenizer,
 )
 from app.ranking.features import Direction
-
-WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
-CITIES = ["北京", "深圳", "宁波", "杭州", "浙江", "全国", "", "火星"]
-MAJORS = ["电气工程及其自动化", "自动化", "会计学", "计算机科学与技术", ""]
-LEVELS = ["不限", "大专", "本科", "硕士", "博士"]
+from tests.factories import RANKER_WEIGHTINGS, make_ranker
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
     return Tokenizer(backend="jieba")
-
-
-def pick(rng: np.random.Generator, values: Sequence[Any]) -> Any:
-    return values[int(rng.integers(len(values)))]
-
-
-def words(rng: np.random.Generator, low: int, high: int) -> str:
-    return " ".join(rng.choice(WORDS, int(rng.integers(low, high + 1))))
-
-
-def random_job(rng: np.random.Generator, job_id: int) -> JobDocument:
-    low = pick(rng, [None, 3000, 6000])
-    return JobDocument(
-        id=job_id,
-        title=words(rng, 0, 3),
-        skills=tuple(words(rng, 0, 2).split()),
-        city=pick(rng, CITIES) or None,
-        education=pick(rng, LEVELS),
-        majors=tuple(m for m in {pick(rng, MAJORS), pick(rng, MAJORS)} if m),
-        salary_min=low,
-        salary_max=pick(rng, [None, 0, 5000, 9000]) if low is None else low + 2000,
-        status=pick(rng, ["open", "open", "open", "closed"]),
-    )
-
-
-def random_graduate(rng: np.random.Generator, graduate_id: int) -> GraduateDocument:
-    return GraduateDocument(
-        id=graduate_id,
-        skills=tuple(words(rng, 0, 3).split()),
-        desired_roles=tuple(words(rng, 0, 1).split()),
-        major=pick(rng, MAJORS) or None,
-        education=pick(rng, LEVELS),
-        graduation_year=pick(rng, [None, 2025, 2026]),
-        city=pick(rng, CITIES) or None,
-        desired_cities=tuple(c for c in {pick(rng, CITIES), pick(rng, CITIES)} if c),
-        expected_salary=pick(rng, [None, 0, 4000, 7000, 12000]),
-        status=pick(rng, ["seeking", "seeking", "seeking", "placed"]),
-    )
-
-
-def make_ranker(tokenizer: Tokenizer, params: RankerParams, seed: int) -> Ranker:
-    rng = np.random.default_rng(seed)
-    jobs = [random_job(rng, int(i)) for i in rng.permutation(5000)[:260]]
-    # Copies under new ids: equal scores, so ties must fall to the smaller id in both paths.
-    jobs += [
-        JobDocument(**{**_fields(jobs[int(rng.integers(len(jobs)))]), "id": 6000 + i})
-        for i in range(60)
-    ]
-    graduates = [random_graduate(rng, 10_000 + i) for i in range(220)]
-    graduates += [
-        GraduateDocument(**{**_fields(graduates[int(rng.integers(220))]), "id": 20_000 + i})
-        for i in range(60)
-    ]
-    return Ranker(params, tokenizer=tokenizer).fit(jobs, graduates)
-
-
-def _fields(document: Any) -> dict[str, Any]:
-    return {name: getattr(document, name) for name in document.__dataclass_fields__}
 
 
 Ranking = dict[int, list[tuple[int, float, tuple[float, ...]]]]
@@ -162,13 +94,6 @@ def assert_same(batch: Ranking, online: Ranking) -> None:
             assert parts == pytest.approx(want_parts, abs=1e-6)
 
 
-WEIGHTINGS = [
-    RankerParams(max_df=1.0),
-    RankerParams(max_df=1.0, weights=StructuredFitWeights(major=1.0, city=0.5, salary=0.3)),
-    RankerParams(max_df=1.0, weights=StructuredFitWeights(text=0.5, education=-0.4, city=-0.1)),
-    RankerParams(max_df=1.0, weights=StructuredFitWeights(text=0.0)),
-    RankerParams(max_df=1.0, major_levels=MajorFitLevels(same_major=3.0, unrelated=-1.0)),
-]
 FILTERS = [
     FilterSpec(),
     FilterSpec(education=False, city=False, salary=False),
@@ -180,10 +105,11 @@ FILTERS = [
 PATHS_SEEN = [0, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("direction", ["jobs", "graduates"])
-@pytest.mark.parametrize("weighting", range(len(WEIGHTINGS)))
+@pytest.mark.parametrize("weighting", range(len(RANKER_WEIGHTINGS)))
 def test_batch_equals_online(tokenizer: Tokenizer, direction: Direction, weighting: int) -> None:
-    ranker = make_ranker(tokenizer, WEIGHTINGS[weighting], seed=weighting)
+    ranker = make_ranker(tokenizer, RANKER_WEIGHTINGS[weighting], seed=weighting)
     for number, filters in enumerate(FILTERS):
         # A pool of 5 for a top-5 over ~200 candidates with many copies: the wider passes and
         # the full recomputation run; blocks of 64 candidates are merged by zip_sp_matmul_topn.
@@ -196,6 +122,7 @@ def test_batch_equals_online(tokenizer: Tokenizer, direction: Direction, weighti
             assert any(batch.values()), f"filters {number} left nothing to compare"
 
 
+@pytest.mark.slow
 def test_every_path_was_taken() -> None:
     # Runs after the parametrised test above (file order): both slow paths were exercised.
     widened, fallbacks = PATHS_SEEN
@@ -207,7 +134,7 @@ def _slots(spec: RankSpec) -> dict[str, Any]:
 
 
 def test_queries_are_open_jobs_or_seeking_graduates(tokenizer: Tokenizer) -> None:
-    ranker = make_ranker(tokenizer, WEIGHTINGS[0], seed=7)
+    ranker = make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=7)
     seeking = {g.id for g in ranker.graduates_.values() if g.status == "seeking"}
     open_jobs = {j.id for j in ranker.jobs_.values() if j.status == "open"}
     assert set(query_set(ranker, "jobs", FilterSpec()).ids.tolist()) == seeking
@@ -216,7 +143,7 @@ def test_queries_are_open_jobs_or_seeking_graduates(tokenizer: Tokenizer) -> Non
 
 
 def test_a_candidate_side_travels_without_its_cache(tokenizer: Tokenizer) -> None:
-    ranker = make_ranker(tokenizer, WEIGHTINGS[0], seed=8)
+    ranker = make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=8)
     side = candidate_side(ranker, "jobs", FilterSpec())
     queries = query_set(ranker, "jobs", FilterSpec())
     spec = rank_spec(ranker, k=5, pool=10, threads=2, filters=FilterSpec())
@@ -229,6 +156,6 @@ def test_a_candidate_side_travels_without_its_cache(tokenizer: Tokenizer) -> Non
 
 
 def test_the_query_order_is_fixed_by_the_data(tokenizer: Tokenizer) -> None:
-    first = query_set(make_ranker(tokenizer, WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
-    second = query_set(make_ranker(tokenizer, WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
+    first = query_set(make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
+    second = query_set(make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
     assert np.array_equal(first.ids, second.ids)

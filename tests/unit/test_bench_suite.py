@@ -14,6 +14,9 @@ from app.benchmarks.goals import GOALS, lookup
 from app.benchmarks.report import PLOTS, write_report
 from app.benchmarks.suite import QUICK, measure_all
 
+# Real processes or large inputs: more than ~5 s each in a full run on two cores.
+pytestmark = pytest.mark.slow
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 TINY = replace(
@@ -51,6 +54,10 @@ def test_bench_all_writes_every_figure(tmp_path: Path) -> None:
     assert {"ours", "scipy", "bm25s", "online_add", "query_after_add"} <= set(size)
     assert size["ours"]["calls"] == 5 and size["peak_rss_mb"] > 0
     assert set(saved["batch"]["sides"]) == {"jobs", "graduates"}
+    # The cold pass asks for every graduate exactly once, and answers them all.
+    first = saved["http"]["first_pass"]
+    assert first["requests"] == TINY.http_graduates and first["non_2xx"] == first["errors"] == 0
+    assert "## What each change bought" in (tmp_path / "report.md").read_text("utf-8")
     point = saved["http"]["goal_point"]
     assert point["matches"]["requests"] > 0 and point["healthz"]["requests"] > 0
     for name in ("matches", "matches_distinct"):

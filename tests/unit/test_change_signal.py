@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -36,3 +37,33 @@ def test_no_signal_where_it_would_not_be_exact(tmp_path: Path) -> None:
     assert DataVersion(create_engine("postgresql+psycopg://u@127.0.0.1:1/x")).version() is None
     missing = DataVersion(create_engine(f"sqlite:///{tmp_path / 'absent' / 'x.db'}"))
     assert missing.version() is None
+
+
+def test_a_commit_moves_the_number_every_thread_reads(tmp_path: Path) -> None:
+    """Each thread reads its own connection: a commit after any thread's read moves what
+    every thread reads next, a thread new to the signal included."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'signal.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    signal = DataVersion(engine)
+    seen: dict[str, int | None] = {}
+
+    def read(name: str) -> None:
+        seen[name] = signal.version()
+
+    def in_thread(name: str) -> None:
+        thread = threading.Thread(target=read, args=(name,))
+        thread.start()
+        thread.join()
+
+    in_thread("first")
+    read("main before")
+    assert signal.version() == seen["main before"]  # no commit: this thread's number holds
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    in_thread("first again")  # not the first thread: threads are not reused here
+    read("main after")
+    assert seen["main after"] not in (seen["first"], seen["main before"])
+    assert seen["first again"] not in (seen["first"], seen["main before"])
+    signal.close()
+    engine.dispose()

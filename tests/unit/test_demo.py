@@ -11,28 +11,29 @@ from typing import Any
 import pytest
 
 from app.demo import (
-    EDUCATION_LEVELS,
     GRADUATE_FIELDS,
     JOB_FIELDS,
     KEYONGTAI_COMPANY,
     KEYONGTAI_JOB_EXTERNAL_ID,
-    MAJOR_CLASSES,
     SYNTHETIC_NOTICE,
     DemoDataset,
     generate_demo,
     generate_graduates,
     generate_jobs,
 )
-from app.demo.vocabulary import (
-    COMMON_ROLES,
-    DISTRICTS_BY_NAME,
-    INDUSTRIES,
-    MAJOR_SCHOOLS,
-    MAJORS_BY_NAME,
-    SCHOOLS_BY_NAME,
-)
+from app.demo.vocabulary import load_vocabulary
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
+from app.vocabulary import EDUCATION_LEVELS
+
+VOCABULARY = load_vocabulary()
+COMMON_ROLES = VOCABULARY.common_roles
+DISTRICTS_BY_NAME = VOCABULARY.districts_by_name
+INDUSTRIES = VOCABULARY.industries
+MAJOR_CLASSES = VOCABULARY.major_classes
+MAJOR_SCHOOLS = VOCABULARY.major_schools
+MAJORS_BY_NAME = VOCABULARY.majors_by_name
+SCHOOLS_BY_NAME = VOCABULARY.schools_by_name
 
 ELECTRICAL_MAJORS = {"电气工程及其自动化", "自动化"}
 PROTECTED_KEYS = {

@@ -17,7 +17,7 @@ from app.evaluation.sets import (
     industry_segments,
     read_labelled_set,
 )
-from tests.unit.conftest import SHARED
+from tests.support import SHARED_DIR
 
 
 def test_industry_labels_pair_by_segment_equality_or_prefix() -> None:
@@ -122,7 +122,10 @@ def test_labelled_set_from_files(tmp_path: Path) -> None:
 
 
 def test_seekers_set_from_the_shared_files() -> None:
-    seekers, jobs = SHARED / "data/seekers_zhilian.jsonl", SHARED / "data/jobs_zhaopin.jsonl"
+    seekers, jobs = (
+        SHARED_DIR / "data/seekers_zhilian.jsonl",
+        SHARED_DIR / "data/jobs_zhaopin.jsonl",
+    )
     if not (seekers.is_file() and jobs.is_file()):
         pytest.skip(f"{seekers} or {jobs} is absent: shared data not available on this machine")
     labelled = build_seekers_set(seekers, jobs)

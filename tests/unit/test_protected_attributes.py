@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,6 +112,7 @@ BASELINE = _all_rankings(Ranker().fit(JOBS, GRADUATES))
     where=st.sampled_from(["summary", "skills", "desired_roles"]),
     at_start=st.booleans(),
 )
+@pytest.mark.slow
 def test_protected_mentions_leave_every_score_and_order_identical(
     target: int, said: list[str], where: str, at_start: bool
 ) -> None:

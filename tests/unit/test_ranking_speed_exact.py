@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,8 @@ from app.ranking import (
 from app.ranking.components import places_match
 from app.ranking.features import Direction
 from app.ranking.scoring import best_rows
+from tests.factories import LEVELS, pick, words
 
-WORDS = ["plc", "电气", "java", "autocad", "数控", "销售", "财务", "python", "设计", "调试", "会计"]
 CITIES = ["北京", "深圳", "广州", "宁波", "杭州", "浙江", "广东", "全国", "", "火星"]
 MAJORS = [
     "电气工程及其自动化",
@@ -37,20 +36,11 @@ MAJORS = [
     "机械设计制造及其自动化",
     "",
 ]
-LEVELS = ["不限", "大专", "本科", "硕士", "博士"]
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
     return Tokenizer(backend="jieba")
-
-
-def pick(rng: np.random.Generator, values: Sequence[Any]) -> Any:
-    return values[int(rng.integers(len(values)))]
-
-
-def words(rng: np.random.Generator, low: int, high: int) -> str:
-    return " ".join(rng.choice(WORDS, int(rng.integers(low, high + 1))))
 
 
 def random_job(rng: np.random.Generator, job_id: int) -> JobDocument:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.ranking.text import Tokenizer, normalize_text, rjieba_available
-
-from .conftest import read_shared_jsonl
+from tests.support import read_shared_jsonl
 
 FIXTURES = [
     "熟悉西门子S7-1200/S7-1500 PLC编程，会用AutoCAD、SolidWorks画图",

@@ -72,12 +72,7 @@ def list_audit_events(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page[AuditEventPublic](
-        items=[AuditEventPublic.model_validate(item) for item in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.of([AuditEventPublic.model_validate(item) for item in items], total)
 
 
 @router.get("/tenants", summary="List tenants", dependencies=[requires("tenants:read")])

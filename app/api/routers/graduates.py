@@ -27,7 +27,7 @@ from app.api.deps import (
 from app.errors import Forbidden
 from app.schemas.common import BulkResponse, ExternalId, Page
 from app.schemas.duplicates import DuplicateGraduate, GraduateDuplicates
-from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateStatus, GraduateUpdate
+from app.schemas.graduates import GraduateCreate, GraduatePublic, GraduateUpdate
 from app.schemas.matches import JobMatches
 from app.services import erasure, matching
 from app.services import graduates as graduate_service
@@ -36,6 +36,7 @@ from app.services.contact import ContactView, present_graduates, single_view
 from app.services.duplicates import duplicate_graduates
 from app.services.records import RecordFilters
 from app.tables import Graduate
+from app.vocabulary import GraduateStatus
 
 router = APIRouter(prefix="/v1/graduates", tags=["graduates"])
 
@@ -105,11 +106,8 @@ def list_graduates(
         session, tenant=principal.tenant, filters=filters, limit=page.limit, offset=page.offset
     )
     view: ContactView = "full" if include == "contact" else "none"
-    return Page[GraduatePublic](
-        items=present_graduates(session, principal=principal, graduates=items, view=view),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    return page.of(
+        present_graduates(session, principal=principal, graduates=items, view=view), total
     )
 
 
@@ -129,7 +127,7 @@ def create_graduate(
 
 @router.post(
     "/bulk",
-    summary="Upsert up to 1,000 graduate profiles by external_id",
+    summary="Upsert graduate profiles by external_id (at most JOBMATCH_MAX_BULK_RECORDS)",
     openapi_extra=bulk_request_body("GraduateCreate"),
     dependencies=[requires("graduates:write")],
 )

@@ -31,7 +31,6 @@ from app.schemas.jobs import (
     JobCompliance,
     JobCreate,
     JobPublic,
-    JobStatus,
     JobUpdate,
 )
 from app.schemas.matches import GraduateMatches
@@ -41,6 +40,7 @@ from app.services.bulk import bulk_upsert
 from app.services.duplicates import duplicate_jobs
 from app.services.records import RecordFilters
 from app.tables import Job
+from app.vocabulary import JobStatus
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -69,12 +69,7 @@ def list_jobs(
         offset=page.offset,
         owner_key_id=principal.owner_key_id,
     )
-    return Page[JobPublic](
-        items=[JobPublic.model_validate(job) for job in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.of([JobPublic.model_validate(job) for job in items], total)
 
 
 @router.post(
@@ -101,7 +96,7 @@ def create_job(
 
 @router.post(
     "/bulk",
-    summary="Upsert up to 1,000 job postings by external_id",
+    summary="Upsert job postings by external_id (at most JOBMATCH_MAX_BULK_RECORDS)",
     openapi_extra=bulk_request_body("JobCreate"),
     dependencies=[requires("jobs:bulk")],
 )

@@ -24,7 +24,6 @@ from app.schemas.requisitions import (
     Progress,
     RequisitionCreate,
     RequisitionPublic,
-    RequisitionStatus,
     RequisitionUpdate,
     Shortlist,
     StageChange,
@@ -33,6 +32,7 @@ from app.services import pipeline as pipeline_service
 from app.services import progress as progress_service
 from app.services import requisitions as requisition_service
 from app.tables import Candidacy, Requisition
+from app.vocabulary import RequisitionStatus
 
 router = APIRouter(prefix="/v1/requisitions", tags=["requisitions"])
 
@@ -92,12 +92,7 @@ def list_requisitions(
     items, total = requisition_service.list_requisitions(
         session, tenant=tenant, status=status, limit=page.limit, offset=page.offset
     )
-    return Page[RequisitionPublic](
-        items=[RequisitionPublic.model_validate(item) for item in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.of([RequisitionPublic.model_validate(item) for item in items], total)
 
 
 @router.get(

@@ -1,0 +1,24 @@
+# ruff: noqa: E501 (a Markdown table: one row a line)
+"""What each change of issue 12's second round bought, as measured when it was made (on the
+shared 2-core machine, so each figure is beside its peer from the same run). The report
+quotes it after the figures of its own run."""
+
+FIXES = """
+Measured on 2026-12-01 while three other sessions shared the machine (1-minute load 2 to 7);
+each pair below comes from one run, interleaved or back to back.
+
+| change | before | after | how measured |
+|---|---|---|---|
+| near-duplicate groups of each company kept with the snapshot's answers (matches collapse them on every request) | 20 req/s, p99 2.6 s (16 connections, 10k postings) | 536 req/s, p99 49 ms | `bench all --quick`, load 5.6 and 5.4; py-spy had 838 of 862 request samples in the collapse |
+| MinHashLSH's (bands, rows) found once, not by numerical integration per company | 287 of 511 collapse samples | gone | py-spy, same server |
+| opted-out flag kept with the answers; change signal read on one connection per thread | a primary-key query per request; 74 of 342 request samples waiting on the signal's lock | no query when nothing changed; no lock | py-spy |
+| index cosine: posting lists summed by a numba kernel | p50 0.74 to 0.84 ms (NumPy fancy-index add per term) | p50 0.145 to 0.149 ms, identical values | 200 queries at 100k, interleaved |
+| one query top-10 at 100k, whole path | p50 1.83 ms, p99 9.17 ms | p50 0.98 ms, p99 1.42 ms | `bench all --quick` (scipy `q @ J.T` in the same runs: 2.08 and 2.16 ms) |
+| tokeniser: full-width characters replaced once per distinct character | 30.6 ms per MB | 18.6 ms | 1 MB of postings, best of 5 |
+| tokeniser: protected-phrase patterns only on texts holding a trigger word (1.9 % of postings) | 51 to 71 ms per MB | about 7 ms | same texts, identical tokens on 20,000 postings |
+| tokeniser: verdicts by a plain dict's `__getitem__` and `filter` | 19.1 ms per MB | 8.9 ms | same token lists |
+| tokeniser, all of it, against raw `rjieba.cut` in the same run | 0.70 of raw (8.8 of 12.5 MB/s) | 0.73 of raw (15.7 of 21.5 MB/s) | `bench all --quick` |
+| index ids and live flags in arrays grown by doubling, not concatenated per write | 0.041 ms per index upsert at 100k | 0.014 ms | 200 single-row upserts, interleaved (the rest of an add, about 1.5 ms at 100k, is vectorising and coherence weighting) |
+| fit: tokenising in a pool of 2 processes (tried, not kept) | 13.2 s in one process | 17.3 and 19.3 s | 100k postings, load 4.7: on a busy machine the second core is not there |
+| quick run: batch part with 2,000 graduates, not 5,000 | 209 s in all (batch 90 s) | 133 s in all (batch 33 s) | `bench all --quick` |
+"""

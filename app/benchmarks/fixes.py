@@ -21,4 +21,5 @@ each pair below comes from one run, interleaved or back to back.
 | index ids and live flags in arrays grown by doubling, not concatenated per write | 0.041 ms per index upsert at 100k | 0.014 ms | 200 single-row upserts, interleaved (the rest of an add, about 1.5 ms at 100k, is vectorising and coherence weighting) |
 | fit: tokenising in a pool of 2 processes (tried, not kept) | 13.2 s in one process | 17.3 and 19.3 s | 100k postings, load 4.7: on a busy machine the second core is not there |
 | quick run: batch part with 2,000 graduates, not 5,000 | 209 s in all (batch 90 s) | 133 s in all (batch 33 s) | `bench all --quick` |
+| batch: each query's best eligible cosine by one `reduceat` over the product's rows, not `np.maximum.at` per pair | graduates side (31,482 jobs × 2,000 graduates) 7.33 s; 31,482 × 50,000: 77.2 s | 4.88 s; 69.1 s; identical rows and scores | interleaved before/after, median of the last 2 of 4 (of 2 at 50k), load 4 to 8; py-spy had 254 of 2,886 samples of that side in the two `ufunc.at` lines |
 """

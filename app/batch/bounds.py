@@ -15,7 +15,10 @@ from sparse_dot_topn import sp_matmul_topn, zip_sp_matmul_topn
 from app.batch.pair_scores import arrange, exact_text, full_row
 from app.batch.sides import CandidateSide, Features, Float64Array, FloatArray, RankSpec, Subset
 from app.ranking import FilterSpec
-from app.ranking.structured import MISSING, BoolArray, pair_mask, score_components
+from app.ranking.arrays import BoolArray
+from app.ranking.components import score_components
+from app.ranking.features import MISSING
+from app.ranking.filters import pair_mask
 
 # Cosines from the product within this of a query's best eligible one are computed exactly to
 # find that best (the text scale), as the online path computes it.

@@ -22,7 +22,7 @@ from app.batch.sides import (
     pair_keys,
 )
 from app.ranking import FilterSpec, Ranker, SparseIndex
-from app.ranking.structured import Direction
+from app.ranking.features import Direction
 
 SIDES: tuple[Direction, ...] = ("jobs", "graduates")
 

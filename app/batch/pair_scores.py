@@ -20,16 +20,11 @@ from app.batch.sides import (
     RankSpec,
     Subset,
 )
+from app.ranking.arrays import BoolArray
+from app.ranking.components import Components, sub_score_ranges
+from app.ranking.features import Direction, GraduateFeatures, JobFeatures
+from app.ranking.filters import pair_mask
 from app.ranking.scoring import PairScores, exact_top, pair_scores, structured_reach
-from app.ranking.structured import (
-    BoolArray,
-    Components,
-    Direction,
-    GraduateFeatures,
-    JobFeatures,
-    pair_mask,
-    sub_score_ranges,
-)
 
 # Pairs scored at once: bounds the feature gathers of one step (≈ 200 bytes per pair).
 PAIRS_PER_STEP = 1 << 17

@@ -37,7 +37,7 @@ from app.matching.documents import graduate_document, job_document
 from app.matching.engine import MatchEngine
 from app.model_store import ModelStore
 from app.ranking import FilterSpec, GraduateDocument, JobDocument, MajorTable, Ranker
-from app.ranking.structured import Direction
+from app.ranking.features import Direction
 from app.repositories import tenant_graduates, tenant_jobs
 from app.tables import Graduate, MatchRun
 

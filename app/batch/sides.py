@@ -13,15 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.ranking import FilterSpec, MajorFitLevels, StructuredFitWeights
+from app.ranking.arrays import BoolArray
+from app.ranking.components import Components, sub_score_ranges
+from app.ranking.features import Direction, GraduateFeatures, JobFeatures
 from app.ranking.scoring import bound_slack
-from app.ranking.structured import (
-    BoolArray,
-    Components,
-    Direction,
-    GraduateFeatures,
-    JobFeatures,
-    sub_score_ranges,
-)
 
 Features = JobFeatures | GraduateFeatures
 

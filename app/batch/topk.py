@@ -65,8 +65,9 @@ from app.batch.sides import (
     group_labels,
     pair_keys,
 )
+from app.ranking.arrays import BoolArray
+from app.ranking.components import Components
 from app.ranking.scoring import calibrated_text
-from app.ranking.structured import BoolArray, Components
 
 # Scores closer than this share of the bound allowance (RankSpec.slack) are re-scored with
 # exactly computed cosines before ordering.

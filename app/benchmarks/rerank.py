@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its numbers."""
     from app.batch.inputs import side_documents
     from app.ranking import FilterSpec, Ranker
-    from app.ranking.structured import Direction
+    from app.ranking.features import Direction
 
     if not Path(args.jobs).exists():
         print(f"error: {args.jobs} not found")

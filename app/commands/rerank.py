@@ -30,7 +30,7 @@ from app.commands import tenant_id_argument
 from app.db import create_db_engine, create_session_factory
 from app.errors import AppError
 from app.matching.majors import load_major_table
-from app.ranking.structured import Direction
+from app.ranking.features import Direction
 from app.settings import get_settings
 from app.tables import DEFAULT_TENANT, MatchRun
 

@@ -110,8 +110,8 @@ def _text_choices_of_2026_11_30(params: RankerParams) -> RankerParams:
 
 
 # Each choice both ways, whatever ships: a variant equal to the parameters in use is skipped
-# (it would repeat "as shipped"). RankerParams has no BM25-style term weighting to toggle; a
-# variant for it belongs here once it does.
+# (it would repeat "as shipped"). Field normalisation, BM25 weighting, the character channel and
+# feedback have never shipped other than as the defaults say, so they are listed one way.
 VARIANTS: tuple[Variant, ...] = (
     Variant("as shipped", lambda params: params),
     Variant("title weight 3", _job_fields(title=3)),
@@ -126,9 +126,14 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sublinear tf", _set(sublinear_tf=True)),
     Variant("raw tf", _set(sublinear_tf=False)),
     Variant("no synonyms", lambda params: params, synonyms=False),
+    Variant("no field normalisation", _set(normalize_fields=False)),
+    Variant("BM25 weighting", _set(term_weighting="bm25")),
+    Variant("word + character channels", _set(char_channel=True)),
+    Variant("feedback 5 docs", _set(feedback_docs=5)),
     Variant("text choices of 2026-11-30", _text_choices_of_2026_11_30),
     Variant("major weight 0", _major_weight(0.0)),
-    Variant("major weight x3", _major_weight(3.0)),
+    Variant("major weight /2", _major_weight(0.5)),
+    Variant("major weight x2", _major_weight(2.0)),
 )
 
 

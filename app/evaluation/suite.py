@@ -35,9 +35,9 @@ from app.ranking.evaluation import (
     to_run,
     word_vectorizer,
 )
+from app.ranking.features import Direction
+from app.ranking.fields import NGRAM_FIELD_SUFFIX
 from app.ranking.index import topk_rows
-from app.ranking.structured import Direction
-from app.ranking.vectorize import NGRAM_FIELD_SUFFIX
 
 logger = logging.getLogger(__name__)
 

@@ -11,23 +11,16 @@ from app.ranking.documents import (
     TextFields,
     education_level,
 )
+from app.ranking.explanations import top_terms
+from app.ranking.filters import FilterSpec
 from app.ranking.index import SparseIndex, topk_rows
-from app.ranking.ranker import (
-    Explanation,
-    Match,
-    Ranker,
-    RankerParams,
-    ScoreParts,
-)
-from app.ranking.scoring import TermContribution, top_terms
-from app.ranking.structured import (
-    FilterSpec,
-    MajorFitLevels,
-    MajorTable,
-    StructuredFitWeights,
-)
+from app.ranking.majors import MajorTable
+from app.ranking.params import RankerParams
+from app.ranking.ranker import Ranker
+from app.ranking.results import Explanation, Match, ScoreParts, TermContribution
 from app.ranking.text import Tokenizer, normalize_text
 from app.ranking.vectorize import TextModel
+from app.ranking.weights import MajorFitLevels, StructuredFitWeights
 
 __all__ = [
     "EDUCATION_LEVELS",

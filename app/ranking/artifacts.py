@@ -24,10 +24,12 @@ from app.ranking.documents import (
     JobTextFields,
     TextFields,
 )
-from app.ranking.ranker import Ranker, RankerParams
-from app.ranking.structured import MajorFitLevels, MajorTable, StructuredFitWeights
+from app.ranking.majors import MajorTable
+from app.ranking.params import RankerParams, text_model_options
+from app.ranking.ranker import Ranker
 from app.ranking.text import Tokenizer
 from app.ranking.vectorize import TextModel
+from app.ranking.weights import MajorFitLevels, StructuredFitWeights
 
 # 2: per-field normalised vectors and coherence-weighted jobs (associations.npz); format 1
 # vectors cannot be rebuilt by this code.
@@ -146,11 +148,7 @@ def load_ranker(
         np.load(folder / "idf.npy"),
         sp.load_npz(folder / "associations.npz"),
         tokenizer=tokenizer,
-        fields=params.fields,
-        max_df=params.max_df,
-        min_df=params.min_df,
-        sublinear_tf=params.sublinear_tf,
-        coherence=params.coherence,
+        **text_model_options(params),
     )
     majors = MajorTable(
         major_classes=saved["major_classes"],

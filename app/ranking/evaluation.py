@@ -12,9 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from app.ranking.fields import identity_analyzer
 from app.ranking.index import topk_rows
 from app.ranking.text import normalize_text
-from app.ranking.vectorize import identity_analyzer
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]

@@ -15,25 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
 from app.ranking.arrays import BoolArray, IntpArray
 from app.ranking.arrays import Float32Array as FloatArray
-from app.ranking.index import topk_rows
-from app.ranking.structured import (
-    Components,
-    FilterSpec,
-    GraduateFeatures,
-    JobFeatures,
-    MajorFitLevels,
-    StructuredFitWeights,
-    pair_mask,
-    score_components,
-)
+from app.ranking.components import Components, score_components, sub_score_ranges
+from app.ranking.features import MISSING, Direction, GraduateFeatures, JobFeatures
+from app.ranking.filters import FilterSpec, pair_mask
+from app.ranking.index import SparseIndex, topk_rows
+from app.ranking.weights import MajorFitLevels, StructuredFitWeights
 
 # Candidates by text scored in full first, to learn a k-th best score that prunes the rest.
 POOL = 64
@@ -44,16 +37,6 @@ SAMPLE = 4096
 # Room for float32 rounding in a bound, times (1 + Σ|weight|·|level|): a cosine sums up to a
 # few hundred float32 products, the final score five more.
 BOUND_SLACK = 1e-4
-
-
-@dataclass(frozen=True, slots=True)
-class TermContribution:
-    """One shared term: its weight in the query and the document vectors, and their product."""
-
-    term: str
-    query_weight: float
-    document_weight: float
-    contribution: float
 
 
 class PairScores(NamedTuple):
@@ -148,7 +131,7 @@ def structured_reach(
     ranges: tuple[tuple[float, float], ...], weights: StructuredFitWeights
 ) -> float:
     """The most the structured part (final − w_text·t) can add for a query whose (major,
-    education, city, salary) sub-scores lie within `ranges` (structured.sub_score_ranges)."""
+    education, city, salary) sub-scores lie within `ranges` (components.sub_score_ranges)."""
     components = (weights.major, weights.education, weights.city, weights.salary)
     return float(
         sum(max(w * low, w * top) for w, (low, top) in zip(components, ranges, strict=True))
@@ -318,25 +301,6 @@ def best_rows(scores: FloatArray, size: int) -> IntpArray:
     return rows
 
 
-def top_terms(
-    query: sp.csr_matrix, doc: sp.csr_matrix, terms: Any, n: int
-) -> tuple[TermContribution, ...]:
-    """Shared terms by contribution to the cosine, largest first, ties by term."""
-    q = sp.csr_matrix(query)
-    d = sp.csr_matrix(doc)
-    q_weights = dict(zip(q.indices.tolist(), q.data.tolist(), strict=True))
-    shared = [
-        (int(col), q_weights[int(col)], float(w))
-        for col, w in zip(d.indices, d.data, strict=True)
-        if int(col) in q_weights
-    ]
-    items = sorted(
-        (TermContribution(str(terms[c]), qw, dw, qw * dw) for c, qw, dw in shared),
-        key=lambda t: (-t.contribution, t.term),
-    )
-    return tuple(items[:n])
-
-
 def _empty_top() -> TopK:
     empty = np.empty(0, dtype=np.float32)
     return TopK(
@@ -347,3 +311,70 @@ def _empty_top() -> TopK:
         np.float32(0.0),
         0,
     )
+
+
+def major_boost(
+    index: SparseIndex[Any],
+    direction: Direction,
+    query: Any,
+    related: BoolArray,
+    weights: StructuredFitWeights,
+    levels: MajorFitLevels,
+) -> dict[str, Any]:
+    """The candidate rows whose major part can beat the unknown and unrelated levels for
+    this query (a listed major, its class or a related class), and the reach of the rest;
+    nothing when the major part cannot vary (exact_top's `boosted` and `reach_rest`)."""
+    ranges = sub_score_ranges(query, levels)
+    if weights.major == 0 or ranges[0][0] == ranges[0][1]:
+        return {}
+    if direction == "jobs":
+        majors, classes = query.major[:1], query.major_class[:1]
+    else:
+        majors, classes = query.majors[0], query.classes[0]
+    majors, classes = majors[majors != MISSING], classes[classes != MISSING]
+    if classes.shape[0]:
+        neighbours = np.flatnonzero(related[classes, :-1].any(axis=0))
+        classes = np.union1d(classes, neighbours)
+    if direction == "jobs":
+        major_column, class_column = "majors", "classes"
+    else:
+        major_column, class_column = "major", "major_class"
+    boosted = np.union1d(
+        rows_with(
+            index.memo(("postings", major_column), partial(postings, index, major_column)),
+            majors,
+        ),
+        rows_with(
+            index.memo(("postings", class_column), partial(postings, index, class_column)),
+            classes,
+        ),
+    )
+    rest = (min(levels.unknown, levels.unrelated), max(levels.unknown, levels.unrelated))
+    reach_rest = structured_reach((rest, *ranges[1:]), weights)
+    return {"boosted": boosted.astype(np.intp), "reach_rest": reach_rest}
+
+
+def postings(
+    index: SparseIndex[Any], column: str
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The index's rows by the codes of one feature column (majors or classes): the codes
+    sorted, and the row of each."""
+    codes = np.asarray(getattr(index.features, column))
+    # The width from the shape, not -1: an index of no rows cannot infer it.
+    flat = codes.reshape(codes.shape[0], int(np.prod(codes.shape[1:], dtype=np.intp)))
+    rows = np.repeat(np.arange(codes.shape[0], dtype=np.intp), flat.shape[1])
+    values = flat.ravel()
+    known = values != MISSING
+    order = np.argsort(values[known], kind="stable")
+    return values[known][order], rows[known][order]
+
+
+def rows_with(
+    posting: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], codes: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.intp]]:
+    """The rows holding any of `codes`, from postings()."""
+    values, rows = posting
+    low = np.searchsorted(values, codes, side="left")
+    high = np.searchsorted(values, codes, side="right")
+    found = [rows[a:b] for a, b in zip(low.tolist(), high.tolist(), strict=True) if b > a]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)

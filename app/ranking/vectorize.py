@@ -14,11 +14,9 @@ loop was most of the time of a fit on 100k postings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from functools import cache
-from itertools import chain, repeat
+from itertools import chain
 from numbers import Integral
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,12 +30,25 @@ from app.ranking.coherence import (
 )
 from app.ranking.documents import (
     GraduateDocument,
-    GraduateTextFields,
     JobDocument,
-    JobTextFields,
     TextFields,
     graduate_field_texts,
     job_field_texts,
+)
+from app.ranking.fields import (
+    CHAR_CHANNEL,
+    GRADUATE_SIDE,
+    JOB_SIDE,
+    NGRAM_FIELD_SUFFIX,
+    NGRAM_PREFIX,
+    NGRAM_RANGE,
+    count_fields,
+    field_weights,
+    field_weights_of,
+    job_rows,
+    mark_fields,
+    marker_codes,
+    term_codes,
 )
 from app.ranking.text import Tokenizer
 
@@ -45,56 +56,10 @@ from app.ranking.text import Tokenizer
 MIN_DOCUMENTS_FOR_MAX_DF = 200
 # Stands in for the vocabulary of a corpus with no words at all, so fit never fails.
 EMPTY_CORPUS_TERM = "<empty>"
-# Opens a field in a token list: FIELD_MARK + "side.field". The tokenizer drops every token
-# without a word character, so no real token can start with this control character.
-FIELD_MARK = "\x1f"
-JOB_SIDE = "job"
-GRADUATE_SIDE = "graduate"
-# The field of a token list that has no markers.
-UNMARKED = ""
-# Fields whose tokens are character n-grams, and the prefix that keeps those apart from words.
-NGRAM_FIELD_SUFFIX = "_ngrams"
-NGRAM_PREFIX = "~"
-# Two and three characters: most Chinese words are two, three catches the common compounds,
-# and single characters match too much.
-NGRAM_RANGE = (2, 3)
+# BM25's k1 as Lucene and bm25s ship it (not tuned here).
+BM25_K1 = 1.2
 
-
-def identity_analyzer(tokens: list[str]) -> list[str]:
-    """Analyzer for TfidfVectorizer when documents are already token lists."""
-    return tokens
-
-
-def field_marker(side: str, name: str) -> str:
-    """The token that opens a field."""
-    return f"{FIELD_MARK}{side}.{name}"
-
-
-def mark_fields(
-    side: str, field_tokens: Mapping[str, list[str]], weights: Mapping[str, float]
-) -> list[str]:
-    """One token list of a document: each weighted, non-empty field after its marker."""
-    out: list[str] = []
-    for name, tokens in field_tokens.items():
-        if tokens and weights.get(name, 0) > 0:
-            out.append(field_marker(side, name))
-            out.extend(tokens)
-    return out
-
-
-@cache
-def field_weights_of(side_fields: JobTextFields | GraduateTextFields) -> Mapping[str, float]:
-    """Field name → weight for one side (cached: asked for every document)."""
-    return {name: float(weight) for name, weight in asdict(side_fields).items()}
-
-
-def field_weights(fields: TextFields) -> dict[str, float]:
-    """Weight of each field key ("job.title", ...); an unmarked list is one field of weight 1."""
-    weights = {UNMARKED: 1.0}
-    for side, side_fields in ((JOB_SIDE, fields.job), (GRADUATE_SIDE, fields.graduate)):
-        for name, weight in field_weights_of(side_fields).items():
-            weights[f"{side}.{name}"] = weight
-    return weights
+TermWeighting = Literal["tfidf", "bm25"]
 
 
 class TextModel:
@@ -110,6 +75,9 @@ class TextModel:
         min_df: float | int = 1,
         sublinear_tf: bool = False,
         coherence: CoherenceParams | None = None,
+        normalize_fields: bool = True,
+        char_channel: bool = False,
+        term_weighting: TermWeighting = "tfidf",
     ) -> None:
         self.tokenizer = tokenizer
         self.fields = fields
@@ -117,6 +85,9 @@ class TextModel:
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
         self.coherence = coherence
+        self.normalize_fields = normalize_fields
+        self.char_channel = char_channel
+        self.term_weighting = term_weighting
 
     @property
     def tokenizer_(self) -> Tokenizer:
@@ -165,7 +136,16 @@ class TextModel:
             for name, text in texts.items()
             if weights.get(name, 0) > 0
         }
-        return mark_fields(side, tokens, weights)
+        marked = mark_fields(side, tokens, weights)
+        if self.char_channel:
+            words = [
+                text
+                for name, text in texts.items()
+                if weights.get(name, 0) > 0 and not name.endswith(NGRAM_FIELD_SUFFIX)
+            ]
+            grams = self._field_tokens(CHAR_CHANNEL, "\n".join(words))
+            marked += mark_fields(side, {CHAR_CHANNEL: grams}, {CHAR_CHANNEL: 1.0})
+        return marked
 
     def fit(
         self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()
@@ -192,12 +172,12 @@ class TextModel:
         """Fit; the lists' vectors before coherence weighting and which lists are jobs."""
         weights = field_weights(self.fields_)
         flat = list(chain.from_iterable(token_lists))
-        terms = sorted(set(flat).difference(_marker_codes(weights, 0)))
+        terms = sorted(set(flat).difference(marker_codes(weights, 0)))
         n_documents = len(token_lists)
         if not terms:
             terms, n_documents = [EMPTY_CORPUS_TERM], n_documents + 1
-        codes = _codes(terms, weights)
-        counts, owners, piece_keys = _count_fields(token_lists, flat, codes, len(terms))
+        codes = term_codes(terms, weights)
+        counts, owners, piece_keys = count_fields(token_lists, flat, codes, len(terms))
         frequency = _document_frequency(counts, owners, n_documents, len(terms))
         if not np.any(frequency):
             frequency[:] = 1  # only the stand-in term: as if it were in the extra document
@@ -211,12 +191,12 @@ class TextModel:
             min_df=1 if small else self.min_df,
         )
         kept_terms = [term for term, keep in zip(terms, kept.tolist(), strict=True) if keep]
-        idf = np.log((1 + n_documents) / (1 + frequency[kept])) + 1
+        idf = _idf(frequency[kept], n_documents, self.term_weighting)
         self._set_vocabulary(kept_terms, idf)
         self.n_fit_documents_ = n_documents
         counts = _keep_columns(counts, kept)
         vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
-        is_job = _job_rows(token_lists)
+        is_job = job_rows(token_lists)
         if self.coherence_.weight > 0 and is_job.any():
             words, _grams = _split_columns(vectors[is_job], self.ngram_columns_)
             self.associations_ = fit_associations(words, self.coherence_)
@@ -247,16 +227,16 @@ class TextModel:
         self.idf_: np.ndarray[Any, np.dtype[np.float64]] = idf
         self.field_weights_ = field_weights(self.fields_)
         # Terms and field markers in one lookup, so a transform maps every token in one pass.
-        self.codes_ = _codes(terms, self.field_weights_)
+        self.codes_ = term_codes(terms, self.field_weights_)
         self.associations_ = sp.csr_matrix((len(terms), len(terms)), dtype=np.float32)
 
     def transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Vectors of marked (or plain) token lists with the fitted vocabulary (unknown terms
         drop); lists with job fields are weighted by coherence."""
         flat = list(chain.from_iterable(token_lists))
-        counts, owners, piece_keys = _count_fields(token_lists, flat, self.codes_, len(self.terms_))
+        counts, owners, piece_keys = count_fields(token_lists, flat, self.codes_, len(self.terms_))
         vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
-        return _canonical(self._weigh_jobs(vectors, _job_rows(token_lists)))
+        return _canonical(self._weigh_jobs(vectors, job_rows(token_lists)))
 
     def _vectors(
         self,
@@ -267,7 +247,12 @@ class TextModel:
     ) -> sp.csr_matrix:
         """Weighted sum of each list's l2-normalised field vectors, l2-normalised."""
         counts = sp.csr_matrix(counts, dtype=np.float32, copy=True)
-        if self.sublinear_tf:
+        if self.term_weighting == "bm25":
+            # BM25's saturation of term frequency; the length part is left to the l2 norm.
+            counts.data = (
+                counts.data * np.float32(BM25_K1 + 1) / (counts.data + np.float32(BM25_K1))
+            )
+        elif self.sublinear_tf:
             np.log(counts.data, out=counts.data)
             counts.data += 1
         counts.data *= self.idf_.astype(np.float32)[counts.indices]
@@ -277,7 +262,13 @@ class TextModel:
             shape=(n_rows, owners.size),
         )
         combine.eliminate_zeros()
-        return normalize_rows(combine @ normalize_rows(counts))
+        combined = combine @ (normalize_rows(counts) if self.normalize_fields else counts)
+        if not self.char_channel:
+            return normalize_rows(combined)
+        # Words and character n-grams as two equal channels: a cosine is then the mean of
+        # the word cosine and the character cosine.
+        words, grams = _split_columns(combined, self.ngram_columns_)
+        return normalize_rows(normalize_rows(words) + normalize_rows(grams))
 
     def _weigh_jobs(self, vectors: sp.csr_matrix, is_job: np.ndarray[Any, Any]) -> sp.csr_matrix:
         """The job rows weighted by coherence, the others as they are."""
@@ -314,53 +305,6 @@ class TextModel:
         return self.vocabulary_
 
 
-def _marker_codes(weights: Mapping[str, float], n_terms: int) -> dict[str, int]:
-    """Code of each field marker: n_terms + the field key's position in weights."""
-    return {
-        field_marker(*key.split(".", 1)): n_terms + index
-        for index, key in enumerate(weights)
-        if key != UNMARKED
-    }
-
-
-def _codes(terms: Sequence[str], weights: Mapping[str, float]) -> dict[str, int]:
-    """Term → column, then each field marker → a code past the last column."""
-    codes = {term: column for column, term in enumerate(terms)}
-    codes.update(_marker_codes(weights, len(terms)))
-    return codes
-
-
-def _count_fields(
-    token_lists: Sequence[list[str]], flat: list[str], codes: Mapping[str, int], n_terms: int
-) -> tuple[sp.csr_matrix, IntArray, IntArray]:
-    """Term counts of every field of every list (a piece), with each piece's list and the
-    position of its field key in field_weights.
-
-    A piece starts at each marker and at the start of each list (an unmarked list is one
-    piece, key 0); tokens outside the vocabulary drop.
-    """
-    token_codes = np.fromiter(map(codes.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    list_starts = np.cumsum(lengths) - lengths
-    is_marker = token_codes >= n_terms
-    starts_piece = is_marker.copy()
-    starts_piece[list_starts[lengths > 0]] = True
-    piece_of_token = np.cumsum(starts_piece) - 1
-    first_tokens = np.flatnonzero(starts_piece)
-    owners = np.searchsorted(list_starts, first_tokens, side="right") - 1
-    piece_keys = np.where(is_marker[first_tokens], token_codes[first_tokens] - n_terms, 0)
-    words = (token_codes >= 0) & ~is_marker
-    counts = sp.csr_matrix(
-        (
-            np.ones(int(words.sum()), dtype=np.float32),
-            (piece_of_token[words], token_codes[words]),
-        ),
-        shape=(first_tokens.size, n_terms),
-    )
-    counts.sum_duplicates()
-    return counts, owners.astype(np.int64), piece_keys.astype(np.int64)
-
-
 def _canonical(vectors: sp.csr_matrix) -> sp.csr_matrix:
     """Columns in order in every row: a dot product then adds in one order whichever way the
     vector was made, so a loaded model scores to the bit like the fitted one."""
@@ -387,15 +331,6 @@ def _split_columns(
     return parts[0], parts[1]
 
 
-def _job_rows(token_lists: Sequence[list[str]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    prefix = field_marker(JOB_SIDE, "")
-    return np.fromiter(
-        (bool(tokens) and tokens[0].startswith(prefix) for tokens in token_lists),
-        dtype=bool,
-        count=len(token_lists),
-    )
-
-
 def _document_frequency(
     counts: sp.csr_matrix, owners: IntArray, n_documents: int, n_terms: int
 ) -> IntArray:
@@ -406,6 +341,13 @@ def _document_frequency(
     )
     present = sp.csr_matrix(pieces_of @ counts)
     return np.bincount(present.indices, minlength=n_terms).astype(np.int64)
+
+
+def _idf(frequency: IntArray, n_documents: int, weighting: TermWeighting) -> Any:
+    """TfidfVectorizer's smooth idf, or BM25's (Lucene's form, never negative)."""
+    if weighting == "bm25":
+        return np.log1p((n_documents - frequency + 0.5) / (frequency + 0.5))
+    return np.log((1 + n_documents) / (1 + frequency)) + 1
 
 
 def _within_df(

@@ -19,7 +19,7 @@ from app.ranking import (
     Ranker,
     Tokenizer,
 )
-from app.ranking.structured import Direction
+from app.ranking.features import Direction
 from tests.factories import RANKER_WEIGHTINGS, make_ranker
 
 

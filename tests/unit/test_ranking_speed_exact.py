@@ -22,8 +22,9 @@ from app.ranking import (
     Tokenizer,
     topk_rows,
 )
+from app.ranking.components import places_match
+from app.ranking.features import Direction
 from app.ranking.scoring import best_rows
-from app.ranking.structured import Direction, places_match
 from tests.factories import LEVELS, pick, words
 
 CITIES = ["北京", "深圳", "广州", "宁波", "杭州", "浙江", "广东", "全国", "", "火星"]

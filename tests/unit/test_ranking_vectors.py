@@ -18,7 +18,7 @@ from app.ranking import (
     Tokenizer,
 )
 from app.ranking.coherence import fit_associations, keep_top_per_row, weigh_by_coherence
-from app.ranking.vectorize import field_marker, mark_fields
+from app.ranking.fields import field_marker, mark_fields
 
 OFF = CoherenceParams(weight=0)
 
@@ -166,3 +166,50 @@ def test_ngram_fields_match_titles_the_segmenter_cuts_differently(tokenizer: Tok
     assert all(term.startswith("~") for term in model.terms_)
     scores = (model.transform_graduates([graduate]) @ model.transform_jobs(jobs).T).toarray()[0]
     assert scores[0] > 0.3 and scores[1] == 0
+
+
+def test_without_field_normalisation_a_document_is_one_tfidf_vector(tokenizer: Tokenizer) -> None:
+    model = TextModel(tokenizer=tokenizer, max_df=1.0, coherence=OFF, normalize_fields=False)
+    model.fit_tokens([["a", "b"], ["b", "c"]])
+    title, description = field_marker("job", "title"), field_marker("job", "description")
+    marked = model.transform_tokens([[title, "a", description, "a", "b", "b"]]).toarray()[0]
+    plain = model.transform_tokens([["a", "a", "b", "b"]]).toarray()[0]
+    # The counts of both fields add up before the one normalisation, as if they were one text.
+    assert marked == pytest.approx(plain, rel=1e-6)
+    idf = np.log(3 / 2) + 1
+    assert plain == pytest.approx(np.array([2 * idf, 2, 0]) / np.hypot(2 * idf, 2), rel=1e-6)
+
+
+def test_bm25_weighting_saturates_counts_and_uses_bm25_idf(tokenizer: Tokenizer) -> None:
+    model = TextModel(tokenizer=tokenizer, max_df=1.0, coherence=OFF, term_weighting="bm25")
+    model.fit_tokens([["a", "b"], ["b", "c"], ["c"]])
+    # Lucene's idf: ln(1 + (N − df + 0.5) / (df + 0.5)), N = 3.
+    idf = np.log1p((3 - np.array([1, 2, 2]) + 0.5) / (np.array([1, 2, 2]) + 0.5))
+    assert model.idf_ == pytest.approx(idf)
+    vector = model.transform_tokens([["a", "a", "a", "b"]]).toarray()[0]
+    # tf·(k1 + 1)/(tf + k1) with k1 = 1.2: 3 counts weigh 1.65, not 3.
+    saturated = np.array([3 * 2.2 / 4.2, 2.2 / 2.2, 0]) * idf
+    assert vector == pytest.approx(saturated / np.linalg.norm(saturated), rel=1e-5)
+
+
+def test_the_character_channel_makes_a_cosine_the_mean_of_two(tokenizer: Tokenizer) -> None:
+    jobs = [JobDocument(id=1, title="电气工程师", description="负责变电站设计")]
+    graduates = [GraduateDocument(id=1, desired_roles=("电气设计",), skills=("变电站",))]
+    words = TextModel(tokenizer=tokenizer, max_df=1.0, coherence=OFF).fit(jobs, graduates)
+    words_cosine = (words.transform_jobs(jobs) @ words.transform_graduates(graduates).T)[0, 0]
+    model = TextModel(tokenizer=tokenizer, max_df=1.0, coherence=OFF, char_channel=True)
+    model.fit(jobs, graduates)
+    job, graduate = model.transform_jobs(jobs), model.transform_graduates(graduates)
+    grams = model.ngram_columns_
+    # Each channel holds half of a vector's squared length ...
+    for vector in (job, graduate):
+        in_grams = grams[vector.indices]
+        assert float((vector.data[in_grams] ** 2).sum()) == pytest.approx(0.5, rel=1e-5)
+    # ... so the word channel's share of the cosine is half the words-only cosine, and the
+    # character channel (which shares n-grams here) adds its own half.
+    dense_job, dense_graduate = job.toarray()[0], graduate.toarray()[0]
+    word_share = float(dense_job[~grams] @ dense_graduate[~grams])
+    char_share = float(dense_job[grams] @ dense_graduate[grams])
+    assert word_share == pytest.approx(words_cosine / 2, rel=1e-5)
+    assert 0 < char_share <= 0.5
+    assert float((job @ graduate.T)[0, 0]) == pytest.approx(word_share + char_share, rel=1e-5)

@@ -11,7 +11,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from app.demo import generate_jobs
 from app.ranking import CoherenceParams, TextModel, Tokenizer
-from app.ranking.vectorize import MIN_DOCUMENTS_FOR_MAX_DF, identity_analyzer
+from app.ranking.fields import identity_analyzer
+from app.ranking.vectorize import MIN_DOCUMENTS_FOR_MAX_DF
 
 N_DOCUMENTS = MIN_DOCUMENTS_FOR_MAX_DF + 60
 

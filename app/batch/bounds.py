@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -165,16 +166,15 @@ def best_cosines(
         side.direction, subset.features.take(positions), queries.take(pair_rows)
     )
     passing = np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
-    best_approx = np.full(n_rows, -np.inf, dtype=np.float64)
-    np.maximum.at(best_approx, pair_rows[passing], approx[passing])
+    wide = approx.astype(np.float64)
+    best_approx = row_reduce(np.maximum, np.where(passing, wide, -np.inf), top.indptr, -np.inf)
     near = passing & (approx >= best_approx[pair_rows] - BEST_SLACK)
-    exact = exact_text(vectors, subset, pair_rows[near], positions[near])
-    best = np.zeros(n_rows, dtype=np.float32)
-    np.maximum.at(best, pair_rows[near], exact)
+    exact = np.zeros(positions.shape[0], dtype=np.float32)
+    exact[near] = exact_text(vectors, subset, pair_rows[near], positions[near])
+    best = row_reduce(np.maximum, exact, top.indptr, np.float32(0.0))
     # Where the product was cut at top_n, a candidate left out may still be the best eligible:
     # when none passed, or when the best that passed is within rounding of the cut.
-    lowest = np.full(n_rows, np.inf, dtype=np.float64)
-    np.minimum.at(lowest, pair_rows, approx)
+    lowest = row_reduce(np.minimum, wide, top.indptr, np.inf)
     cut_short = counts >= top_n
     unsure = cut_short & (best_approx - BEST_SLACK <= lowest) & (counts < n_candidates)
     for row in np.flatnonzero(unsure):
@@ -185,6 +185,18 @@ def best_cosines(
         eligible = np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
         best[row] = text[eligible].max() if eligible.any() else np.float32(0.0)
     return best
+
+
+def row_reduce(
+    reduce: np.ufunc, values: np.ndarray[Any, Any], indptr: np.ndarray[Any, Any], empty: Any
+) -> np.ndarray[Any, Any]:
+    """`reduce` over each CSR row's `values` (`empty` for a row without any): one reduceat,
+    where `ufunc.at` would loop per element."""
+    out = np.full(indptr.shape[0] - 1, empty, dtype=values.dtype)
+    filled = np.flatnonzero(np.diff(indptr) > 0)
+    if filled.shape[0]:
+        out[filled] = reduce.reduceat(values, indptr[filled])
+    return out
 
 
 def text_scales(best: FloatArray) -> FloatArray:

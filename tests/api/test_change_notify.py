@@ -5,6 +5,8 @@ and recovers."""
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert, text
@@ -12,6 +14,7 @@ from sqlalchemy import Engine, insert, text
 from app.db import create_db_engine
 from app.matching.change_signal import PostgresNotifications, change_signal_for
 from app.tables import IndexChange
+from tests.support import fresh_database
 
 # Only a bound on a failing test: a notification arrives within microseconds.
 NOTICE_WAIT_S = 30
@@ -34,12 +37,16 @@ def version_after_notice(signal: PostgresNotifications) -> int | None:
     return signal.version()
 
 
+# The NOTIFY signal is PostgreSQL's: these tests have no SQLite twin.
+pytestmark = pytest.mark.postgres
+
+
 @pytest.fixture
-def postgres_engine(live_database_url: str) -> Engine:
-    engine = create_db_engine(live_database_url)
-    if engine.url.get_backend_name() != "postgresql":
-        pytest.skip("the NOTIFY signal is PostgreSQL's")
-    return engine
+def postgres_engine(tmp_path: Path) -> Iterator[Engine]:
+    with fresh_database("postgres", tmp_path) as url:
+        engine = create_db_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def test_a_commit_to_the_log_moves_the_signal_and_a_rollback_does_not(

@@ -4,9 +4,12 @@ to which documents are added, replaced and removed with the fitted vocabulary (n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any, Self
 
+import numpy as np
 import scipy.sparse as sp
 
 from app.ranking.documents import GraduateDocument, JobDocument
@@ -16,12 +19,17 @@ from app.ranking.index import SparseIndex
 from app.ranking.majors import MajorTable
 from app.ranking.params import RankerParams, text_model_options
 from app.ranking.text import Tokenizer
-from app.ranking.vectorize import TextModel
+from app.ranking.vectorize import FIT_CHUNK, TextModel, batches
 
 
 class FittedRanker:
     """Fit on jobs and graduates; documents can be added, replaced and removed afterwards with
-    the fitted vocabulary. Ranking them is app.ranking.ranker.Ranker's part."""
+    the fitted vocabulary. Ranking them is app.ranking.ranker.Ranker's part.
+
+    keep_documents=False keeps only what ranking needs (vectors and encoded features), not the
+    documents: a million postings' documents are about 1 GB. Explanations and refit need the
+    documents, so they are not available then; ranking is, by id or by document.
+    """
 
     def __init__(
         self,
@@ -29,10 +37,12 @@ class FittedRanker:
         *,
         tokenizer: Tokenizer | None = None,
         majors: MajorTable | None = None,
+        keep_documents: bool = True,
     ) -> None:
         self.params = params
         self.tokenizer = tokenizer
         self.majors = majors
+        self.keep_documents = keep_documents
 
     @property
     def params_(self) -> RankerParams:
@@ -46,28 +56,48 @@ class FittedRanker:
             **text_model_options(params),
         )
 
-    def fit(self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()) -> Self:
-        """Fit vocabulary and idf over both sides and index every document."""
+    def fit(self, jobs: Iterable[JobDocument], graduates: Iterable[GraduateDocument] = ()) -> Self:
+        """Fit vocabulary and idf over both sides and index every document.
+
+        The documents are read once, a chunk at a time (any iterable: a generator need not hold
+        them all); each chunk is tokenised, counted and encoded, then let go.
+        """
         model = self._text_model()
-        job_tokens = [model.job_tokens(job) for job in jobs]
-        graduate_tokens = [model.graduate_tokens(graduate) for graduate in graduates]
-        vectors = model.fit_transform_tokens(job_tokens + graduate_tokens)
-        self._start(model)
-        self.data_hash_ = hash_tokens(
-            [(job.id, tokens) for job, tokens in zip(jobs, job_tokens, strict=True)],
-            [(g.id, tokens) for g, tokens in zip(graduates, graduate_tokens, strict=True)],
+        encoder = self._encoder(model)
+        digest = TokenDigest(sides=2)
+        keep = self.keep_documents
+        job_side = _FitSide(encoder.encode_jobs([]), keep_documents=keep)
+        graduate_side = _FitSide(encoder.encode_graduates([]), keep_documents=keep)
+        job_chunks = _token_chunks(
+            jobs, model.job_tokens, encoder.encode_jobs, job_side, digest.side(0)
         )
-        self._upsert_jobs(jobs, vectors[: len(jobs)])
-        self._upsert_graduates(graduates, vectors[len(jobs) :])
-        self.jobs_index_.compact()
-        self.graduates_index_.compact()
+        graduate_chunks = _token_chunks(
+            graduates,
+            model.graduate_tokens,
+            encoder.encode_graduates,
+            graduate_side,
+            digest.side(1),
+        )
+        blocks = model.fit_transform_chunks(chain(job_chunks, graduate_chunks))
+        self._start(model, encoder)
+        self.data_hash_ = digest.hexdigest()
+        # Chunks never mix the sides: the first ones are the jobs'.
+        job_blocks, graduate_blocks = blocks[: job_side.chunks], blocks[job_side.chunks :]
+        del blocks
+        self.jobs_index_.build(job_side.ids, job_blocks, job_side.features())
+        self.graduates_index_.build(graduate_side.ids, graduate_blocks, graduate_side.features())
+        self.jobs_.update(job_side.documents)
+        self.graduates_.update(graduate_side.documents)
         return self
 
-    def _start(self, model: TextModel) -> None:
+    def _encoder(self, model: TextModel) -> FeatureEncoder:
+        majors = self.majors or MajorTable(synonyms=model.tokenizer_.synonym_map())
+        return FeatureEncoder(majors=majors).fit()
+
+    def _start(self, model: TextModel, encoder: FeatureEncoder | None = None) -> None:
         """Set up empty indexes around a fitted text model."""
         self.text_model_ = model
-        majors = self.majors or MajorTable(synonyms=model.tokenizer_.synonym_map())
-        self.encoder_ = FeatureEncoder(majors=majors).fit()
+        self.encoder_ = encoder or self._encoder(model)
         n_features = len(model.terms_)
         self.jobs_index_: SparseIndex[JobFeatures] = SparseIndex(
             n_features=n_features,
@@ -89,9 +119,14 @@ class FittedRanker:
 
     def refit(self) -> Self:
         """A new ranker (a new version) fitted on the documents currently indexed."""
+        self._need_documents("refit")
         return type(self)(self.params, tokenizer=self.tokenizer, majors=self.majors).fit(
             list(self.jobs_.values()), list(self.graduates_.values())
         )
+
+    def _need_documents(self, what: str) -> None:
+        if not self.keep_documents:
+            raise ValueError(f"{what} needs the documents; this ranker keeps none")
 
     # --- writes -------------------------------------------------------------------------
 
@@ -117,14 +152,16 @@ class FittedRanker:
 
     def _upsert_jobs(self, jobs: Sequence[JobDocument], vectors: sp.csr_matrix) -> None:
         self.jobs_index_.upsert([j.id for j in jobs], vectors, self.encoder_.encode_jobs(jobs))
-        self.jobs_.update((j.id, j) for j in jobs)
+        if self.keep_documents:
+            self.jobs_.update((j.id, j) for j in jobs)
 
     def _upsert_graduates(
         self, graduates: Sequence[GraduateDocument], vectors: sp.csr_matrix
     ) -> None:
         features = self.encoder_.encode_graduates(graduates)
         self.graduates_index_.upsert([g.id for g in graduates], vectors, features)
-        self.graduates_.update((g.id, g) for g in graduates)
+        if self.keep_documents:
+            self.graduates_.update((g.id, g) for g in graduates)
 
     def _index(self, direction: Direction) -> SparseIndex[Any]:
         return self.jobs_index_ if direction == "jobs" else self.graduates_index_
@@ -135,17 +172,97 @@ class FittedRanker:
             self._related = (size, self.encoder_.related_matrix())
         return self._related[1]
 
-    def _graduate(self, graduate: int | GraduateDocument) -> GraduateDocument:
-        return self.graduates_[graduate] if isinstance(graduate, int) else graduate
+    def _graduate(self, graduate: int | GraduateDocument) -> GraduateDocument | None:
+        """The document of a graduate given by id (None when documents are not kept)."""
+        if not isinstance(graduate, int):
+            return graduate
+        return self.graduates_[graduate] if self.keep_documents else None
 
-    def _job(self, job: int | JobDocument) -> JobDocument:
-        return self.jobs_[job] if isinstance(job, int) else job
+    def _job(self, job: int | JobDocument) -> JobDocument | None:
+        """The document of a job given by id (None when documents are not kept)."""
+        if not isinstance(job, int):
+            return job
+        return self.jobs_[job] if self.keep_documents else None
+
+
+class _FitSide:
+    """What a fit gathers of one side while its documents stream past."""
+
+    def __init__(self, empty_features: Any, *, keep_documents: bool) -> None:
+        self.keep_documents = keep_documents
+        self.ids = array("q")
+        self.feature_parts: list[Any] = [empty_features]
+        self.documents: dict[int, Any] = {}
+        self.chunks = 0
+
+    def features(self) -> Any:
+        """The encoded features of every document, in order."""
+        features = type(self.feature_parts[0]).concat(self.feature_parts)
+        self.feature_parts = [features]
+        return features
+
+
+def _token_chunks(
+    documents: Iterable[Any],
+    tokens_of: Any,
+    encode: Any,
+    side: _FitSide,
+    digest: _SideDigest,
+) -> Iterator[list[list[str]]]:
+    """Token lists of the documents a chunk at a time, noting their ids, features and digests
+    (and the documents themselves when kept) on the way."""
+    for chunk in batches(documents, FIT_CHUNK):
+        token_lists = [tokens_of(document) for document in chunk]
+        ids = [document.id for document in chunk]
+        digest.add(ids, token_lists)
+        side.ids.extend(ids)
+        side.feature_parts.append(encode(chunk))
+        if side.keep_documents:
+            side.documents.update(zip(ids, chunk, strict=True))
+        side.chunks += 1
+        yield token_lists
+
+
+class _SideDigest:
+    """Each document's digest (of its id and weighted tokens) with its id, for one side."""
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.digests = bytearray()
+
+    def add(self, ids: Sequence[int], token_lists: Sequence[list[str]]) -> None:
+        for doc_id, tokens in zip(ids, token_lists, strict=True):
+            self.ids.append(doc_id)
+            self.digests += hashlib.sha256(f"{doc_id}\t{' '.join(tokens)}".encode()).digest()
+
+
+class TokenDigest:
+    """A content hash of the fitted documents (by id and weighted tokens), fed in any order a
+    chunk at a time: each document's digest is kept (32 bytes) and they are hashed in id order
+    at the end, so the documents need not all be held or sorted."""
+
+    def __init__(self, sides: int) -> None:
+        self._sides = [_SideDigest() for _ in range(sides)]
+
+    def side(self, number: int) -> _SideDigest:
+        """The digests of one side."""
+        return self._sides[number]
+
+    def hexdigest(self) -> str:
+        """The hash of every side's documents in id order."""
+        total = hashlib.sha256()
+        size = hashlib.sha256().digest_size
+        for number, side in enumerate(self._sides):
+            total.update(f"{number}\t{len(side.ids)}\n".encode())
+            digests = memoryview(side.digests)
+            for row in np.argsort(np.asarray(side.ids, dtype=np.int64), kind="stable").tolist():
+                total.update(digests[row * size : (row + 1) * size])
+        return total.hexdigest()
 
 
 def hash_tokens(*sides: Sequence[tuple[int, list[str]]]) -> str:
-    """A content hash of the fitted documents (by id and weighted tokens)."""
-    digest = hashlib.sha256()
+    """TokenDigest's hash of documents given as (id, weighted tokens) per side."""
+    digest = TokenDigest(sides=len(sides))
     for number, side in enumerate(sides):
-        for doc_id, tokens in sorted(side, key=lambda item: item[0]):
-            digest.update(f"{number}\t{doc_id}\t{' '.join(tokens)}\n".encode())
+        digest.side(number).add([doc_id for doc_id, _ in side], [tokens for _, tokens in side])
     return digest.hexdigest()

@@ -131,6 +131,8 @@ class Ranker(FittedRanker):
         exhaustive: bool,
     ) -> list[list[Match]]:
         """The matches of each query (ids or documents of the side opposite `direction`)."""
+        if explain:
+            self._need_documents("explain")
         model, encoder = self.text_model_, self.encoder_
         # The queries are of the other side: their index, vectoriser and feature encoder.
         index, transform, encode = (
@@ -326,6 +328,7 @@ class Ranker(FittedRanker):
         """Explanation of one indexed (job, graduate) pair, the job ranked for the graduate
         (candidates="jobs") or the graduate for the job ("graduates"): the text part is
         measured against the query's best eligible candidate. None if a filter excludes it."""
+        self._need_documents("explain")
         filters = filters or FilterSpec()
         job_row, graduate_row = (
             self.jobs_index_.row_of(job_id),

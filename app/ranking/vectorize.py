@@ -7,24 +7,32 @@ cannot drown the few words of a title or a skill list, whatever their lengths. J
 then weighted by coherence (see app.ranking.coherence).
 
 The weights are scikit-learn's TfidfVectorizer's (smooth idf, optional sublinear tf, max_df and
-min_df on document frequency), computed with numpy over all tokens at once: its per-token Python
-loop was most of the time of a fit on 100k postings.
+min_df on document frequency), computed with numpy over all tokens of a chunk at once: its
+per-token Python loop was most of the time of a fit on 100k postings.
+
+A fit takes its token lists chunk by chunk: each chunk is counted on provisional term codes (in
+order of first sight) as it comes, the vocabulary is sorted once all are in, and the vectors are
+then made a chunk at a time. Every step after the counting is row by row (or, for the term
+associations, sums over the rows in their order), so the vectors are the same to the bit
+whatever the chunks; only one chunk's tokens and temporaries are alive at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from itertools import chain
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain, islice
 from numbers import Integral
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from app.ranking.arrays import BoolArray
 from app.ranking.arrays import Int64Array as IntArray
 from app.ranking.coherence import (
     CoherenceParams,
     fit_associations,
+    keep_top_per_row,
     normalize_rows,
     weigh_by_coherence,
 )
@@ -58,6 +66,8 @@ MIN_DOCUMENTS_FOR_MAX_DF = 200
 EMPTY_CORPUS_TERM = "<empty>"
 # BM25's k1 as Lucene and bm25s ship it (not tuned here).
 BM25_K1 = 1.2
+# Documents per chunk of a fit: FIT_CHUNK_NOTE
+FIT_CHUNK = 8192
 
 TermWeighting = Literal["tfidf", "bm25"]
 
@@ -148,42 +158,59 @@ class TextModel:
         return marked
 
     def fit(
-        self, jobs: Sequence[JobDocument], graduates: Sequence[GraduateDocument] = ()
+        self, jobs: Iterable[JobDocument], graduates: Iterable[GraduateDocument] = ()
     ) -> TextModel:
-        """Learn vocabulary, idf and term associations from the documents of both sides."""
-        token_lists = [self.job_tokens(job) for job in jobs]
-        token_lists += [self.graduate_tokens(graduate) for graduate in graduates]
-        return self.fit_tokens(token_lists)
+        """Learn vocabulary, idf and term associations from the documents of both sides (read
+        once, a chunk at a time)."""
+        job_chunks = (list(map(self.job_tokens, chunk)) for chunk in batches(jobs, FIT_CHUNK))
+        graduate_chunks = (
+            list(map(self.graduate_tokens, chunk)) for chunk in batches(graduates, FIT_CHUNK)
+        )
+        self._fit_chunks(chain(job_chunks, graduate_chunks))
+        return self
 
     def fit_tokens(self, token_lists: Sequence[list[str]]) -> TextModel:
         """Learn vocabulary and idf from marked (or plain) token lists, then term associations
         from the job lists."""
-        self._fit(token_lists)
+        self._fit_chunks(batches(token_lists, FIT_CHUNK))
         return self
 
     def fit_transform_tokens(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """fit_tokens, returning what transform_tokens would give for the same lists."""
-        vectors, is_job = self._fit(token_lists)
-        return _canonical(self._weigh_jobs(vectors, is_job))
+        blocks = self.fit_transform_chunks(batches(token_lists, FIT_CHUNK))
+        if not blocks:
+            return sp.csr_matrix((0, len(self.terms_)), dtype=np.float32)
+        return _canonical(sp.vstack(blocks, format="csr", dtype=np.float32))
 
-    def _fit(
-        self, token_lists: Sequence[list[str]]
-    ) -> tuple[sp.csr_matrix, np.ndarray[Any, np.dtype[np.bool_]]]:
-        """Fit; the lists' vectors before coherence weighting and which lists are jobs."""
+    def fit_transform_chunks(self, chunks: Iterable[Sequence[list[str]]]) -> list[sp.csr_matrix]:
+        """Fit on token lists given chunk by chunk; the vectors of each chunk, in order (as
+        transform_tokens would give them)."""
+        blocks, is_job = self._fit_chunks(chunks)
+        # In place: each chunk's unweighted vectors are dropped as its weighted ones are made.
+        for number, (block, jobs) in enumerate(zip(blocks, is_job, strict=True)):
+            blocks[number] = _canonical(self._weigh_jobs(block, jobs))
+        return blocks
+
+    def _fit_chunks(
+        self, chunks: Iterable[Sequence[list[str]]]
+    ) -> tuple[list[sp.csr_matrix], list[BoolArray]]:
+        """Fit; each chunk's vectors before coherence weighting and which of its lists are jobs."""
         weights = field_weights(self.fields_)
-        flat = list(chain.from_iterable(token_lists))
-        terms = sorted(set(flat).difference(marker_codes(weights, 0)))
-        n_documents = len(token_lists)
+        counter = _ChunkCounter(weights)
+        for token_lists in chunks:
+            counter.add(token_lists)
+        order = sorted(range(len(counter.terms)), key=counter.terms.__getitem__)
+        terms = [counter.terms[code] for code in order]
+        frequency = counter.frequency[np.asarray(order, dtype=np.intp)]
+        n_lists = n_documents = counter.n_lists
         if not terms:
             terms, n_documents = [EMPTY_CORPUS_TERM], n_documents + 1
-        codes = term_codes(terms, weights)
-        counts, owners, piece_keys = count_fields(token_lists, flat, codes, len(terms))
-        frequency = _document_frequency(counts, owners, n_documents, len(terms))
+            frequency = np.zeros(1, dtype=np.int64)
         if not np.any(frequency):
             frequency[:] = 1  # only the stand-in term: as if it were in the extra document
         # A share-of-documents cut-off means something only in a real corpus: a new agency
         # with a handful of similar postings would lose every shared word (or all words).
-        small = len(token_lists) < MIN_DOCUMENTS_FOR_MAX_DF
+        small = n_lists < MIN_DOCUMENTS_FOR_MAX_DF
         kept = _within_df(
             frequency,
             n_documents,
@@ -194,13 +221,32 @@ class TextModel:
         idf = _idf(frequency[kept], n_documents, self.term_weighting)
         self._set_vocabulary(kept_terms, idf)
         self.n_fit_documents_ = n_documents
-        counts = _keep_columns(counts, kept)
-        vectors = self._vectors(counts, owners, piece_keys, len(token_lists))
-        is_job = job_rows(token_lists)
-        if self.coherence_.weight > 0 and is_job.any():
-            words, _grams = _split_columns(vectors[is_job], self.ngram_columns_)
-            self.associations_ = fit_associations(words, self.coherence_)
-        return vectors, is_job
+        # Provisional code → column of the fitted vocabulary (-1: cut by max_df or min_df).
+        columns = np.full(len(counter.terms), -1, dtype=np.int64)
+        if counter.terms:
+            columns[np.asarray(order, dtype=np.intp)[kept]] = np.arange(len(kept_terms))
+        blocks: list[sp.csr_matrix] = []
+        is_job: list[BoolArray] = []
+        strongest: list[sp.csr_matrix] = []
+        coherence = self.coherence_
+        for counts in counter.take_chunks():
+            vectors = self._vectors(
+                _renumbered(counts.counts, columns, len(kept_terms)),
+                counts.owners,
+                counts.piece_keys,
+                counts.n_lists,
+            )
+            blocks.append(vectors)
+            is_job.append(counts.is_job)
+            if coherence.weight > 0 and counts.is_job.any():
+                words, _grams = _split_columns(vectors[counts.is_job], self.ngram_columns_)
+                # Row by row, as fit_associations would pick them: it keeps them as they are.
+                strongest.append(keep_top_per_row(words, coherence.context))
+        if strongest:
+            self.associations_ = fit_associations(
+                sp.vstack(strongest, format="csr", dtype=np.float32), coherence
+            )
+        return blocks, is_job
 
     @classmethod
     def from_vocabulary(
@@ -305,6 +351,84 @@ class TextModel:
         return self.vocabulary_
 
 
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last one shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class _ChunkCounts(NamedTuple):
+    """One chunk's field counts (pieces × provisional term codes), as count_fields gives them."""
+
+    counts: sp.csr_matrix
+    owners: IntArray
+    piece_keys: IntArray
+    n_lists: int
+    is_job: BoolArray
+
+
+class _ChunkCounter:
+    """Field counts and document frequency of token lists fed a chunk at a time, on provisional
+    term codes (in order of first sight) until every chunk is in."""
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        self.weights = weights
+        self.terms: list[str] = []
+        self.markers = set(marker_codes(weights, 0))
+        self.codes: dict[str, int] = {}
+        self.frequency = np.zeros(0, dtype=np.int64)
+        self.n_lists = 0
+        self._chunks: list[_ChunkCounts] = []
+
+    def add(self, token_lists: Sequence[list[str]]) -> None:
+        """Count one chunk."""
+        flat = list(chain.from_iterable(token_lists))
+        for term in set(flat).difference(self.codes).difference(self.markers):
+            self.codes[term] = len(self.terms)
+            self.terms.append(term)
+        n_terms = len(self.terms)
+        # Markers are coded past the last term (count_fields' convention): renewed as it grows.
+        self.codes.update(marker_codes(self.weights, n_terms))
+        counts, owners, piece_keys = count_fields(token_lists, flat, self.codes, n_terms)
+        for marker in self.markers:
+            del self.codes[marker]
+        frequency = _document_frequency(counts, owners, len(token_lists), n_terms)
+        frequency[: self.frequency.size] += self.frequency
+        self.frequency = frequency
+        self.n_lists += len(token_lists)
+        self._chunks.append(
+            _ChunkCounts(counts, owners, piece_keys, len(token_lists), job_rows(token_lists))
+        )
+
+    def take_chunks(self) -> Iterator[_ChunkCounts]:
+        """The counted chunks in order, each let go once taken."""
+        self._chunks.reverse()
+        while self._chunks:
+            yield self._chunks.pop()
+
+
+def _renumbered(counts: sp.csr_matrix, columns: IntArray, n_columns: int) -> sp.csr_matrix:
+    """Counts on provisional codes → on the fitted columns (`columns[code]`, -1 dropped), each
+    row's columns in order: what counting on the fitted vocabulary would have given."""
+    new = columns[counts.indices]
+    keep = new >= 0
+    indptr = counts.indptr
+    if not keep.all():
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        indptr = np.concatenate(
+            [[0], np.cumsum(np.bincount(rows[keep], minlength=counts.shape[0]))]
+        )
+    renumbered = sp.csr_matrix(
+        (counts.data[keep], new[keep], indptr), shape=(counts.shape[0], n_columns), dtype=np.float32
+    )
+    renumbered.sort_indices()
+    return renumbered
+
+
 def _canonical(vectors: sp.csr_matrix) -> sp.csr_matrix:
     """Columns in order in every row: a dot product then adds in one order whichever way the
     vector was made, so a loaded model scores to the bit like the fitted one."""
@@ -363,8 +487,3 @@ def _within_df(
     if not kept.any():
         raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
     return kept
-
-
-def _keep_columns(counts: sp.csr_matrix, kept: np.ndarray[Any, np.dtype[np.bool_]]) -> Any:
-    """Counts on the kept terms only, columns renumbered."""
-    return sp.csr_matrix(counts[:, np.flatnonzero(kept)], dtype=np.float32)

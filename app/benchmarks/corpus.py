@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,14 @@ def scale_postings(
     real: Sequence[JobDocument], size: int, *, seed: int = 0, first_id: int = 1
 ) -> list[JobDocument]:
     """`size` postings: the real ones, then perturbed copies (see the module docstring)."""
+    return list(iter_scaled_postings(real, size, seed=seed, first_id=first_id))
+
+
+def iter_scaled_postings(
+    real: Sequence[JobDocument], size: int, *, seed: int = 0, first_id: int = 1
+) -> Iterator[JobDocument]:
+    """scale_postings' postings one at a time, made as they are asked for: a million postings'
+    documents (about 1 GB) need never be alive at once."""
     count = len(real)
     if count == 0:
         raise ValueError("no postings to scale")
@@ -86,27 +94,23 @@ def scale_postings(
     drops = rng.integers(0, 1 << 30, size=size)
     rotations = rng.integers(0, 1 << 30, size=size)
     sentences = [_sentences(job.description) for job in real]
-    out: list[JobDocument] = []
     for row in range(size):
         base_row = row % count
         base = real[base_row]
         if row < count:
-            out.append(dataclasses.replace(base, id=first_id + row))
+            yield dataclasses.replace(base, id=first_id + row)
             continue
         donor = real[int(donors[row])]
-        out.append(
-            dataclasses.replace(
-                base,
-                id=first_id + row,
-                city=donor.city,
-                district=donor.district,
-                skills=_swap_skill(base.skills, donor.skills, int(drops[row])),
-                description=_rotated(sentences[base_row], int(rotations[row])),
-                salary_min=_scaled(base.salary_min, float(factors[row])),
-                salary_max=_scaled(base.salary_max, float(factors[row])),
-            )
+        yield dataclasses.replace(
+            base,
+            id=first_id + row,
+            city=donor.city,
+            district=donor.district,
+            skills=_swap_skill(base.skills, donor.skills, int(drops[row])),
+            description=_rotated(sentences[base_row], int(rotations[row])),
+            salary_min=_scaled(base.salary_min, float(factors[row])),
+            salary_max=_scaled(base.salary_max, float(factors[row])),
         )
-    return out
 
 
 def scaled_records(records: Sequence[dict[str, Any]], size: int) -> list[dict[str, Any]]:

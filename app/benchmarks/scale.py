@@ -1,6 +1,10 @@
 """One corpus size, measured in a process of its own (so its peak RSS is its own): build, one
 query top-10 (ours, scipy `q @ J.T` + argpartition, bm25s), one online add, peak RSS.
 
+The corpus is made as the fit reads it (iter_scaled_postings) and the ranker keeps no
+documents, only vectors and encoded features: the peak RSS is the index's and the fit's, not a
+list of a million documents'. The baselines make it again.
+
 Ours is the whole query: text cosine, structured fit, filters, top-10, of a graduate already
 indexed (as a server holds them). The two baselines rank by text alone on the same query set:
 scipy on our own TF-IDF vectors, bm25s on our own token lists, both with one thread.
@@ -11,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import resource
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,7 +23,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from app.benchmarks.corpus import read_postings, read_query_profiles, scale_postings
+from app.benchmarks.corpus import (
+    iter_scaled_postings,
+    read_postings,
+    read_query_profiles,
+    scale_postings,
+)
+from app.ranking import JobDocument
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,14 +88,16 @@ def measure_size(spec: SizeSpec) -> dict[str, Any]:
 
     real = read_postings(spec.shared_dir, spec.real_limit)
     profiles = read_query_profiles(spec.shared_dir, real)
-    jobs = scale_postings(real, spec.size)
     queries = [
         dataclasses.replace(profiles[i % len(profiles)], id=-1 - i) for i in range(spec.queries)
     ]
-    result: dict[str, Any] = {"postings": len(jobs), "rss_documents_mb": peak_rss_mb()}
+    result: dict[str, Any] = {"postings": spec.size, "rss_documents_mb": peak_rss_mb()}
+
+    def jobs() -> Iterator[JobDocument]:
+        return iter_scaled_postings(real, spec.size)
 
     started, cpu = time.perf_counter(), time.thread_time()
-    ranker = Ranker().fit(jobs)
+    ranker = Ranker(keep_documents=False).fit(jobs())
     result["build_s"] = time.perf_counter() - started
     result["build_cpu_s"] = time.thread_time() - cpu
     result["terms"] = len(ranker.text_model_.terms_)
@@ -111,7 +123,7 @@ def measure_size(spec: SizeSpec) -> dict[str, Any]:
     result["query_after_add"] = latency_summary(after_times)
 
     if spec.baselines:
-        result.update(_baselines(ranker, jobs, queries))
+        result.update(_baselines(ranker, list(jobs()), queries))
     result["peak_rss_mb_with_baselines"] = peak_rss_mb()
     return result
 

@@ -81,9 +81,7 @@ class FittedRanker:
         blocks = model.fit_transform_chunks(chain(job_chunks, graduate_chunks))
         self._start(model, encoder)
         self.data_hash_ = digest.hexdigest()
-        # Chunks never mix the sides: the first ones are the jobs'.
-        job_blocks, graduate_blocks = blocks[: job_side.chunks], blocks[job_side.chunks :]
-        del blocks
+        job_blocks, graduate_blocks = _split_rows(blocks, len(job_side.ids))
         self.jobs_index_.build(job_side.ids, job_blocks, job_side.features())
         self.graduates_index_.build(graduate_side.ids, graduate_blocks, graduate_side.features())
         self.jobs_.update(job_side.documents)
@@ -185,6 +183,27 @@ class FittedRanker:
         return self.jobs_[job] if self.keep_documents else None
 
 
+def _split_rows(
+    blocks: list[sp.csr_matrix], n_rows: int
+) -> tuple[list[sp.csr_matrix], list[sp.csr_matrix]]:
+    """Blocks of rows → those of the first n_rows rows and those of the rest; `blocks` is
+    emptied (each block is in one of the two)."""
+    first: list[sp.csr_matrix] = []
+    rest: list[sp.csr_matrix] = []
+    blocks.reverse()
+    while blocks:
+        block = blocks.pop()
+        room = n_rows - sum(part.shape[0] for part in first)
+        if room >= block.shape[0]:
+            first.append(block)
+        elif room > 0:
+            first.append(block[:room])
+            rest.append(block[room:])
+        else:
+            rest.append(block)
+    return first, rest
+
+
 class _FitSide:
     """What a fit gathers of one side while its documents stream past."""
 
@@ -193,7 +212,6 @@ class _FitSide:
         self.ids = array("q")
         self.feature_parts: list[Any] = [empty_features]
         self.documents: dict[int, Any] = {}
-        self.chunks = 0
 
     def features(self) -> Any:
         """The encoded features of every document, in order."""
@@ -219,7 +237,6 @@ def _token_chunks(
         side.feature_parts.append(encode(chunk))
         if side.keep_documents:
             side.documents.update(zip(ids, chunk, strict=True))
-        side.chunks += 1
         yield token_lists
 
 

@@ -149,7 +149,7 @@ class SparseIndex(Generic[F]):
         if np.unique(id_array).size != id_array.size:
             raise ValueError("duplicate ids in one upsert")
         self._memo.clear()
-        self._main = _stacked(blocks, self.n_features)
+        self._main = stack_rows(blocks, self.n_features)
         self._main.sort_indices()
         self._main_t = self._main.T.tocsr()
         self._id_store = id_array
@@ -233,8 +233,9 @@ class SparseIndex(Generic[F]):
         return scores
 
 
-def _stacked(blocks: list[sp.csr_matrix], n_features: int) -> sp.csr_matrix:
-    """The blocks' rows in one float32 CSR matrix, each block let go once copied."""
+def stack_rows(blocks: list[sp.csr_matrix], n_features: int) -> sp.csr_matrix:
+    """The blocks' rows in one float32 CSR matrix of n_features columns (blocks may have
+    fewer), within-row order kept; `blocks` is emptied, each block let go once copied."""
     n_rows = sum(block.shape[0] for block in blocks)
     nnz = sum(block.nnz for block in blocks)
     index_dtype = np.int32 if max(nnz, n_features) < np.iinfo(np.int32).max else np.int64

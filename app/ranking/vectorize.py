@@ -58,6 +58,7 @@ from app.ranking.fields import (
     marker_codes,
     term_codes,
 )
+from app.ranking.index import stack_rows
 from app.ranking.text import Tokenizer
 
 # Below this many documents max_df and min_df are not applied (see fit_tokens).
@@ -68,6 +69,11 @@ EMPTY_CORPUS_TERM = "<empty>"
 BM25_K1 = 1.2
 # Documents per chunk of a fit: FIT_CHUNK_NOTE
 FIT_CHUNK = 8192
+# glibc serves allocations below its mmap threshold from its heap, and raises that threshold up
+# to 32 MiB as large blocks are freed (mallopt(3), M_MMAP_THRESHOLD); memory freed inside the
+# heap stays resident. The rows a fit keeps from chunk to chunk are gathered into slabs of this
+# many entries (64 MiB float32 arrays), so each is mapped on its own and given back when freed.
+SLAB_ENTRIES = 1 << 24
 
 TermWeighting = Literal["tfidf", "bm25"]
 
@@ -183,17 +189,17 @@ class TextModel:
         return _canonical(sp.vstack(blocks, format="csr", dtype=np.float32))
 
     def fit_transform_chunks(self, chunks: Iterable[Sequence[list[str]]]) -> list[sp.csr_matrix]:
-        """Fit on token lists given chunk by chunk; the vectors of each chunk, in order (as
-        transform_tokens would give them)."""
-        blocks, is_job = self._fit_chunks(chunks)
-        # In place: each chunk's unweighted vectors are dropped as its weighted ones are made.
-        for number, (block, jobs) in enumerate(zip(blocks, is_job, strict=True)):
-            blocks[number] = _canonical(self._weigh_jobs(block, jobs))
-        return blocks
+        """Fit on token lists given chunk by chunk; their vectors (what transform_tokens would
+        give), in order, in a few blocks of rows."""
+        vectors, is_job = self._fit_chunks(chunks)
+        weighted = _RowBlocks()
+        for block, jobs in zip(vectors.take_blocks(), is_job, strict=True):
+            weighted.append(_canonical(self._weigh_jobs(block, jobs)))
+        return weighted.take_slabs()
 
     def _fit_chunks(
         self, chunks: Iterable[Sequence[list[str]]]
-    ) -> tuple[list[sp.csr_matrix], list[BoolArray]]:
+    ) -> tuple[_RowBlocks, list[BoolArray]]:
         """Fit; each chunk's vectors before coherence weighting and which of its lists are jobs."""
         weights = field_weights(self.fields_)
         counter = _ChunkCounter(weights)
@@ -225,26 +231,28 @@ class TextModel:
         columns = np.full(len(counter.terms), -1, dtype=np.int64)
         if counter.terms:
             columns[np.asarray(order, dtype=np.intp)[kept]] = np.arange(len(kept_terms))
-        blocks: list[sp.csr_matrix] = []
+        blocks = _RowBlocks()
         is_job: list[BoolArray] = []
-        strongest: list[sp.csr_matrix] = []
+        strongest = _RowBlocks()
+        any_job = False
         coherence = self.coherence_
-        for counts in counter.take_chunks():
+        for counts, pieces in counter.take_chunks():
             vectors = self._vectors(
-                _renumbered(counts.counts, columns, len(kept_terms)),
-                counts.owners,
-                counts.piece_keys,
-                counts.n_lists,
+                _renumbered(counts, columns, len(kept_terms)),
+                pieces.owners,
+                pieces.piece_keys,
+                pieces.n_lists,
             )
             blocks.append(vectors)
-            is_job.append(counts.is_job)
-            if coherence.weight > 0 and counts.is_job.any():
-                words, _grams = _split_columns(vectors[counts.is_job], self.ngram_columns_)
+            is_job.append(pieces.is_job)
+            if coherence.weight > 0 and pieces.is_job.any():
+                words, _grams = _split_columns(vectors[pieces.is_job], self.ngram_columns_)
                 # Row by row, as fit_associations would pick them: it keeps them as they are.
                 strongest.append(keep_top_per_row(words, coherence.context))
-        if strongest:
+                any_job = True
+        if any_job:
             self.associations_ = fit_associations(
-                sp.vstack(strongest, format="csr", dtype=np.float32), coherence
+                sp.vstack(strongest.take_slabs(), format="csr", dtype=np.float32), coherence
             )
         return blocks, is_job
 
@@ -287,8 +295,8 @@ class TextModel:
     def _vectors(
         self,
         counts: sp.csr_matrix,
-        owners: IntArray,
-        piece_keys: IntArray,
+        owners: np.ndarray[Any, np.dtype[np.signedinteger[Any]]],
+        piece_keys: np.ndarray[Any, np.dtype[np.signedinteger[Any]]],
         n_rows: int,
     ) -> sp.csr_matrix:
         """Weighted sum of each list's l2-normalised field vectors, l2-normalised."""
@@ -361,12 +369,56 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-class _ChunkCounts(NamedTuple):
-    """One chunk's field counts (pieces × provisional term codes), as count_fields gives them."""
+class _RowBlocks:
+    """CSR row blocks (one per chunk) kept in order, gathered into slabs of SLAB_ENTRIES."""
 
-    counts: sp.csr_matrix
-    owners: IntArray
-    piece_keys: IntArray
+    def __init__(self) -> None:
+        self._slabs: list[tuple[sp.csr_matrix, list[int]]] = []
+        self._pending: list[sp.csr_matrix] = []
+        self._pending_nnz = 0
+
+    def append(self, block: sp.csr_matrix) -> None:
+        """Keep one chunk's rows."""
+        self._pending.append(block)
+        self._pending_nnz += block.nnz
+        if self._pending_nnz >= SLAB_ENTRIES:
+            self._seal()
+
+    def _seal(self) -> None:
+        if not self._pending:
+            return
+        rows = [block.shape[0] for block in self._pending]
+        # Counts of later chunks are wider: the vocabulary grows as chunks come.
+        width = max(block.shape[1] for block in self._pending)
+        self._slabs.append((stack_rows(self._pending, width), rows))
+        self._pending_nnz = 0
+
+    def take_blocks(self) -> Iterator[sp.csr_matrix]:
+        """The chunks' blocks in order, each slab let go once read."""
+        self._seal()
+        slabs, self._slabs = self._slabs, []
+        slabs.reverse()
+        while slabs:
+            slab, rows = slabs.pop()
+            start = 0
+            for count in rows:
+                yield slab[start : start + count]
+                start += count
+            del slab
+
+    def take_slabs(self) -> list[sp.csr_matrix]:
+        """Every row in order, as a few large blocks."""
+        self._seal()
+        slabs, self._slabs = self._slabs, []
+        return [slab for slab, _rows in slabs]
+
+
+class _ChunkPieces(NamedTuple):
+    """Of one chunk's field pieces (see count_fields): the list of each, the position of its
+    field key in field_weights, and of the chunk's lists, how many and which are jobs."""
+
+    owners: np.ndarray[Any, np.dtype[np.int32]]
+    piece_keys: np.ndarray[Any, np.dtype[np.int32]]
     n_lists: int
     is_job: BoolArray
 
@@ -382,7 +434,8 @@ class _ChunkCounter:
         self.codes: dict[str, int] = {}
         self.frequency = np.zeros(0, dtype=np.int64)
         self.n_lists = 0
-        self._chunks: list[_ChunkCounts] = []
+        self._counts = _RowBlocks()
+        self._pieces: list[_ChunkPieces] = []
 
     def add(self, token_lists: Sequence[list[str]]) -> None:
         """Count one chunk."""
@@ -400,15 +453,22 @@ class _ChunkCounter:
         frequency[: self.frequency.size] += self.frequency
         self.frequency = frequency
         self.n_lists += len(token_lists)
-        self._chunks.append(
-            _ChunkCounts(counts, owners, piece_keys, len(token_lists), job_rows(token_lists))
+        self._counts.append(counts)
+        self._pieces.append(
+            _ChunkPieces(
+                owners.astype(np.int32),
+                piece_keys.astype(np.int32),
+                len(token_lists),
+                job_rows(token_lists),
+            )
         )
 
-    def take_chunks(self) -> Iterator[_ChunkCounts]:
-        """The counted chunks in order, each let go once taken."""
-        self._chunks.reverse()
-        while self._chunks:
-            yield self._chunks.pop()
+    def take_chunks(self) -> Iterator[tuple[sp.csr_matrix, _ChunkPieces]]:
+        """Each chunk's counts (on provisional codes) and pieces, in order, let go once read."""
+        pieces, self._pieces = self._pieces, []
+        pieces.reverse()
+        for counts in self._counts.take_blocks():
+            yield counts, pieces.pop()
 
 
 def _renumbered(counts: sp.csr_matrix, columns: IntArray, n_columns: int) -> sp.csr_matrix:

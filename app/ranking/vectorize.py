@@ -27,7 +27,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
-from app.ranking.arrays import BoolArray
+from app.ranking.arrays import BoolArray, Int32Array
 from app.ranking.arrays import Int64Array as IntArray
 from app.ranking.coherence import (
     CoherenceParams,
@@ -58,7 +58,6 @@ from app.ranking.fields import (
     marker_codes,
     term_codes,
 )
-from app.ranking.index import stack_rows
 from app.ranking.text import Tokenizer
 
 # Below this many documents max_df and min_df are not applied (see fit_tokens).
@@ -71,8 +70,9 @@ BM25_K1 = 1.2
 FIT_CHUNK = 8192
 # glibc serves allocations below its mmap threshold from its heap, and raises that threshold up
 # to 32 MiB as large blocks are freed (mallopt(3), M_MMAP_THRESHOLD); memory freed inside the
-# heap stays resident. The rows a fit keeps from chunk to chunk are gathered into slabs of this
-# many entries (64 MiB float32 arrays), so each is mapped on its own and given back when freed.
+# heap stays resident. The rows a fit keeps from chunk to chunk are copied into slabs of this
+# many entries (64 MiB arrays), so each is mapped on its own and given back when freed, and the
+# heap holds only one chunk's temporaries, the same space reused chunk after chunk.
 SLAB_ENTRIES = 1 << 24
 
 TermWeighting = Literal["tfidf", "bm25"]
@@ -369,48 +369,72 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+class _Slab:
+    """Preallocated entry arrays that chunks' rows are copied into, one block after another;
+    pages not yet written are not resident."""
+
+    def __init__(self, capacity: int) -> None:
+        self.data = np.empty(capacity, dtype=np.float32)
+        self.indices = np.empty(capacity, dtype=np.int32)
+        self.used = 0
+        self.blocks: list[tuple[int, Int32Array, int]] = []  # (first entry, indptr, columns)
+
+    def room(self) -> int:
+        return self.data.size - self.used
+
+    def add(self, block: sp.csr_matrix) -> None:
+        start, end = self.used, self.used + block.nnz
+        self.data[start:end] = block.data
+        self.indices[start:end] = block.indices
+        self.used = end
+        self.blocks.append((start, np.asarray(block.indptr, dtype=np.int32), block.shape[1]))
+
+    def block(self, number: int) -> sp.csr_matrix:
+        """One block's rows."""
+        start, indptr, columns = self.blocks[number]
+        end = start + int(indptr[-1])
+        return sp.csr_matrix(
+            (self.data[start:end], self.indices[start:end], indptr),
+            shape=(indptr.size - 1, columns),
+        )
+
+    def rows(self) -> sp.csr_matrix:
+        """Every block's rows in one matrix (views of the slab's arrays when it is more than
+        half full: scipy copies a view of a much larger array)."""
+        indptrs = [indptr[1:] + start for start, indptr, _columns in self.blocks]
+        indptr = np.concatenate([np.zeros(1, dtype=np.int64), *indptrs])
+        return sp.csr_matrix(
+            (self.data[: self.used], self.indices[: self.used], indptr),
+            shape=(indptr.size - 1, max(columns for _start, _indptr, columns in self.blocks)),
+        )
+
+
 class _RowBlocks:
-    """CSR row blocks (one per chunk) kept in order, gathered into slabs of SLAB_ENTRIES."""
+    """CSR row blocks (one per chunk) kept in order, copied into slabs of SLAB_ENTRIES."""
 
     def __init__(self) -> None:
-        self._slabs: list[tuple[sp.csr_matrix, list[int]]] = []
-        self._pending: list[sp.csr_matrix] = []
-        self._pending_nnz = 0
+        self._slabs: list[_Slab] = []
 
     def append(self, block: sp.csr_matrix) -> None:
         """Keep one chunk's rows."""
-        self._pending.append(block)
-        self._pending_nnz += block.nnz
-        if self._pending_nnz >= SLAB_ENTRIES:
-            self._seal()
-
-    def _seal(self) -> None:
-        if not self._pending:
-            return
-        rows = [block.shape[0] for block in self._pending]
-        # Counts of later chunks are wider: the vocabulary grows as chunks come.
-        width = max(block.shape[1] for block in self._pending)
-        self._slabs.append((stack_rows(self._pending, width), rows))
-        self._pending_nnz = 0
+        if not self._slabs or self._slabs[-1].room() < block.nnz:
+            self._slabs.append(_Slab(max(SLAB_ENTRIES, block.nnz)))
+        self._slabs[-1].add(block)
 
     def take_blocks(self) -> Iterator[sp.csr_matrix]:
-        """The chunks' blocks in order, each slab let go once read."""
-        self._seal()
+        """The blocks in order, each slab let go once read."""
         slabs, self._slabs = self._slabs, []
         slabs.reverse()
         while slabs:
-            slab, rows = slabs.pop()
-            start = 0
-            for count in rows:
-                yield slab[start : start + count]
-                start += count
+            slab = slabs.pop()
+            for number in range(len(slab.blocks)):
+                yield slab.block(number)
             del slab
 
     def take_slabs(self) -> list[sp.csr_matrix]:
-        """Every row in order, as a few large blocks."""
-        self._seal()
+        """Every row in order, in one matrix per slab."""
         slabs, self._slabs = self._slabs, []
-        return [slab for slab, _rows in slabs]
+        return [slab.rows() for slab in slabs]
 
 
 class _ChunkPieces(NamedTuple):

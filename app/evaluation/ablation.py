@@ -147,7 +147,9 @@ VARIANTS: tuple[Variant, ...] = (
 
 def changes_anything(variant: Variant, bases: Sequence[RankerParams]) -> bool:
     """Whether the variant differs from the parameters in use on some set."""
-    return not (variant.synonyms and variant.split_compounds) or any(variant.params(base) != base for base in bases)
+    return not (variant.synonyms and variant.split_compounds) or any(
+        variant.params(base) != base for base in bases
+    )
 
 
 def run_ablation(

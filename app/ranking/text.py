@@ -285,9 +285,7 @@ class Tokenizer:
                     token_map[raw] = _classify(raw)
             return list(filter(None, map(token_map.__getitem__, raws)))
 
-    def _split(
-        self, raws: list[str], segmenter: Segmenter, token_map: dict[str, str]
-    ) -> list[str]:
+    def _split(self, raws: list[str], segmenter: Segmenter, token_map: dict[str, str]) -> list[str]:
         """Each raw segment's output tokens, compounds split (see split_compounds)."""
         pieces = self._pieces
         try:

@@ -26,6 +26,29 @@ T = TypeVar("T")
 # Answers kept per snapshot between two changes: a k=10 answer takes at most ~22 KB
 # (tracemalloc, every label distinct), so this bounds them at ~45 MB per tenant and worker.
 ANSWERS_KEPT = 2048
+# Bytes of whole responses' JSON kept per snapshot between two changes: the same bound. Kept
+# apart from the answers, whose entries (a ranking, a flag, a response per graduate) filled
+# 2,048 after ~680 graduates, so at 100k postings a bench that asks 2,000 graduates again
+# found none of their responses and ranked every request anew.
+RESPONSE_BYTES_KEPT = ANSWERS_KEPT * 22 * 1024
+
+
+class KeptResponses:
+    """Responses' JSON by query, up to RESPONSE_BYTES_KEPT (then no more are added)."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[Hashable, bytes] = {}
+        self.size = 0
+
+    def get(self, key: Hashable) -> bytes | None:
+        """The JSON kept for this query, if any."""
+        return self.bodies.get(key)
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        """Keep a response's JSON while there is room."""
+        if self.size + len(body) <= RESPONSE_BYTES_KEPT:
+            self.bodies[key] = body
+            self.size += len(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +102,8 @@ class IndexSnapshot:
     # dict rather than clearing it: whoever still holds the old one (an answer finished outside
     # the lock) fills a dict nobody reads again, never the new one with a stale answer.
     answers: dict[Hashable, Any] = field(default_factory=dict)
+    # Whole responses, replaced with the answers on any change (never cleared, likewise).
+    responses: KeptResponses = field(default_factory=KeptResponses)
 
     def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The answer to a query on this snapshot, computed once until the next change. The
@@ -92,8 +117,9 @@ class IndexSnapshot:
         return value
 
     def forget_answers(self) -> None:
-        """Drop every kept answer (a document changed)."""
+        """Drop every kept answer and response (a document changed)."""
         self.answers = {}
+        self.responses = KeptResponses()
 
     def put_job(self, job: Job) -> None:
         """Index or re-index a job (removing it when it moved to another tenant)."""

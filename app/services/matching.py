@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFoundError
 from app.matching.documents import document_from_values
 from app.matching.engine import MatchEngine
-from app.matching.snapshot import ANSWERS_KEPT, IndexSnapshot
+from app.matching.snapshot import IndexSnapshot, KeptResponses
 from app.metrics import MATCH_SECONDS, timed
 from app.ranking import EDUCATION_LEVELS, GraduateDocument, JobDocument
 from app.repositories import get_graduate
@@ -74,11 +73,10 @@ def cached_jobs_for_graduate(
     snapshot = engine.fresh_snapshot(tenant)
     if snapshot is None:
         return None
-    body = snapshot.answers.get((RESPONSE, graduate_id, query))
-    return body if isinstance(body, bytes) else None
+    return snapshot.responses.get((RESPONSE, graduate_id, query))
 
 
-# Key of a whole response's JSON among a snapshot's answers.
+# Key of a whole response's JSON among a snapshot's kept responses.
 RESPONSE = "jobs for graduate, as JSON"
 
 
@@ -93,8 +91,8 @@ def jobs_for_graduate_json(
 ) -> bytes:
     """The jobs that fit a stored graduate best, as the response's JSON; near-duplicate postings
     collapsed unless query.collapse is False. A graduate who opted out gets the newest jobs."""
-    # The answers of the snapshot ranked on, when the whole response may be kept with them.
-    kept: dict[Hashable, Any] | None = None
+    # The kept responses of the snapshot ranked on, when the whole response may join them.
+    kept: KeptResponses | None = None
     collapsed = False
     if not _personalised(session, engine, tenant=tenant, graduate_id=graduate_id):
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
@@ -131,14 +129,14 @@ def jobs_for_graduate_json(
                     result.matches, k=query.k, duplicates_of=indexed_duplicates(snapshot, settings)
                 )
                 collapsed = True
-            kept = snapshot.answers
+            kept = snapshot.responses
     if query.collapse and not collapsed:
         result.matches = _collapse_read(
             session, engine, tenant=tenant, matches=result.matches, k=query.k, settings=settings
         )
     body = result.model_dump_json().encode()
-    if kept is not None and len(kept) < ANSWERS_KEPT:
-        kept[(RESPONSE, graduate_id, query)] = body
+    if kept is not None:
+        kept.put((RESPONSE, graduate_id, query), body)
     return body
 
 

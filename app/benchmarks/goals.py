@@ -182,7 +182,28 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "verdict": goal.verdict(value),
                 "value_cpu": cpu,
                 "verdict_cpu": goal.verdict(cpu) if goal.cpu_path else None,
-                "conditions": goal.conditions,
+                "conditions": measured_conditions(goal, results),
             }
         )
     return rows
+
+
+def measured_conditions(goal: Goal, results: dict[str, Any]) -> str:
+    """The goal's conditions, with what the run measured instead where it differs (a quick run
+    serves 10k postings, not the goal's 100k), so no figure reads as measured where it was not."""
+    http = results.get("http")
+    if not goal.path.startswith("http.goal_point.") or not isinstance(http, dict):
+        return goal.conditions
+    point = http.get("goal_point") or {}
+    if "postings" not in http or "connections" not in point:
+        return goal.conditions
+    postings = int(http["postings"])
+    size = f"{postings // 1000}k" if postings % 1000 == 0 else f"{postings:,}"
+    workers = int(http.get("workers", 0))
+    measured = (
+        f"{size} postings, {workers} worker{'s' * (workers != 1)}, "
+        f"{point['connections']} connections"
+    )
+    if goal.key == "http_ceiling" or measured == goal.conditions:
+        return goal.conditions
+    return f"{measured} (goal: {goal.conditions})"

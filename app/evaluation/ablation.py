@@ -1,8 +1,8 @@
 """The ablation: the ranker re-run over every set with one text choice changed at a time.
 
 Each variant is a name and a change to the parameters (and whether the tokenizer keeps its
-synonyms); add one to VARIANTS to measure a new choice. Baselines do not change with the
-ranker, so they are not re-run here.
+synonyms and splits compounds); add one to VARIANTS to measure a new choice. Baselines do not
+change with the ranker, so they are not re-run here.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Variant:
     name: str
     change: Callable[[RankerParams], RankerParams]
     synonyms: bool = True
+    split_compounds: bool = True
 
     def params(self, base: RankerParams) -> RankerParams:
         """The variant's parameters on top of `base`."""
@@ -39,7 +40,13 @@ class Variant:
 
     def tokenizer(self, params: RankerParams) -> Tokenizer | None:
         """The variant's tokenizer (None: the ranker's default)."""
-        return None if self.synonyms else Tokenizer(backend=params.backend, synonym_groups=())
+        if self.synonyms and self.split_compounds:
+            return None
+        return Tokenizer(
+            backend=params.backend,
+            synonym_groups=None if self.synonyms else (),
+            split_compounds=self.split_compounds,
+        )
 
 
 def _job_fields(**changes: float) -> Callable[[RankerParams], RankerParams]:
@@ -126,6 +133,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("sublinear tf", _set(sublinear_tf=True)),
     Variant("raw tf", _set(sublinear_tf=False)),
     Variant("no synonyms", lambda params: params, synonyms=False),
+    Variant("compounds kept whole", lambda params: params, split_compounds=False),
     Variant("no field normalisation", _set(normalize_fields=False)),
     Variant("BM25 weighting", _set(term_weighting="bm25")),
     Variant("word + character channels", _set(char_channel=True)),
@@ -139,7 +147,9 @@ VARIANTS: tuple[Variant, ...] = (
 
 def changes_anything(variant: Variant, bases: Sequence[RankerParams]) -> bool:
     """Whether the variant differs from the parameters in use on some set."""
-    return not variant.synonyms or any(variant.params(base) != base for base in bases)
+    return not (variant.synonyms and variant.split_compounds) or any(
+        variant.params(base) != base for base in bases
+    )
 
 
 def run_ablation(

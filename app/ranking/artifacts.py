@@ -99,6 +99,7 @@ def save_ranker(ranker: Ranker, root: str | Path, *, version: str | None = None)
             "drop_protected": tokenizer.drop_protected,
             "drop_schools": tokenizer.drop_schools,
             "hmm": tokenizer.hmm,
+            "split_compounds": tokenizer.split_compounds,
             "major_classes": majors.classes_,
             "related_classes": sorted(list(pair) for pair in majors.related_),
         },
@@ -141,6 +142,8 @@ def load_ranker(
         # Versions saved before the switch existed kept school names.
         drop_schools=saved.get("drop_schools", False),
         hmm=saved["hmm"],
+        # Versions saved before the switch existed kept compounds whole.
+        split_compounds=saved.get("split_compounds", False),
     )
     terms = (folder / "vocabulary.txt").read_text("utf-8").split("\n")[:-1]
     model = TextModel.from_vocabulary(

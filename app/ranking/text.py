@@ -1,5 +1,6 @@
 """Chinese text to tokens: NFKC, lower-case, jieba segmentation with a domain dictionary,
-stopwords, protected-attribute words and synonym groups."""
+compounds split into their dictionary words, stopwords, protected-attribute words and synonym
+groups."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from functools import cache
+from itertools import chain
 from typing import Any, Literal, Protocol
 
 from app.ranking import lexicon
@@ -23,6 +25,9 @@ Backend = Literal["auto", "jieba", "rjieba"]
 USER_WORD_FREQ = 100_000
 
 _WORD_CHAR = re.compile(r"\w")
+# Only words of Chinese characters are split: the two backends' search modes cut Latin words
+# differently (s7-1200, node.js), and a Latin part is no dictionary word (3d打印 would lose 3d).
+_HAN_WORD = re.compile("[\u4e00-\u9fff]+")
 _WORD_RUN = re.compile(r"\w+")
 # A protected attribute's value is as protected as its name: "户籍：宁波市" says where one is
 # registered, "23岁" is an age, "宁波户口" a registration. Cut out before segmenting.
@@ -49,6 +54,8 @@ class Segmenter(Protocol):
     """What the tokenizer needs from jieba or rjieba."""
 
     def cut(self, text: str, hmm: bool = ...) -> list[str]: ...
+
+    def cut_for_search(self, text: str, hmm: bool = ...) -> list[str]: ...
 
 
 # Full-width ASCII and the ideographic space map to their NFKC forms; translating them first
@@ -135,6 +142,9 @@ class _JiebaAdapter:
     def cut(self, text: str, hmm: bool = False) -> list[str]:
         return list(self._tokenizer.cut(text, HMM=hmm))
 
+    def cut_for_search(self, text: str, hmm: bool = False) -> list[str]:
+        return list(self._tokenizer.cut_for_search(text, HMM=hmm))
+
 
 class _RjiebaAdapter:
     def __init__(self, jieba: Any) -> None:
@@ -142,6 +152,10 @@ class _RjiebaAdapter:
 
     def cut(self, text: str, hmm: bool = False) -> list[str]:
         tokens: list[str] = self._jieba.cut(text, hmm)  # already a new list
+        return tokens
+
+    def cut_for_search(self, text: str, hmm: bool = False) -> list[str]:
+        tokens: list[str] = self._jieba.cut_for_search(text, hmm)
         return tokens
 
 
@@ -158,6 +172,7 @@ class Tokenizer:
         hmm: bool = False,
         drop_protected: bool = True,
         drop_schools: bool = False,
+        split_compounds: bool = True,
     ) -> None:
         self.backend = backend
         self.user_words = user_words
@@ -168,13 +183,24 @@ class Tokenizer:
         self.hmm = hmm
         self.drop_protected = drop_protected
         self.drop_schools = drop_schools
+        # A compound the segmenter keeps whole (施工管理, 电气自动化) becomes the dictionary words
+        # inside it (施工, 管理; 电气, 自动化), so a profile's 施工 meets a posting's 施工管理: the
+        # two sides segment the same idea at different grain, short skill lists against long
+        # descriptions. It measured better on every set of `jobmatch evaluate --suite` and its
+        # held-out halves (README, "Text choices").
+        self.split_compounds = split_compounds
         self._state: tuple[Any, dict[str, str]] | None = None
+        # Raw segment → its output tokens, when compounds are split (filled as segments appear).
+        self._pieces: dict[str, tuple[str, ...]] = {}
+        # The synonym groups' terms, never split: a group says its terms are one idea.
+        self._synonym_terms: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_state"] = None
         state["_lock"] = None
+        state["_pieces"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -220,6 +246,8 @@ class Tokenizer:
         with self._lock:
             if self._state is None:
                 segmenter = get_segmenter(self.backend_in_use, self.dictionary_words())
+                synonyms = self.synonym_map()
+                self._synonym_terms = frozenset(synonyms).union(synonyms.values())
                 self._state = (segmenter, self._build_token_map())
             return self._state
 
@@ -243,6 +271,8 @@ class Tokenizer:
             return []
         segmenter, token_map = self._prepare()
         raws = segmenter.cut(self._cut_phrases(normalize_text(text)), self.hmm)
+        if self.split_compounds:
+            return self._split(raws, segmenter, token_map)
         # Look-up and filter in C: a Python loop over each token was most of the tokeniser's
         # own time (and a plain dict's __getitem__ is quicker than .get or a subclass's).
         try:
@@ -254,6 +284,44 @@ class Tokenizer:
                 if raw not in token_map:
                     token_map[raw] = _classify(raw)
             return list(filter(None, map(token_map.__getitem__, raws)))
+
+    def _split(self, raws: list[str], segmenter: Segmenter, token_map: dict[str, str]) -> list[str]:
+        """Each raw segment's output tokens, compounds split (see split_compounds)."""
+        pieces = self._pieces
+        try:
+            return list(chain.from_iterable(map(pieces.__getitem__, raws)))
+        except KeyError:
+            for raw in raws:
+                if raw not in pieces:
+                    pieces[raw] = self._pieces_of(raw, segmenter, token_map)
+            return list(chain.from_iterable(map(pieces.__getitem__, raws)))
+
+    def _pieces_of(
+        self, raw: str, segmenter: Segmenter, token_map: dict[str, str]
+    ) -> tuple[str, ...]:
+        """A dropped word (stopword, protected attribute) goes whole, so 土家族 leaves no 家族
+        behind; a synonym group's term is its group's canonical term, whole. Another word of
+        three or more Chinese characters becomes the dictionary words of two or three
+        characters inside it (jieba's search mode less the word itself), each then kept,
+        dropped or mapped like any token; a word with none inside, or with other characters,
+        is one token."""
+        word = token_map[raw] if raw in token_map else _classify(raw)
+        if not word:
+            return ()
+        inner = (
+            [piece for piece in segmenter.cut_for_search(raw, self.hmm) if piece != raw]
+            if len(raw) > 2 and raw not in self._synonym_terms and _HAN_WORD.fullmatch(raw)
+            else []
+        )
+        if not inner:
+            return (word,)
+        out: list[str] = []
+        for piece in inner:
+            if piece not in token_map:
+                token_map[piece] = _classify(piece)
+            if token_map[piece]:
+                out.append(token_map[piece])
+        return tuple(out)
 
     def _cut_phrases(self, text: str) -> str:
         """Normalised text without protected attribute-value phrases (and school names when

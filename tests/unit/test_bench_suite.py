@@ -69,6 +69,9 @@ def test_bench_all_writes_every_figure(tmp_path: Path) -> None:
     assert {"tokenise", "batch", "http_req_s", "http_p99", "http_ceiling"} <= measured
     verdicts = {row["key"]: row["verdict"] for row in saved["goals"]}
     assert verdicts["fit_100k"] == "not measured"
+    # The HTTP rows say what was served, not the goal's 100k.
+    conditions = {row["key"]: row["conditions"] for row in saved["goals"]}
+    assert conditions["http_req_s"].startswith("100 postings, 1 worker, 2 connections (goal: 100k")
     assert verdicts["tokenise"] in {"pass", "short"}
     report = (tmp_path / "report.md").read_text("utf-8")
     assert "## Goals (issue 12)" in report and "| tokenising, ours |" in report

@@ -68,10 +68,13 @@ def perturbed_corpus(seed: int) -> tuple[list[int], list[str], list[list[str]], 
     rng = np.random.default_rng(seed)
     vocabulary = [f"w{number}" for number in range(400)]
     title_words = ["电气", "工程师", "java", "开发", "会计", "销售", "高级", "助理"]
-    keys, blocks, texts, titles = [], [], [], []
+    keys: list[int] = []
+    blocks: list[str] = []
+    texts: list[list[str]] = []
+    titles: list[list[str]] = []
     for base in range(40):
-        text = list(rng.choice(vocabulary, 40))
-        title = list(rng.choice(title_words, 2, replace=False))
+        text = [str(word) for word in rng.choice(vocabulary, 40)]
+        title = [str(word) for word in rng.choice(title_words, 2, replace=False)]
         for copy in range(7):
             replaced = text.copy()
             for position in rng.choice(40, int(rng.integers(0, 5)), replace=False):
@@ -79,7 +82,8 @@ def perturbed_corpus(seed: int) -> tuple[list[int], list[str], list[list[str]], 
             keys.append(len(keys))
             blocks.append(f"company-{base % 3}")
             texts.append(replaced if copy < 5 else text[:3])
-            titles.append(title if copy % 3 else list(rng.choice(title_words, 2, replace=False)))
+            other_title = [str(word) for word in rng.choice(title_words, 2, replace=False)]
+            titles.append(title if copy % 3 else other_title)
     return keys, blocks, texts, titles
 
 
@@ -89,6 +93,10 @@ def neighbours(finder: NearDuplicates[int]) -> dict[int, set[int]]:
         found.setdefault(pair.first, set()).add(pair.second)
         found.setdefault(pair.second, set()).add(pair.first)
     return found
+
+
+def similar_to(book: BlockSignatures[int], key: int) -> list[tuple[int, float]]:
+    return book.similar_to(key, threshold=0.7, title_overlap=0.6, min_tokens=8)
 
 
 def test_kept_signatures_pair_as_a_fit_of_the_block_would() -> None:
@@ -101,16 +109,15 @@ def test_kept_signatures_pair_as_a_fit_of_the_block_would() -> None:
     for key in gone:
         book.remove(key)
     kept = [key for key in keys if key not in gone]
-    options = {"threshold": 0.7, "title_overlap": 0.6, "min_tokens": 8}
     expected = neighbours(
-        NearDuplicates[int](**options).fit(
+        NearDuplicates[int](threshold=0.7, title_overlap=0.6, min_tokens=8).fit(
             kept,
             [texts[key] for key in kept],
             blocks=[blocks[key] for key in kept],
             titles=[titles[key] for key in kept],
         )
     )
-    found = {key: {other for other, _ in book.similar_to(key, **options)} for key in kept}
+    found = {key: {other for other, _ in similar_to(book, key)} for key in kept}
     assert {key: others for key, others in found.items() if others} == expected
     # Pairs on both sides of the threshold and of the title condition: the test can tell.
     pairs = sum(len(others) for others in expected.values()) // 2
@@ -126,5 +133,5 @@ def test_kept_signatures_pair_as_a_fit_of_the_block_would() -> None:
     )
     count = sum(len(others) for others in without_titles.values()) // 2
     assert 0 < pairs < count < sum(len(others) for others in loose.values()) // 2
-    assert book.similar_to(next(iter(gone)), **options) == []
+    assert similar_to(book, next(iter(gone))) == []
     assert len(book) == len(kept)

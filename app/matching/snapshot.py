@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -16,6 +16,7 @@ from app.matching.change_log import log_head
 from app.matching.documents import graduate_document, job_document
 from app.model_store import ModelStore
 from app.ranking import MajorTable, Ranker, RankerParams, Tokenizer
+from app.ranking.duplicates import BlockSignatures, duplicate_tokenizer, posting_text
 from app.repositories import tenant_graduates, tenant_jobs
 from app.tables import Graduate, Job
 
@@ -25,6 +26,29 @@ T = TypeVar("T")
 # Answers kept per snapshot between two changes: a k=10 answer takes at most ~22 KB
 # (tracemalloc, every label distinct), so this bounds them at ~45 MB per tenant and worker.
 ANSWERS_KEPT = 2048
+# Bytes of whole responses' JSON kept per snapshot between two changes: the same bound. Kept
+# apart from the answers, whose entries (a ranking, a flag, a response per graduate) filled
+# 2,048 after ~680 graduates, so at 100k postings a bench that asks 2,000 graduates again
+# found none of their responses and ranked every request anew.
+RESPONSE_BYTES_KEPT = ANSWERS_KEPT * 22 * 1024
+
+
+class KeptResponses:
+    """Responses' JSON by query, up to RESPONSE_BYTES_KEPT (then no more are added)."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[Hashable, bytes] = {}
+        self.size = 0
+
+    def get(self, key: Hashable) -> bytes | None:
+        """The JSON kept for this query, if any."""
+        return self.bodies.get(key)
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        """Keep a response's JSON while there is room."""
+        if self.size + len(body) <= RESPONSE_BYTES_KEPT:
+            self.bodies[key] = body
+            self.size += len(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +95,15 @@ class IndexSnapshot:
     source: Literal["fitted", "loaded"]
     jobs: dict[int, JobLabel] = field(default_factory=dict)
     graduates: dict[int, GraduateLabel] = field(default_factory=dict)
+    # The MinHash signature of each open posting, by company: a match's near-duplicates are
+    # found among them without reading or tokenising its company's postings per request.
+    open_postings: BlockSignatures[int] = field(default_factory=BlockSignatures)
     # Answers computed from this snapshot as it is now (see answer()). Any change replaces the
     # dict rather than clearing it: whoever still holds the old one (an answer finished outside
     # the lock) fills a dict nobody reads again, never the new one with a stale answer.
     answers: dict[Hashable, Any] = field(default_factory=dict)
+    # Whole responses, replaced with the answers on any change (never cleared, likewise).
+    responses: KeptResponses = field(default_factory=KeptResponses)
 
     def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The answer to a query on this snapshot, computed once until the next change. The
@@ -88,14 +117,19 @@ class IndexSnapshot:
         return value
 
     def forget_answers(self) -> None:
-        """Drop every kept answer (a document changed)."""
+        """Drop every kept answer and response (a document changed)."""
         self.answers = {}
+        self.responses = KeptResponses()
 
     def put_job(self, job: Job) -> None:
         """Index or re-index a job (removing it when it moved to another tenant)."""
         self.forget_answers()
         self.ranker.upsert_jobs([job_document(job)])
         self.jobs[job.id] = JobLabel.of(job)
+        if job.status == "open":
+            sign_postings(self.open_postings, [job])
+        else:
+            self.open_postings.remove(job.id)
 
     def put_graduate(self, graduate: Graduate) -> None:
         """Index or re-index a graduate."""
@@ -118,9 +152,21 @@ class IndexSnapshot:
         if entity == "job":
             self.ranker.remove_jobs([entity_id])
             self.jobs.pop(entity_id, None)
+            self.open_postings.remove(entity_id)
         else:
             self.ranker.remove_graduates([entity_id])
             self.graduates.pop(entity_id, None)
+
+
+def sign_postings(book: BlockSignatures[int], jobs: Sequence[Job]) -> None:
+    """Keep (or replace) the near-duplicate signatures of open postings, by company."""
+    tokenizer = duplicate_tokenizer()
+    book.put(
+        [job.id for job in jobs],
+        [job.company for job in jobs],
+        [tokenizer.tokenize(posting_text(job.title, job.skills, job.description)) for job in jobs],
+        [tokenizer.tokenize(job.title) for job in jobs],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +223,19 @@ class SnapshotBuilder:
         snapshot.graduates.update(
             (graduate.id, GraduateLabel.of(graduate)) for graduate in graduates
         )
+        indexed = time.perf_counter()
+        sign_postings(snapshot.open_postings, [job for job in jobs if job.status == "open"])
         logger.info(
-            "index %s for tenant %s: %s (%d jobs, %d graduates) in %.2f s",
+            "index %s for tenant %s: %s (%d jobs, %d graduates) in %.2f s, "
+            "near-duplicate signatures of %d open postings in %.2f s",
             snapshot.version,
             tenant,
             snapshot.source,
             len(jobs),
             len(graduates),
-            time.perf_counter() - started,
+            indexed - started,
+            len(snapshot.open_postings),
+            time.perf_counter() - indexed,
         )
         return snapshot, head
 

@@ -4,24 +4,27 @@ and profiles (same major, near-identical text), found with MinHash over ranking 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ranking import Tokenizer
-from app.ranking.duplicates import NearDuplicates, duplicate_groups
+from app.ranking.duplicates import (
+    NearDuplicates,
+    duplicate_groups,
+    duplicate_tokenizer,
+    posting_text,
+)
 from app.settings import Settings
 from app.tables import Graduate, Job
 
 
-@cache
 def _tokenizer() -> Tokenizer:
-    return Tokenizer()
+    return duplicate_tokenizer()
 
 
 def _job_tokens(job: Job) -> list[str]:
-    return _tokenizer().tokenize(" ".join([job.title, " ".join(job.skills), job.description]))
+    return _tokenizer().tokenize(posting_text(job.title, job.skills, job.description))
 
 
 def _graduate_tokens(graduate: Graduate) -> list[str]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFoundError
 from app.matching.documents import document_from_values
 from app.matching.engine import MatchEngine
-from app.matching.snapshot import ANSWERS_KEPT
+from app.matching.snapshot import IndexSnapshot, KeptResponses
 from app.metrics import MATCH_SECONDS, timed
 from app.ranking import EDUCATION_LEVELS, GraduateDocument, JobDocument
 from app.repositories import get_graduate
@@ -74,11 +73,10 @@ def cached_jobs_for_graduate(
     snapshot = engine.fresh_snapshot(tenant)
     if snapshot is None:
         return None
-    body = snapshot.answers.get((RESPONSE, graduate_id, query))
-    return body if isinstance(body, bytes) else None
+    return snapshot.responses.get((RESPONSE, graduate_id, query))
 
 
-# Key of a whole response's JSON among a snapshot's answers.
+# Key of a whole response's JSON among a snapshot's kept responses.
 RESPONSE = "jobs for graduate, as JSON"
 
 
@@ -93,9 +91,9 @@ def jobs_for_graduate_json(
 ) -> bytes:
     """The jobs that fit a stored graduate best, as the response's JSON; near-duplicate postings
     collapsed unless query.collapse is False. A graduate who opted out gets the newest jobs."""
-    known: dict[str, Groups] | None = None
-    # The answers of the snapshot ranked on, when the whole response may be kept with them.
-    kept: dict[Hashable, Any] | None = None
+    # The kept responses of the snapshot ranked on, when the whole response may join them.
+    kept: KeptResponses | None = None
+    collapsed = False
     if not _personalised(session, engine, tenant=tenant, graduate_id=graduate_id):
         result = recent_jobs(session, tenant=tenant, graduate_id=graduate_id, query=query)
     elif query.source == "batch":
@@ -126,23 +124,19 @@ def jobs_for_graduate_json(
                 index=index_info(snapshot),
                 matches=job_matches(snapshot, matches),
             )
-            # Each company's near-duplicates, kept with the answers and cleared by the same
-            # changes (finding them was ~90 % of a request). Filled outside the lock: a change
-            # applied meanwhile replaces the answers, so what it gains is never read again.
-            known = snapshot.answer(("near-duplicates by company",), dict)
-            kept = snapshot.answers
-    if query.collapse:
-        result.matches = collapse_duplicates(
-            session,
-            tenant=tenant,
-            matches=result.matches,
-            k=query.k,
-            settings=settings,
-            known=known,
+            if query.collapse:
+                result.matches = collapse_duplicates(
+                    result.matches, k=query.k, duplicates_of=indexed_duplicates(snapshot, settings)
+                )
+                collapsed = True
+            kept = snapshot.responses
+    if query.collapse and not collapsed:
+        result.matches = _collapse_read(
+            session, engine, tenant=tenant, matches=result.matches, k=query.k, settings=settings
         )
     body = result.model_dump_json().encode()
-    if kept is not None and len(kept) < ANSWERS_KEPT:
-        kept[(RESPONSE, graduate_id, query)] = body
+    if kept is not None:
+        kept.put((RESPONSE, graduate_id, query), body)
     return body
 
 
@@ -162,34 +156,81 @@ def _personalised(session: Session, engine: MatchEngine, *, tenant: str, graduat
 COLLAPSE_POOL = 3
 # Job id → its near-duplicates' (id, city).
 Groups = dict[int, list[tuple[int, str | None]]]
+# A posting's near-duplicates among its company's open postings, as (id, city) in id order.
+DuplicatesOf = Callable[[int], list[tuple[int, str | None]]]
 
 
-def collapse_duplicates(
+def indexed_duplicates(snapshot: IndexSnapshot, settings: Settings) -> DuplicatesOf:
+    """Near-duplicates from the snapshot's signatures of open postings; each posting's kept
+    with the snapshot's answers, which any change clears (the caller holds the tenant lock)."""
+    params = (
+        settings.duplicate_threshold,
+        settings.duplicate_title_overlap,
+        settings.duplicate_min_tokens,
+    )
+    known: Groups = snapshot.answer(("near-duplicates by posting", params), dict)
+
+    def duplicates_of(job_id: int) -> list[tuple[int, str | None]]:
+        found = known.get(job_id)
+        if found is None:
+            similar = snapshot.open_postings.similar_to(
+                job_id,
+                threshold=settings.duplicate_threshold,
+                title_overlap=settings.duplicate_title_overlap,
+                min_tokens=settings.duplicate_min_tokens,
+            )
+            found = known[job_id] = [
+                (other, snapshot.jobs[other].city) for other in sorted(key for key, _ in similar)
+            ]
+        return found
+
+    return duplicates_of
+
+
+def _collapse_read(
     session: Session,
+    engine: MatchEngine,
     *,
     tenant: str,
     matches: list[JobMatch],
     k: int,
     settings: Settings,
-    known: dict[str, Groups] | None = None,
 ) -> list[JobMatch]:
-    """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
-    the group's other open postings; ranks renumbered, at most k entries. `known` keeps each
-    company's groups between requests (the caller clears it on any change of a posting)."""
-    known = {} if known is None else known
-    groups: Groups = {}
-    for company in sorted({match.company for match in matches}):
-        if company not in known:
-            known[company] = company_duplicates(
+    """collapse_duplicates for matches not ranked on the snapshot (opted out, batch): its
+    signatures when it exists, else each company's postings read and compared."""
+    with engine.reading(session, tenant) as snapshot:
+        if snapshot is not None:
+            return collapse_duplicates(
+                matches, k=k, duplicates_of=indexed_duplicates(snapshot, settings)
+            )
+    # No snapshot: the tenant had no documents when this worker looked (the database is read
+    # outside the lock).
+    company_of = {match.job_id: match.company for match in matches}
+    groups: dict[str, Groups] = {}
+
+    def stored(job_id: int) -> list[tuple[int, str | None]]:
+        company = company_of[job_id]
+        if company not in groups:
+            groups[company] = company_duplicates(
                 session, tenant=tenant, company=company, settings=settings
             )
-        groups.update(known[company])
+        return groups[company].get(job_id, [])
+
+    return collapse_duplicates(matches, k=k, duplicates_of=stored)
+
+
+def collapse_duplicates(
+    matches: list[JobMatch], *, k: int, duplicates_of: DuplicatesOf
+) -> list[JobMatch]:
+    """One entry per group of near-duplicate postings, the best-ranked, with `also_in` naming
+    its near-duplicates among the company's open postings (direct pairs, not chains); the
+    postings named are not shown again. Ranks renumbered, at most k entries."""
     shown: list[JobMatch] = []
     covered: set[int] = set()
     for match in matches:
         if match.job_id in covered:
             continue
-        others = groups.get(match.job_id, [])
+        others = duplicates_of(match.job_id)
         covered.update(other for other, _ in others)
         shown.append(
             match.model_copy(

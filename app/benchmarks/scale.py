@@ -82,6 +82,23 @@ def _time_each(calls: Sequence[Callable[[], Any]]) -> CallTimes:
     return out
 
 
+class _TimedIterator(Iterator[JobDocument]):
+    """An iterator that adds up the wall and thread CPU time spent producing its items."""
+
+    def __init__(self, items: Iterator[JobDocument]) -> None:
+        self.items = items
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    def __next__(self) -> JobDocument:
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return next(self.items)
+        finally:
+            self.wall += time.perf_counter() - started
+            self.cpu += time.thread_time() - cpu
+
+
 def measure_size(spec: SizeSpec) -> dict[str, Any]:
     """Every figure of one corpus size (run it in a fresh process for a clean peak RSS)."""
     from app.ranking import Ranker
@@ -96,10 +113,14 @@ def measure_size(spec: SizeSpec) -> dict[str, Any]:
     def jobs() -> Iterator[JobDocument]:
         return iter_scaled_postings(real, spec.size)
 
+    # The corpus is made while the fit reads it (so it is never all in memory); making it is
+    # the bench's work, not the build's, so its time is taken off (a service reads stored rows).
+    corpus = _TimedIterator(jobs())
     started, cpu = time.perf_counter(), time.thread_time()
-    ranker = Ranker(keep_documents=False).fit(jobs())
-    result["build_s"] = time.perf_counter() - started
-    result["build_cpu_s"] = time.thread_time() - cpu
+    ranker = Ranker(keep_documents=False).fit(corpus)
+    result["build_s"] = time.perf_counter() - started - corpus.wall
+    result["build_cpu_s"] = time.thread_time() - cpu - corpus.cpu
+    result["corpus_generation_s"] = corpus.wall
     result["terms"] = len(ranker.text_model_.terms_)
     ranker.upsert_graduates(queries)
 

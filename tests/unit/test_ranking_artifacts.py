@@ -58,3 +58,18 @@ def test_refit_makes_a_new_version(tmp_path: Path) -> None:
     assert refitted.data_hash_ != ranker.data_hash_
     assert len(refitted.text_model_.terms_) > len(ranker.text_model_.terms_)
     assert ranker.save(tmp_path).name != refitted.save(tmp_path).name
+
+
+def test_a_version_keeps_the_segmentation_it_was_fitted_with(tmp_path: Path) -> None:
+    whole = Ranker(tokenizer=Tokenizer(backend="jieba", split_compounds=False)).fit(JOBS)
+    folder = whole.save(tmp_path)
+    assert Ranker.load(folder, jobs=JOBS).text_model_.tokenizer_.split_compounds is False
+    # A version saved before the switch existed has no such key: it kept compounds whole.
+    lexicon = json.loads((folder / "lexicon.json").read_text("utf-8"))
+    del lexicon["split_compounds"]
+    (folder / "lexicon.json").write_text(json.dumps(lexicon), "utf-8")
+    old = Ranker.load(folder, jobs=JOBS)
+    assert old.text_model_.tokenizer_.tokenize("电气工程师") == ["电气工程师"]
+    split = Ranker(tokenizer=Tokenizer(backend="jieba")).fit(JOBS).save(tmp_path / "new")
+    loaded = Ranker.load(split, jobs=JOBS).text_model_.tokenizer_
+    assert loaded.tokenize("电气工程师") == ["电气", "工程", "工程师"]

@@ -126,21 +126,47 @@ def product_top(
 def bounded_top(
     queries: sp.csr_matrix,
     blocks: tuple[sp.csr_matrix, ...],
-    best: FloatArray,
     spec: RankSpec,
     *,
     top_n: int,
     threshold: float,
 ) -> sp.csr_matrix:
-    """Each query's best `top_n` candidates above `threshold` by cosine + best·extra (the
-    blocks' last term, which each query has with its best eligible cosine as weight)."""
+    """Each query's best `top_n` candidates above `threshold` by cosine + extra (the blocks'
+    last term, which each query has with weight 1: at least its best eligible cosine, so the
+    product still bounds the score without knowing that cosine first)."""
     # Each row keeps its terms, then the extra term (the last, so it is added last).
     extended = sp.hstack(
-        [queries, sp.csr_matrix(best.reshape(-1, 1).astype(np.float32))],
+        [queries, sp.csr_matrix(np.ones((queries.shape[0], 1), dtype=np.float32))],
         format="csr",
         dtype=np.float32,
     )
     return product_top(extended, blocks, spec, top_n=top_n, threshold=threshold)
+
+
+def pool_best(
+    side: CandidateSide,
+    subset: Subset,
+    vectors: sp.csr_matrix,
+    queries: Features,
+    top: sp.csr_matrix,
+    extra: FloatArray,
+    spec: RankSpec,
+    *,
+    top_n: int,
+) -> FloatArray:
+    """Each query's best eligible cosine (as `best_cosines`) from its pool by cosine + extra
+    (`bounded_top` with `top_n`): exact where every candidate left out has cosine + extra
+    below the best found, `best_cosines` for the other rows."""
+    positions = top.indices.astype(np.intp)
+    raw = np.asarray(top.data, dtype=np.float32)
+    approx = np.maximum(raw - extra[positions], np.float32(0.0))
+    best, unsure = _best_in_pool(
+        side, subset, vectors, queries, top, approx, raw, spec, top_n=top_n
+    )
+    rows = np.flatnonzero(unsure).astype(np.intp)
+    if rows.shape[0]:
+        best[rows] = best_cosines(side, subset, vectors[rows], queries.take(rows), spec)
+    return best
 
 
 def best_cosines(
@@ -154,14 +180,43 @@ def best_cosines(
     (0 when none shares a term), to the bit as the online path finds it: the best by the
     product are checked against the filters and the near-best recomputed exactly; a query
     whose best by the product all fail gets its full row."""
-    n_rows = vectors.shape[0]
     n_candidates = int(subset.rows.shape[0])
     top_n = min(max(spec.pool, 4 * spec.k), n_candidates)
     top = product_top(vectors, subset.blocks, spec, top_n=top_n, threshold=0.0)
+    approx = np.asarray(top.data, dtype=np.float32)
+    best, unsure = _best_in_pool(
+        side, subset, vectors, queries, top, approx, approx, spec, top_n=top_n
+    )
+    for row in np.flatnonzero(unsure):
+        text = full_row(vectors[int(row)], subset)
+        job, graduate = arrange(
+            side.direction, subset.features, queries.take(slice(int(row), int(row) + 1))
+        )
+        eligible = np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
+        best[row] = text[eligible].max() if eligible.any() else np.float32(0.0)
+    return best
+
+
+def _best_in_pool(
+    side: CandidateSide,
+    subset: Subset,
+    vectors: sp.csr_matrix,
+    queries: Features,
+    top: sp.csr_matrix,
+    approx: FloatArray,
+    reach: FloatArray,
+    spec: RankSpec,
+    *,
+    top_n: int,
+) -> tuple[FloatArray, BoolArray]:
+    """The best eligible cosine in each row's pool `top` (`approx`: the cosines the product
+    gives; `reach`: what the product ordered by, at least the cosine), and the rows where a
+    candidate left out of the pool may still have a better one."""
+    n_rows = vectors.shape[0]
+    n_candidates = int(subset.rows.shape[0])
     counts = np.diff(top.indptr)
     pair_rows = np.repeat(np.arange(n_rows), counts).astype(np.intp)
     positions = top.indices.astype(np.intp)
-    approx = np.asarray(top.data, dtype=np.float32)
     job, graduate = arrange(
         side.direction, subset.features.take(positions), queries.take(pair_rows)
     )
@@ -174,17 +229,10 @@ def best_cosines(
     best = row_reduce(np.maximum, exact, top.indptr, np.float32(0.0))
     # Where the product was cut at top_n, a candidate left out may still be the best eligible:
     # when none passed, or when the best that passed is within rounding of the cut.
-    lowest = row_reduce(np.minimum, wide, top.indptr, np.inf)
-    cut_short = counts >= top_n
+    lowest = row_reduce(np.minimum, reach.astype(np.float64), top.indptr, np.inf)
+    cut_short = counts >= min(top_n, n_candidates)
     unsure = cut_short & (best_approx - BEST_SLACK <= lowest) & (counts < n_candidates)
-    for row in np.flatnonzero(unsure):
-        text = full_row(vectors[int(row)], subset)
-        job, graduate = arrange(
-            side.direction, subset.features, queries.take(slice(int(row), int(row) + 1))
-        )
-        eligible = np.asarray(pair_mask(job, graduate, spec.filters), dtype=bool)
-        best[row] = text[eligible].max() if eligible.any() else np.float32(0.0)
-    return best
+    return best, np.asarray(unsure, dtype=bool)
 
 
 def row_reduce(

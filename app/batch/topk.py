@@ -36,10 +36,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.batch.bounds import (
-    best_cosines,
     bounded_top,
     group_bound,
     group_mask,
+    pool_best,
+    row_reduce,
     text_scales,
     with_extra,
 )
@@ -56,6 +57,7 @@ from app.batch.sides import (
     CandidateSide,
     ChunkResult,
     Features,
+    Float64Array,
     FloatArray,
     IdArray,
     IntpArray,
@@ -149,23 +151,26 @@ def _rank_unit(
 
     weight = spec.weights.text
     slack = spec.slack()
-    best = best_cosines(side, subset, vectors, queries, spec)
-    scales = text_scales(best)
-    # A query whose eligible candidates share no term with it is ordered by the structured
-    # part alone (or has no candidate): no bound from the text.
-    textless = everyone[scales == 0]
-    everyone = everyone[scales > 0]
     # The members' sub-score ranges, merged: the bound holds for each of them.
     ranges = chunk.ranges[rows]
     merged = np.stack([ranges[:, :, 0].min(axis=0), ranges[:, :, 1].max(axis=0)], -1)
     representatives = [(chunk.features.take(member_rows[:1]), key) for member_rows, key in members]
     bound = group_bound(side, subset, representatives, merged, spec)
-    # final ≤ w·scale·(cosine + best·extra) + base for every candidate (scale·best = 1). A
-    # high base keeps the extra term sparse (a cheaper product) at the price of a looser
-    # bound for the rest.
+    # final ≤ w·(scale·cosine + extra) + base for every candidate, and scale·cosine ≤ 1 for an
+    # eligible one. A high base keeps the extra term sparse (a cheaper product) at the price
+    # of a looser bound for the rest.
     base = float(np.quantile(bound, BASE_QUANTILE))
     extra = (np.maximum(bound - base, 0.0) / weight).astype(np.float32)
     blocks = with_extra(subset, extra)
+    # One product by cosine + extra gives both each query's pool and (mostly) its best
+    # eligible cosine, which the text scale needs.
+    top = bounded_top(vectors, blocks, spec, top_n=spec.pool, threshold=-np.inf)
+    best = pool_best(side, subset, vectors, queries, top, extra, spec, top_n=spec.pool)
+    scales = text_scales(best)
+    # A query whose eligible candidates share no term with it is ordered by the structured
+    # part alone (or has no candidate): no bound from the text.
+    textless = everyone[scales == 0]
+    everyone = everyone[scales > 0]
     context = _Context(
         side, subset, blocks, vectors, queries, rows, extra, base, slack, best, scales, spec
     )
@@ -175,7 +180,9 @@ def _rank_unit(
         results.append(rank_in_full(side, subset, vectors, queries, rows, textless, spec))
     if everyone.shape[0] == 0:
         return RankedRows.concat(results)
-    done, pending, kth = _pooled(context, everyone, top_n=spec.pool, threshold=-np.inf)
+    done, pending, kth = _pooled(
+        context, everyone, top_n=spec.pool, threshold=-np.inf, top=top[everyone]
+    )
     results.append(done)
     # Queries whose pool could not prove its top-k (ties, or many near-equal candidates): take
     # every candidate whose bound reaches the k-th best found, first up to a wider pool for all
@@ -183,8 +190,12 @@ def _rank_unit(
     # candidates in the pool are recomputed over every candidate.
     can_reach = np.isfinite(kth) & (kth - 2 * slack >= base)
     rows_left = pending[can_reach]
-    # The cut in product units (cosine + best·extra) per query.
-    cuts = (kth[can_reach] - 2 * slack - base) / (weight * scales[rows_left].astype(np.float64))
+    # The cut in product units (cosine + extra) per query: the smallest t where
+    # reach(t) = (kth − 2·slack − base) / w.
+    cuts = _product_cut(
+        np.asarray((kth[can_reach] - 2 * slack - base) / weight, dtype=np.float64),
+        best[rows_left].astype(np.float64),
+    )
     done.widened = int(rows_left.shape[0])
     for top_n in (WIDE_POOL * spec.pool, n_candidates):
         if rows_left.shape[0] == 0:
@@ -224,11 +235,29 @@ class _Context:
     spec: RankSpec
 
 
+def _reach(products: Float64Array, best: Float64Array) -> Float64Array:
+    """The most (final − base) / w a candidate with cosine + extra ≤ `products` can get when
+    eligible: its cosine is at most the query's best eligible one, where scale·cosine = 1,
+    and past that only the extra term grows (w·scale·cosine + w·extra, scale = 1 / best)."""
+    return np.asarray(np.minimum(products / best, 1.0) + np.maximum(products - best, 0.0))
+
+
+def _product_cut(reach: Float64Array, best: Float64Array) -> Float64Array:
+    """The product value (cosine + extra) whose `_reach` is `reach`: its inverse."""
+    return np.asarray(np.where(reach <= 1.0, reach * best, best + reach - 1.0))
+
+
 def _pooled(
-    context: _Context, local: IntpArray, *, top_n: int, threshold: float
+    context: _Context,
+    local: IntpArray,
+    *,
+    top_n: int,
+    threshold: float,
+    top: sp.csr_matrix | None = None,
 ) -> tuple[RankedRows, IntpArray, FloatArray]:
-    """Rank the unit's rows `local` from their `top_n` best candidates by bound (above
-    `threshold`): the rows proven exact, the rows not proven, and those rows' k-th best."""
+    """Rank the unit's rows `local` from their `top_n` best candidates by cosine + extra
+    (above `threshold`; `top` when already computed): the rows proven exact, the rows not
+    proven, and those rows' k-th best."""
     side, subset, spec = context.side, context.subset, context.spec
     base, slack, extra = context.base, context.slack, context.extra
     vectors = context.vectors[local]
@@ -237,7 +266,8 @@ def _pooled(
     # Each row's text weight: w · its text scale.
     weight = (spec.weights.text * scales.astype(np.float64))[:, None]
     n_rows = local.shape[0]
-    top = bounded_top(vectors, context.blocks, best, spec, top_n=top_n, threshold=threshold)
+    if top is None:
+        top = bounded_top(vectors, context.blocks, spec, top_n=top_n, threshold=threshold)
     counts = np.diff(top.indptr)
     width = max(int(counts.max()), 1)
     pair_rows = np.repeat(np.arange(n_rows), counts).astype(np.intp)
@@ -248,16 +278,26 @@ def _pooled(
     position = np.zeros((n_rows, width), dtype=np.intp)
     raw[pair_rows, slot] = top.data
     position[pair_rows, slot] = top.indices
-    by_bound = np.argsort(-raw, axis=1, kind="stable")
+    present = np.isfinite(raw)
+    # Cosines recovered from the product: (cosine + extra) − extra, exact where extra is 0.
+    text = np.zeros((n_rows, width), dtype=np.float32)
+    offset = extra[position]
+    text[present] = np.maximum(raw[present] - offset[present], np.float32(0.0))
+    # Each candidate's bound w·scale·cosine + w·extra + base, with room for the rounding of
+    # the recovered cosine (the sum's last step, half a float32 spacing each way).
+    upper = np.where(
+        present,
+        weight * (text.astype(np.float64) + np.spacing(np.abs(raw)))
+        + spec.weights.text * offset.astype(np.float64)
+        + base,
+        -np.inf,
+    )
+    by_bound = np.argsort(-upper, axis=1, kind="stable")
     raw = np.take_along_axis(raw, by_bound, axis=1)
     position = np.take_along_axis(position, by_bound, axis=1)
+    text = np.take_along_axis(text, by_bound, axis=1)
+    upper = np.take_along_axis(upper, by_bound, axis=1)
     present = np.isfinite(raw)
-    upper = weight * raw.astype(np.float64) + base
-    # Cosines recovered from the product: (cosine + best·extra) − best·extra, exact where
-    # extra is 0.
-    text = np.zeros((n_rows, width), dtype=np.float32)
-    offset = best[:, None] * extra[position]
-    text[present] = np.maximum(raw[present] - offset[present], np.float32(0.0))
 
     # Score the best by bound first, then whatever can still reach the k-th best of those.
     scores = np.full((n_rows, width), -np.inf, dtype=np.float32)
@@ -271,6 +311,9 @@ def _pooled(
 
     ids = np.where(present, subset.ids[position], np.iinfo(np.int64).max)
     chosen = np.lexsort((ids, -scores), axis=-1)[:, : spec.k + 1]
+    # Two recovered cosines can each be half a float32 spacing of their product off.
+    largest = np.max(np.where(present, np.abs(raw), 0.0), axis=1).astype(np.float32)
+    rounding = 2.0 * weight[:, 0] * np.spacing(largest).astype(np.float64)
     chosen = _settle_near_ties(
         side,
         subset,
@@ -284,16 +327,22 @@ def _pooled(
         text,
         scores,
         parts,
+        rounding,
         spec,
     )[:, : spec.k]
     kth = kth_best(scores, spec.k)
 
-    # The largest bound of a candidate left out: the pool's smallest when it was cut at top_n,
-    # the threshold, and `base` for candidates the product never touched (cosine 0, no extra).
+    # The largest bound of a candidate left out: from the pool's smallest product when it was
+    # cut at top_n, from the threshold, and `base` for candidates the product never touched
+    # (cosine 0, no extra).
     truncated = counts >= min(top_n, subset.rows.shape[0])
-    cut = weight[:, 0] * max(threshold, 0.0) + base
-    last = upper[np.arange(n_rows), np.maximum(counts - 1, 0)]
-    cut = np.where(truncated & (counts > 0), np.maximum(cut, last), cut)
+    smallest = np.asarray(
+        row_reduce(np.minimum, np.asarray(top.data, dtype=np.float64), top.indptr, np.inf)
+    )
+    products = np.full(n_rows, max(threshold, 0.0))
+    products = np.where(truncated & (counts > 0), np.maximum(products, smallest), products)
+    products += np.spacing(products.astype(np.float32)).astype(np.float64)
+    cut = spec.weights.text * _reach(products, best.astype(np.float64)) + base
     outside = counts < subset.rows.shape[0]
     exact_rows = ~outside | (kth.astype(np.float64) > cut + slack)
 
@@ -326,14 +375,16 @@ def _settle_near_ties(
     text: FloatArray,
     scores: FloatArray,
     parts: FloatArray,
+    rounding: Float64Array,
     spec: RankSpec,
 ) -> IntpArray:
     """Where two of a row's top-(k+1) scores are within rounding of each other, re-score every
     candidate of the row that can still compete for the top-k with cosines computed exactly
-    as online (where the recovered one is not already exact), and re-order the row. Returns
-    the new `best`."""
+    as online (where the recovered one is not already exact), and re-order the row
+    (`rounding`: how far apart each row's recovered cosines may put two equal scores).
+    Returns the new `best`."""
     ranked = np.take_along_axis(scores, best, axis=1)
-    tie = TIE_SHARE * spec.slack()
+    tie = (TIE_SHARE * spec.slack() + rounding)[:, None]
     with np.errstate(invalid="ignore"):  # -inf − -inf past the last finite score
         close = np.abs(np.diff(ranked, axis=1)) <= tie
     flagged: BoolArray = np.asarray((close & np.isfinite(ranked[:, 1:])).any(axis=1))
@@ -342,8 +393,8 @@ def _settle_near_ties(
     # In a flagged row every candidate that can still compete for the top-k is re-scored: a tie
     # can extend past the (k+1)-th.
     finite = np.where(np.isfinite(ranked), ranked, np.inf)
-    floor = finite.min(axis=1) - tie
-    near = flagged[:, None] & np.isfinite(scores) & (scores >= floor[:, None])
+    floor = finite.min(axis=1, keepdims=True) - tie
+    near = flagged[:, None] & np.isfinite(scores) & (scores >= floor)
     near &= extra[position] > 0  # where extra is 0 the cosine is the online one already
     rows, columns = np.nonzero(near)
     if rows.shape[0] == 0:

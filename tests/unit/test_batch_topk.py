@@ -5,12 +5,14 @@ merged with zip_sp_matmul_topn."""
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from typing import Any
 
 import numpy as np
 import pytest
 
+from app.batch.bounds import best_cosines, bounded_top, pool_best, with_extra
 from app.batch.inputs import candidate_side, query_set, rank_spec
 from app.batch.sides import ChunkResult, RankSpec
 from app.batch.topk import rank_chunk
@@ -159,3 +161,37 @@ def test_the_query_order_is_fixed_by_the_data(tokenizer: Tokenizer) -> None:
     first = query_set(make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
     second = query_set(make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=9), "jobs", FilterSpec())
     assert np.array_equal(first.ids, second.ids)
+
+
+@pytest.mark.parametrize("direction", ["jobs", "graduates"])
+def test_the_pool_by_cosine_plus_extra_finds_the_best_eligible_cosine(
+    tokenizer: Tokenizer, direction: Direction
+) -> None:
+    # The single product's pool (cosine + extra, weight 1 on extra) gives each query's best
+    # eligible cosine to the bit, as the product by cosine alone does: where the pool settles
+    # it and where it falls back.
+    ranker = make_ranker(tokenizer, RANKER_WEIGHTINGS[0], seed=11)
+    filters = FilterSpec()
+    side = candidate_side(ranker, direction, filters)
+    queries = query_set(ranker, direction, filters)
+    pool = 12
+    spec = rank_spec(ranker, k=3, pool=pool, threads=2, filters=filters)
+    subset = side.subset(np.ones(len(side), dtype=bool), 64)
+    rng = np.random.default_rng(3)
+    # Extra terms on a fifth of the candidates (as BASE_QUANTILE leaves), up to a third of
+    # the largest cosine.
+    extra = np.where(rng.random(len(side)) < 0.2, rng.random(len(side)) / 3, 0.0)
+    extra = extra.astype(np.float32)
+    vectors = queries.vectors
+    top = bounded_top(vectors, with_extra(subset, extra), spec, top_n=pool, threshold=-np.inf)
+    found = pool_best(side, subset, vectors, queries.features, top, extra, spec, top_n=pool)
+    expected = best_cosines(side, subset, vectors, queries.features, spec)
+    assert np.array_equal(found, expected)
+    # Both cases occur: pools that were cut short and still hold a best above their smallest
+    # product, and pools that could not prove it.
+    smallest = np.array(
+        [top.data[a:b].min() if b > a else np.inf for a, b in itertools.pairwise(top.indptr)]
+    )
+    cut = np.diff(top.indptr) >= pool
+    assert (cut & (expected > smallest + 1e-3)).any()
+    assert (cut & (expected < smallest)).any()

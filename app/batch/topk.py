@@ -13,10 +13,15 @@ How it stays exact while scoring a few candidates per query in full:
    candidate the education and city sub-scores are the same for all members: they are computed
    once per group, exactly, with the ranking core's `score_components`.
 2. One sparse product per group, with `sp_matmul_topn` on all threads, gives each query its
-   `pool` best candidates by an upper bound of the final score: cosine + U(c)/w, U(c) being the
+   `pool` best candidates by cosine + extra, extra = max(U(c) − base, 0)/w, U(c) being the
    exact education and city contribution plus the largest major and salary contribution the
-   pair can still get (an extra term every candidate has). Candidate blocks are merged with
-   `zip_sp_matmul_topn` when a group's candidates are many.
+   pair can still get (an extra term every candidate has, with weight 1 in every query).
+   Candidate blocks are merged with `zip_sp_matmul_topn` when a group's candidates are many.
+   The same pool gives each query's best eligible cosine (the text scale: text = cosine /
+   best) where every candidate left out has cosine + extra below the best found; the other
+   rows (few) get it from a product by cosine alone. An eligible candidate's score is at most
+   w·(scale·cosine + extra) + base with scale·cosine ≤ 1, which bounds every candidate left
+   out of the pool by the pool's smallest product.
 3. The best of those by bound are scored with the ranking core's structured fit and filters;
    then only those whose bound still reaches the k-th best score. Every candidate outside the
    pool has a bound ≤ the pool's smallest, so when the k-th best beats it the top-k is exact.

@@ -183,11 +183,11 @@ class Tokenizer:
         self.hmm = hmm
         self.drop_protected = drop_protected
         self.drop_schools = drop_schools
-        # A compound the segmenter keeps whole (施工管理, 电气自动化) becomes the dictionary words
-        # inside it (施工, 管理; 电气, 自动化), so a profile's 施工 meets a posting's 施工管理: the
-        # two sides segment the same idea at different grain, short skill lists against long
-        # descriptions. It measured better on every set of `jobmatch evaluate --suite` and its
-        # held-out halves (README, "Text choices").
+        # A compound the segmenter keeps whole (机械设计, 电气工程师) becomes the dictionary words
+        # inside it (机械, 设计; 电气, 工程, 工程师), so a profile's 机械 meets a posting's
+        # 机械设计: the two sides name the same work at a different grain, short skill lists
+        # against long descriptions. It measured better on every set of
+        # `jobmatch evaluate --suite` and its held-out halves (README, "Text choices").
         self.split_compounds = split_compounds
         self._state: tuple[Any, dict[str, str]] | None = None
         # Raw segment → its output tokens, when compounds are split (filled as segments appear).

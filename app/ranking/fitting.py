@@ -18,8 +18,9 @@ from app.ranking.features import Direction, GraduateFeatures, JobFeatures
 from app.ranking.index import SparseIndex
 from app.ranking.majors import MajorTable
 from app.ranking.params import RankerParams, text_model_options
+from app.ranking.row_blocks import batches
 from app.ranking.text import Tokenizer
-from app.ranking.vectorize import FIT_CHUNK, TextModel, batches
+from app.ranking.vectorize import FIT_CHUNK, TextModel
 
 
 class FittedRanker:

@@ -20,14 +20,14 @@ whatever the chunks; only one chunk's tokens and temporaries are alive at a time
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import chain, islice
+from itertools import chain
 from numbers import Integral
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from app.ranking.arrays import BoolArray, Int32Array
+from app.ranking.arrays import BoolArray
 from app.ranking.arrays import Int64Array as IntArray
 from app.ranking.coherence import (
     CoherenceParams,
@@ -58,6 +58,7 @@ from app.ranking.fields import (
     marker_codes,
     term_codes,
 )
+from app.ranking.row_blocks import RowBlocks, batches
 from app.ranking.text import Tokenizer
 
 # Below this many documents max_df and min_df are not applied (see fit_tokens).
@@ -69,12 +70,6 @@ BM25_K1 = 1.2
 # Documents per chunk of a fit. At 200k postings 2,048 and 8,192 took the same CPU time (20.1
 # and 20.6 s) and peak (523 and 546 MB); 32,768 took 22.5 s and 682 MB (one run each, load 10).
 FIT_CHUNK = 8192
-# glibc serves allocations below its mmap threshold from its heap, and raises that threshold up
-# to 32 MiB as large blocks are freed (mallopt(3), M_MMAP_THRESHOLD); memory freed inside the
-# heap stays resident. The rows a fit keeps from chunk to chunk are copied into slabs of this
-# many entries (64 MiB arrays), so each is mapped on its own and given back when freed, and the
-# heap holds only one chunk's temporaries, the same space reused chunk after chunk.
-SLAB_ENTRIES = 1 << 24
 
 TermWeighting = Literal["tfidf", "bm25"]
 
@@ -193,14 +188,14 @@ class TextModel:
         """Fit on token lists given chunk by chunk; their vectors (what transform_tokens would
         give), in order, in a few blocks of rows."""
         vectors, is_job = self._fit_chunks(chunks)
-        weighted = _RowBlocks()
+        weighted = RowBlocks()
         for block, jobs in zip(vectors.take_blocks(), is_job, strict=True):
             weighted.append(_canonical(self._weigh_jobs(block, jobs)))
         return weighted.take_slabs()
 
     def _fit_chunks(
         self, chunks: Iterable[Sequence[list[str]]]
-    ) -> tuple[_RowBlocks, list[BoolArray]]:
+    ) -> tuple[RowBlocks, list[BoolArray]]:
         """Fit; each chunk's vectors before coherence weighting and which of its lists are jobs."""
         weights = field_weights(self.fields_)
         counter = _ChunkCounter(weights)
@@ -232,9 +227,9 @@ class TextModel:
         columns = np.full(len(counter.terms), -1, dtype=np.int64)
         if counter.terms:
             columns[np.asarray(order, dtype=np.intp)[kept]] = np.arange(len(kept_terms))
-        blocks = _RowBlocks()
+        blocks = RowBlocks()
         is_job: list[BoolArray] = []
-        strongest = _RowBlocks()
+        strongest = RowBlocks()
         any_job = False
         coherence = self.coherence_
         for counts, pieces in counter.take_chunks():
@@ -360,84 +355,6 @@ class TextModel:
         return self.vocabulary_
 
 
-T = TypeVar("T")
-
-
-def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of `size` items (the last one shorter), read lazily."""
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-class _Slab:
-    """Preallocated entry arrays that chunks' rows are copied into, one block after another;
-    pages not yet written are not resident."""
-
-    def __init__(self, capacity: int) -> None:
-        self.data = np.empty(capacity, dtype=np.float32)
-        self.indices = np.empty(capacity, dtype=np.int32)
-        self.used = 0
-        self.blocks: list[tuple[int, Int32Array, int]] = []  # (first entry, indptr, columns)
-
-    def room(self) -> int:
-        return self.data.size - self.used
-
-    def add(self, block: sp.csr_matrix) -> None:
-        start, end = self.used, self.used + block.nnz
-        self.data[start:end] = block.data
-        self.indices[start:end] = block.indices
-        self.used = end
-        self.blocks.append((start, np.asarray(block.indptr, dtype=np.int32), block.shape[1]))
-
-    def block(self, number: int) -> sp.csr_matrix:
-        """One block's rows."""
-        start, indptr, columns = self.blocks[number]
-        end = start + int(indptr[-1])
-        return sp.csr_matrix(
-            (self.data[start:end], self.indices[start:end], indptr),
-            shape=(indptr.size - 1, columns),
-        )
-
-    def rows(self) -> sp.csr_matrix:
-        """Every block's rows in one matrix (views of the slab's arrays when it is more than
-        half full: scipy copies a view of a much larger array)."""
-        indptrs = [indptr[1:] + start for start, indptr, _columns in self.blocks]
-        indptr = np.concatenate([np.zeros(1, dtype=np.int64), *indptrs])
-        return sp.csr_matrix(
-            (self.data[: self.used], self.indices[: self.used], indptr),
-            shape=(indptr.size - 1, max(columns for _start, _indptr, columns in self.blocks)),
-        )
-
-
-class _RowBlocks:
-    """CSR row blocks (one per chunk) kept in order, copied into slabs of SLAB_ENTRIES."""
-
-    def __init__(self) -> None:
-        self._slabs: list[_Slab] = []
-
-    def append(self, block: sp.csr_matrix) -> None:
-        """Keep one chunk's rows."""
-        if not self._slabs or self._slabs[-1].room() < block.nnz:
-            self._slabs.append(_Slab(max(SLAB_ENTRIES, block.nnz)))
-        self._slabs[-1].add(block)
-
-    def take_blocks(self) -> Iterator[sp.csr_matrix]:
-        """The blocks in order, each slab let go once read."""
-        slabs, self._slabs = self._slabs, []
-        slabs.reverse()
-        while slabs:
-            slab = slabs.pop()
-            for number in range(len(slab.blocks)):
-                yield slab.block(number)
-            del slab
-
-    def take_slabs(self) -> list[sp.csr_matrix]:
-        """Every row in order, in one matrix per slab."""
-        slabs, self._slabs = self._slabs, []
-        return [slab.rows() for slab in slabs]
-
-
 class _ChunkPieces(NamedTuple):
     """Of one chunk's field pieces (see count_fields): the list of each, the position of its
     field key in field_weights, and of the chunk's lists, how many and which are jobs."""
@@ -459,7 +376,7 @@ class _ChunkCounter:
         self.codes: dict[str, int] = {}
         self.frequency = np.zeros(0, dtype=np.int64)
         self.n_lists = 0
-        self._counts = _RowBlocks()
+        self._counts = RowBlocks()
         self._pieces: list[_ChunkPieces] = []
 
     def add(self, token_lists: Sequence[list[str]]) -> None:

@@ -11,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 import app.ranking.fitting as fitting
+import app.ranking.row_blocks as row_blocks
 import app.ranking.vectorize as vectorize
 from app.benchmarks.corpus import (
     iter_scaled_postings,
@@ -74,7 +75,7 @@ def _fit(
     with monkeypatch.context() as patch:
         patch.setattr(vectorize, "FIT_CHUNK", chunk)
         patch.setattr(fitting, "FIT_CHUNK", chunk)
-        patch.setattr(vectorize, "SLAB_ENTRIES", slab)
+        patch.setattr(row_blocks, "SLAB_ENTRIES", slab)
         # Generators: the fit must not need to hold (or re-read) the documents.
         return Ranker(params, tokenizer=Tokenizer(backend="jieba")).fit(
             iter(jobs), (g for g in graduates)

@@ -19,6 +19,7 @@ from app.api.deps import document_bulk_limit
 from app.api.errors import document_error_responses, install_error_handlers, install_openapi_steps
 from app.api.log_privacy import keep_query_strings_out_of_access_logs
 from app.api.middleware import RequestBodyGuard, RequestObserver
+from app.api.principals import PrincipalCache
 from app.api.routers import (
     admin,
     admin_audit,
@@ -97,6 +98,9 @@ def create_app(
     # A session factory passed in may keep writes in a transaction that never commits (tests):
     # a commit signal would not see them, so the log is read on every query there.
     change_signal = change_signal_for(engine) if session_factory is None else None
+    app.state.principals = PrincipalCache(
+        change_signal if change_signal is not None and change_signal.every_commit else None
+    )
     app.state.match_engine = MatchEngine(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,

@@ -18,6 +18,7 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.api.principals import PrincipalCache
 from app.auth.roles import Permission, Principal
 from app.db import begin_write
 from app.errors import BadRequest, Forbidden, NotFoundError, Unauthorized, ValidationFailed
@@ -99,7 +100,22 @@ async def get_principal(
     if settings.auth == "off" and x_tenant in (None, DEFAULT_TENANT):
         # Nothing to look up: no session and no thread hop (most of a cached match's cost).
         return Principal(role="admin", tenant=DEFAULT_TENANT, actor="local (auth off)")
-    return await run_in_threadpool(_principal_from_database, request, credentials, x_tenant)
+    if settings.auth != "off" and credentials is None:
+        return await run_in_threadpool(_principal_from_database, request, None, x_tenant)
+    principals: PrincipalCache = request.app.state.principals
+    key = (
+        None if credentials is None else key_service.hash_secret(credentials.credentials),
+        x_tenant,
+    )
+    # Read before the lookup, so a commit during it invalidates what it finds.
+    version = principals.version()
+    principal = principals.get(key, version)
+    if principal is None:
+        principal = await run_in_threadpool(
+            _principal_from_database, request, credentials, x_tenant
+        )
+        principals.put(key, principal, version)
+    return principal
 
 
 def _principal_from_database(

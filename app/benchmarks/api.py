@@ -99,6 +99,21 @@ def _load(database_url: str, jobs_path: Path, scale: int, graduates: int) -> lis
     return ids
 
 
+def _agency_key(database_url: str) -> str:
+    """A new agency key of the default tenant: the load asks as an agency would, through auth."""
+    from app.db import create_db_engine, create_session_factory
+    from app.services.keys import create_key
+
+    engine = create_db_engine(database_url)
+    try:
+        with create_session_factory(engine)() as session:
+            secret = create_key(session, tenant="default", role="agency", name="bench").secret
+            session.commit()
+    finally:
+        engine.dispose()
+    return secret
+
+
 def _get_status(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -118,8 +133,8 @@ def serving(database_url: str, workers: int, folder: Path) -> Iterator[int]:
         "JOBMATCH_DATABASE_URL": database_url,
         "JOBMATCH_MODELS_DIR": str(folder / "models"),
         "JOBMATCH_LOG_LEVEL": "WARNING",
-        # Loopback only, no keys: the figure is the match path itself, not key checks.
-        "JOBMATCH_AUTH": "off",
+        # As it would be deployed: every match request carries an agency key.
+        "JOBMATCH_AUTH": "on",
     }
     command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
@@ -145,12 +160,20 @@ def serving(database_url: str, workers: int, folder: Path) -> Iterator[int]:
 
 
 def drive(
-    port: int, paths_file: Path, connections: int, duration: float, *, once: bool = False
+    port: int,
+    paths_file: Path,
+    connections: int,
+    duration: float,
+    *,
+    once: bool = False,
+    headers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One load-generator run in its own process (with `once`: each path asked once)."""
     command = [sys.executable, "-m", "app.benchmarks.loadgen", "--port", str(port)]
     command += ["--paths", str(paths_file), "--connections", str(connections)]
     command += ["--duration", str(duration)] + (["--once"] if once else [])
+    for header in headers:
+        command += ["--header", header]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result: dict[str, Any] = json.loads(output)
     return result
@@ -193,6 +216,39 @@ def freshness_check_cost(database_url: str, samples: int = 300) -> dict[str, flo
         "log_query_us": statistics.median(log_us),
         "change_signal_us": statistics.median(signal_us),
     }
+
+
+def key_check_cost(database_url: str, secret: str, samples: int = 300) -> dict[str, float]:
+    """Median µs of finding who a key is, interleaved: the database lookup (a session, the
+    key query, commit: what every request with a key ran before, and still runs on
+    PostgreSQL) against a worker's principal cache when nothing was committed since."""
+    from app.api.principals import PrincipalCache
+    from app.db import create_db_engine, create_session_factory
+    from app.matching.change_signal import change_signal_for
+    from app.services.keys import authenticate, hash_secret
+
+    engine = create_db_engine(database_url)
+    factory = create_session_factory(engine)
+    signal = change_signal_for(engine)
+    principals = PrincipalCache(signal if signal.every_commit else None)
+    lookup_us, cached_us = [], []
+    for _ in range(samples):
+        started = time.perf_counter()
+        with factory() as session:
+            principal = authenticate(session, secret=secret)
+            session.commit()
+        lookup_us.append((time.perf_counter() - started) * 1e6)
+        key = (hash_secret(secret), None)
+        version = principals.version()
+        principals.put(key, principal, version)
+        started = time.perf_counter()
+        found = principals.get((hash_secret(secret), None), principals.version())
+        cached_us.append((time.perf_counter() - started) * 1e6)
+        if found is None and signal.every_commit:
+            raise RuntimeError("the principal cache missed with nothing committed")
+    signal.close()
+    engine.dispose()
+    return {"lookup_us": statistics.median(lookup_us), "cached_us": statistics.median(cached_us)}
 
 
 def _serialisation(samples: int = 15) -> dict[str, float]:
@@ -257,6 +313,9 @@ def measure_http(
         graduate_ids = _load(url, jobs_path, scale, graduates)
         result["load_s"] = time.perf_counter() - started
         result["freshness_check"] = freshness_check_cost(url)
+        secret = _agency_key(url)
+        result["key_check"] = key_check_cost(url, secret)
+        key = [f"Authorization: Bearer {secret}"]
         matches = folder / "matches.txt"
         matches.write_text("".join(f"/v1/graduates/{g}/matches?k=10\n" for g in graduate_ids))
         # Every request a query not asked before in the run (k from 10 to 14 over the
@@ -276,13 +335,13 @@ def measure_http(
             # company's near-duplicates found (by each worker that takes one of its queries).
             # The issue's workload asks again, so the figures below are after it.
             result["first_pass"] = drive(
-                port, matches, max(connections), START_TIMEOUT_S, once=True
+                port, matches, max(connections), START_TIMEOUT_S, once=True, headers=key
             )
             sweep: list[dict[str, Any]] = []
             for count in connections:
                 ceiling = drive(port, health, count, duration)
-                answered = drive(port, matches, count, duration)
-                ranked = drive(port, distinct, count, duration)
+                answered = drive(port, matches, count, duration, headers=key)
+                ranked = drive(port, distinct, count, duration, headers=key)
                 sweep.append(
                     {
                         "connections": count,

@@ -15,7 +15,7 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,14 @@ class Tally:
 
 
 async def _connection(
-    host: str, port: int, paths: Iterable[str], deadline: float, tally: Tally
+    host: str, port: int, paths: Iterable[str], deadline: float, tally: Tally, headers: str
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for path in paths:
             if time.perf_counter() >= deadline:
                 break
-            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n".encode()
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -61,7 +61,13 @@ async def _connection(
 
 
 async def _drive(
-    host: str, port: int, paths: list[str], connections: int, duration: float, once: bool
+    host: str,
+    port: int,
+    paths: list[str],
+    connections: int,
+    duration: float,
+    once: bool,
+    headers: str,
 ) -> tuple[Tally, float]:
     tally = Tally()
     # The connections share one iterator: with `once` each path is asked exactly once.
@@ -69,23 +75,30 @@ async def _drive(
     started = time.perf_counter()
     deadline = started + duration
     await asyncio.gather(
-        *(_connection(host, port, cycle, deadline, tally) for _ in range(connections))
+        *(_connection(host, port, cycle, deadline, tally, headers) for _ in range(connections))
     )
     return tally, time.perf_counter() - started
 
 
 def drive(
-    host: str, port: int, paths: list[str], connections: int, duration: float, once: bool = False
+    host: str,
+    port: int,
+    paths: list[str],
+    connections: int,
+    duration: float,
+    once: bool = False,
+    headers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run the load and summarise it; with `once`, until every path was asked once (or the
-    duration is up)."""
+    duration is up). `headers` ("Name: value") go with every request."""
     try:
         import uvloop
 
         runner: Any = uvloop.run
     except ImportError:
         runner = asyncio.run
-    tally, seconds = runner(_drive(host, port, paths, connections, duration, once))
+    lines = "".join(f"{header}\r\n" for header in headers)
+    tally, seconds = runner(_drive(host, port, paths, connections, duration, once, lines))
     latencies = np.asarray(tally.latencies_ms or [0.0])
     return {
         "connections": connections,
@@ -109,9 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--once", action="store_true", help="each path once, then stop")
+    parser.add_argument(
+        "--header", action="append", default=[], help='"Name: value" on every request'
+    )
     args = parser.parse_args(argv)
     paths = [line for line in args.paths.read_text("utf-8").split("\n") if line]
-    result = drive(args.host, args.port, paths, args.connections, args.duration, args.once)
+    result = drive(
+        args.host, args.port, paths, args.connections, args.duration, args.once, args.header
+    )
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -198,7 +198,8 @@ def _http(results: dict[str, Any]) -> list[str]:
     lines = [
         "## HTTP",
         "",
-        f"`jobmatch serve --workers {data['workers']}` on loopback (SQLite), "
+        f"`jobmatch serve --workers {data['workers']}` on loopback (SQLite, auth on: every "
+        "match request carries an agency key), "
         f"{data['postings']:,} postings, {data['graduates']:,} graduates; "
         "`GET /v1/graduates/{id}/matches?k=10` over every graduate in turn (the issue's "
         "workload: after the first pass a worker answers from its snapshot's kept answers) "
@@ -244,6 +245,16 @@ def _http(results: dict[str, Any]) -> list[str]:
             f"database): the change-log query {check['log_query_us']:,.0f} µs, the SQLite change "
             f"signal {check['change_signal_us']:,.1f} µs; a request reads the log only when "
             "the signal moved.",
+            "",
+        ]
+    keys = data.get("key_check")
+    if keys:
+        lines += [
+            "Finding who a key is (median µs, interleaved, on the same database): the key "
+            f"lookup {keys['lookup_us']:,.0f} µs (a session and a query: what every request "
+            f"ran before, and still runs on PostgreSQL), a worker's principal cache "
+            f"{keys['cached_us']:,.1f} µs; the cache is valid until the next commit to the "
+            "database.",
             "",
         ]
     serialisation = data.get("serialisation_ms", {})

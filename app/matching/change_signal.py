@@ -47,6 +47,9 @@ RECONNECT_AFTER_S = 1.0
 class ChangeSignal(Protocol):
     """A number that moves after every commit to the change log (None: unknown, read the log)."""
 
+    # Whether the number also moves after commits that leave the log alone (keys, tenants).
+    every_commit: bool
+
     def version(self) -> int | None: ...
 
     def close(self) -> None: ...
@@ -62,6 +65,8 @@ def change_signal_for(engine: Engine) -> ChangeSignal:
 class DataVersion:
     """`PRAGMA data_version` on private SQLite connections (one per thread), as an epoch that
     moves after every commit; None for other databases."""
+
+    every_commit = True
 
     def __init__(self, engine: Engine) -> None:
         url = engine.url
@@ -124,6 +129,8 @@ class DataVersion:
 class PostgresNotifications:
     """Notifications on `jobmatch_index_changes`, counted: an epoch that moves after every
     commit that appended to the change log."""
+
+    every_commit = False
 
     def __init__(self, engine: Engine) -> None:
         url = engine.url.set(drivername="postgresql")

@@ -58,6 +58,8 @@ def test_bench_all_writes_every_figure(tmp_path: Path) -> None:
     first = saved["http"]["first_pass"]
     assert first["requests"] == TINY.http_graduates and first["non_2xx"] == first["errors"] == 0
     assert "## What each change bought" in (tmp_path / "report.md").read_text("utf-8")
+    # Served with auth on: every match request above carried the run's agency key.
+    assert set(saved["http"]["key_check"]) == {"lookup_us", "cached_us"}
     point = saved["http"]["goal_point"]
     assert point["matches"]["requests"] > 0 and point["healthz"]["requests"] > 0
     for name in ("matches", "matches_distinct"):

@@ -98,9 +98,7 @@ def create_app(
     # A session factory passed in may keep writes in a transaction that never commits (tests):
     # a commit signal would not see them, so the log is read on every query there.
     change_signal = change_signal_for(engine) if session_factory is None else None
-    app.state.principals = PrincipalCache(
-        change_signal if change_signal is not None and change_signal.every_commit else None
-    )
+    app.state.principals = PrincipalCache(change_signal)
     app.state.match_engine = MatchEngine(
         session_factory=app.state.session_factory,
         models_dir=settings.models_dir,

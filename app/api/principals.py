@@ -1,13 +1,14 @@
 """Who a key is, kept per worker until the next commit to the database, so a request with a
 known key costs no session, no query and no thread hop.
 
-Exact, not a time-to-live: an entry is valid only while the database's commit signal has not
-moved since before the lookup that made it. SQLite's `PRAGMA data_version` moves after a
-commit to any table by any connection, so a revoked key, a deleted tenant or a changed role
-reaches the next request of every worker, as the key lookup itself would. PostgreSQL's signal
-counts notices of the change log only, which says nothing of keys: there every request looks
-its key up, as before. Failed lookups are never kept, so an unknown key always reaches the
-database and the same 401.
+Exact, not a time-to-live: an entry is valid only while the worker's change signal
+(app/matching/change_signal.py) has not moved since before the lookup that made it. SQLite's
+`PRAGMA data_version` moves after a commit to any table by any connection; on PostgreSQL,
+triggers on the keys and tenants send a notice at commit (migration 0008). So a revoked key, a
+deleted tenant or a changed role reaches the next request of every worker, as the key lookup
+itself would. Failed lookups are never kept, so an unknown key always reaches the database and
+the same 401. Without a signal (an in-memory database, a listener that is down) every request
+looks its key up.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ MAX_ENTRIES = 4096
 
 
 class CommitSignal(Protocol):
-    """A number that moves after any commit to the database (None: unknown)."""
+    """A number that moves after every commit that changes a key or a tenant (None: unknown)."""
 
     def version(self) -> int | None: ...
 

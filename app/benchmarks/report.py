@@ -252,7 +252,7 @@ def _http(results: dict[str, Any]) -> list[str]:
         lines += [
             "Finding who a key is (median µs, interleaved, on the same database): the key "
             f"lookup {keys['lookup_us']:,.0f} µs (a session and a query: what every request "
-            f"ran before, and still runs on PostgreSQL), a worker's principal cache "
+            f"ran before), a worker's principal cache "
             f"{keys['cached_us']:,.1f} µs; the cache is valid until the next commit to the "
             "database.",
             "",

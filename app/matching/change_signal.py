@@ -14,13 +14,14 @@ threads, moved whenever any thread's connection sees its number move: a commit a
 `version()` call moves the epoch before, or at, the next call of every thread.
 
 PostgreSQL: a statement trigger on the log NOTIFYs `jobmatch_index_changes` at commit
-(migration 0007); `PostgresNotifications` LISTENs on one connection of its own per worker and
-counts what arrived. The caller's thread drains the socket itself (a non-blocking read, no
-thread of its own): a listener thread would wait for the GIL behind the request threads. The
-server signals every listener inside the writer's commit, before the commit returns, so the
-notice is on its way before the writer's client can ask another worker; what is left is the
-listening backend's wake-up (microseconds) against the client's next request (a round trip
-through HTTP). Any error on the connection returns None: the caller reads the log then.
+(migration 0007), and triggers on the keys and tenants NOTIFY `jobmatch_access_changes`
+(migration 0008, for the principals a worker keeps); `PostgresNotifications` LISTENs to both
+on one connection of its own per worker and counts what arrived. The caller's thread drains
+the socket itself (a non-blocking read, no thread of its own): a listener thread would wait for
+the GIL behind the request threads. The server signals every listener inside the writer's
+commit, before the commit returns, so the notice is on its way before the writer's client can
+ask another worker; what is left is the listening backend's wake-up (microseconds) against the
+client's next request (a round trip through HTTP). Any error on the connection returns None: the caller reads the log then.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sqlalchemy import Engine
 logger = logging.getLogger(__name__)
 
 CHANNEL = "jobmatch_index_changes"
+ACCESS_CHANNEL = "jobmatch_access_changes"
 # After a failed connect, the log is queried for this long before connecting again: a connect
 # takes milliseconds, under the lock, maybe on the event loop; a database refusing connections
 # (at its limit) would otherwise be asked once per request.
@@ -45,10 +47,8 @@ RECONNECT_AFTER_S = 1.0
 
 
 class ChangeSignal(Protocol):
-    """A number that moves after every commit to the change log (None: unknown, read the log)."""
-
-    # Whether the number also moves after commits that leave the log alone (keys, tenants).
-    every_commit: bool
+    """A number that moves after every commit to the change log, the keys or the tenants
+    (None: unknown, read the log)."""
 
     def version(self) -> int | None: ...
 
@@ -65,8 +65,6 @@ def change_signal_for(engine: Engine) -> ChangeSignal:
 class DataVersion:
     """`PRAGMA data_version` on private SQLite connections (one per thread), as an epoch that
     moves after every commit; None for other databases."""
-
-    every_commit = True
 
     def __init__(self, engine: Engine) -> None:
         url = engine.url
@@ -127,10 +125,9 @@ class DataVersion:
 
 
 class PostgresNotifications:
-    """Notifications on `jobmatch_index_changes`, counted: an epoch that moves after every
-    commit that appended to the change log."""
-
-    every_commit = False
+    """Notifications on `jobmatch_index_changes` and `jobmatch_access_changes`, counted: an
+    epoch that moves after every commit that appended to the change log or changed a key or
+    a tenant."""
 
     def __init__(self, engine: Engine) -> None:
         url = engine.url.set(drivername="postgresql")
@@ -153,6 +150,7 @@ class PostgresNotifications:
                     self._connection.add_notice_handler(self._notice_lost_connection)
                     self._lost = False
                     self._connection.execute(f"LISTEN {CHANNEL}")
+                    self._connection.execute(f"LISTEN {ACCESS_CHANNEL}")
                     # Commits before LISTEN sent nothing here: a new number makes the caller
                     # read the log once.
                     self._epoch += 1

@@ -1,5 +1,5 @@
-"""Who a key is, kept per worker until the next commit to the database, so a request with a
-known key costs no session, no query and no thread hop.
+"""Who a key is, kept per worker until the next commit that could change it, so a request with
+a known key costs no session, no query and no thread hop.
 
 Exact, not a time-to-live: an entry is valid only while the worker's change signal
 (app/matching/change_signal.py) has not moved since before the lookup that made it. SQLite's

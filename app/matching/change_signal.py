@@ -21,7 +21,8 @@ the socket itself (a non-blocking read, no thread of its own): a listener thread
 the GIL behind the request threads. The server signals every listener inside the writer's
 commit, before the commit returns, so the notice is on its way before the writer's client can
 ask another worker; what is left is the listening backend's wake-up (microseconds) against the
-client's next request (a round trip through HTTP). Any error on the connection returns None: the caller reads the log then.
+client's next request (a round trip through HTTP). Any error on the connection returns None:
+the caller reads the log then.
 """
 
 from __future__ import annotations

@@ -70,6 +70,22 @@ class FeatureRows:
             **{f.name: np.expand_dims(getattr(self, f.name), axis) for f in fields(self)}  # type: ignore[arg-type]
         )
 
+    def with_capacity(self, used: int, capacity: int) -> Self:
+        """The first `used` rows in new columns with room for `capacity` rows (the rest unset)."""
+        columns = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            column = getattr(self, f.name)
+            grown = np.empty((capacity, *column.shape[1:]), dtype=column.dtype)
+            grown[:used] = column[:used]
+            columns[f.name] = grown
+        return type(self)(**columns)
+
+    def write(self, start: int, part: Self) -> None:
+        """Put `part`'s rows in place from row `start` (the columns must have room for them)."""
+        for f in fields(self):  # type: ignore[arg-type]
+            values = getattr(part, f.name)
+            getattr(self, f.name)[start : start + values.shape[0]] = values
+
     @classmethod
     def concat(cls, parts: Sequence[Self]) -> Self:
         """Rows of several feature tables, in order."""

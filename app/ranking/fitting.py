@@ -100,12 +100,10 @@ class FittedRanker:
         n_features = len(model.terms_)
         self.jobs_index_: SparseIndex[JobFeatures] = SparseIndex(
             n_features=n_features,
-            concat=JobFeatures.concat,
             empty_features=self.encoder_.encode_jobs([]),
         )
         self.graduates_index_: SparseIndex[GraduateFeatures] = SparseIndex(
             n_features=n_features,
-            concat=GraduateFeatures.concat,
             empty_features=self.encoder_.encode_graduates([]),
         )
         self.jobs_: dict[int, JobDocument] = {}

@@ -282,14 +282,14 @@ class Ranker(FittedRanker):
         self, direction: Direction, filters: FilterSpec
     ) -> tuple[BoolArray, np.ndarray[Any, np.dtype[np.intp]]]:
         """Live candidates passing the candidate-side constraints, as a mask and as rows; kept
-        by the index until its next write, as they do not depend on the query."""
+        by the index across writes (a write tests only the rows it added), as they do not
+        depend on the query."""
         index = self._index(direction)
 
-        def compute() -> tuple[BoolArray, np.ndarray[Any, np.dtype[np.intp]]]:
-            mask = index.alive & self.encoder_.candidate_mask(direction, index.features, filters)
-            return mask, np.flatnonzero(mask)
+        def passes(features: Any) -> BoolArray:
+            return self.encoder_.candidate_mask(direction, features, filters)
 
-        return index.memo(("allowed", filters), compute)
+        return index.live_rows(filters, passes)
 
     def _matches(
         self,

@@ -167,6 +167,41 @@ def test_pruned_top_k_equals_brute_force(tokenizer: Tokenizer, seed: int) -> Non
         assert scored["rows"] < scored["of"] / 2
 
 
+def test_live_rows_kept_across_writes_equal_a_fresh_test(tokenizer: Tokenizer) -> None:
+    """Writes between queries: the kept candidate sets (only added rows tested, killed rows
+    dropped) equal testing every row again, and so do the rankings."""
+    rng = np.random.default_rng(11)
+    jobs = [random_job(rng, i) for i in range(200)]
+    graduates = [random_graduate(rng, 10_000 + i) for i in range(80)]
+    ranker = Ranker(RankerParams(max_df=1.0), tokenizer=tokenizer).fit(jobs, graduates)
+    specs = [FilterSpec(), *(random_spec(rng) for _ in range(4))]
+    next_job, next_graduate = 1000, 20_000
+    for round_number in range(8):
+        for spec in specs:
+            for direction in ("jobs", "graduates"):
+                index = ranker._index(direction)
+                mask, rows = ranker._allowed(direction, spec)
+                fresh = index.alive & ranker.encoder_.candidate_mask(
+                    direction, index.features, spec
+                )
+                assert mask.tolist() == fresh.tolist()
+                assert rows.tolist() == np.flatnonzero(fresh).tolist()
+            graduate = int(pick(rng, sorted(ranker.graduates_)))
+            got = ranker.jobs_for_graduates([graduate], 10, filters=spec)[0]
+            assert pairs(got) == brute_force(ranker, "jobs", graduate, 10, spec)
+        live_jobs = sorted(ranker.jobs_)
+        ranker.upsert_jobs(
+            [random_job(rng, next_job + i) for i in range(5)]  # new
+            + [random_job(rng, int(i)) for i in rng.choice(live_jobs, 3, replace=False)]
+        )
+        ranker.remove_jobs([int(i) for i in rng.choice(live_jobs, 2, replace=False)])
+        ranker.upsert_graduates([random_graduate(rng, next_graduate + i) for i in range(3)])
+        ranker.remove_graduates([int(pick(rng, sorted(ranker.graduates_)))])
+        next_job, next_graduate = next_job + 5, next_graduate + 3
+        if round_number == 4:
+            ranker.jobs_index_.compact()  # rows numbered anew: the kept sets start again
+
+
 def test_pruned_single_query_equals_exhaustive_with_parts(tokenizer: Tokenizer) -> None:
     rng = np.random.default_rng(5)
     jobs = [random_job(rng, i) for i in range(400)]
@@ -202,9 +237,7 @@ def test_cosine_is_the_sparse_product_to_the_bit() -> None:
         dense = rng.random((n, 60), dtype=np.float32) * (rng.random((n, 60)) < 0.15)
         return sp.csr_matrix(dense, dtype=np.float32)
 
-    index: SparseIndex[Any] = SparseIndex(
-        n_features=60, concat=lambda parts: _NoFeatures(), empty_features=_NoFeatures()
-    )
+    index: SparseIndex[Any] = SparseIndex(n_features=60, empty_features=_NoFeatures())
     main, delta = random_rows(300), random_rows(40)
     index.upsert(list(range(300)), main, _NoFeatures())
     index.compact()
@@ -217,6 +250,12 @@ def test_cosine_is_the_sparse_product_to_the_bit() -> None:
 class _NoFeatures:
     def take(self, rows: Any) -> _NoFeatures:
         return self
+
+    def with_capacity(self, used: int, capacity: int) -> _NoFeatures:
+        return self
+
+    def write(self, start: int, part: _NoFeatures) -> None:
+        pass
 
 
 def test_best_rows_returns_the_best_by_score() -> None:

@@ -56,6 +56,18 @@ MEMO_SIZE = 32
 
 
 @dataclass(frozen=True, slots=True)
+class _Segment:
+    """Rows written since the last compaction, and their transpose (term → rows)."""
+
+    rows: sp.csr_matrix
+    postings: sp.csr_matrix
+
+    @classmethod
+    def of(cls, rows: sp.csr_matrix) -> _Segment:
+        return cls(rows, rows.T.tocsr())
+
+
+@dataclass(frozen=True, slots=True)
 class _LiveRows:
     """A kept set of live rows: its mask and rows, and how much of the index it has seen."""
 
@@ -88,9 +100,11 @@ class SparseIndex(Generic[F]):
         self._row_of: dict[int, int] = {}
         self._main = sp.csr_matrix((0, n_features), dtype=np.float32)
         self._main_t = self._main.T.tocsr()
-        self._delta_blocks: list[sp.csr_matrix] = []
-        self._delta: sp.csr_matrix | None = None
-        self._delta_t: sp.csr_matrix | None = None
+        # Recent writes in segments, each kept both ways (rows, and transposed for products),
+        # sizes decreasing: a write adds a segment and merges equal ones, as a binary counter
+        # does, so a query reads O(log n) segments and a row is copied O(log n) times. One
+        # delta restacked and transposed per write cost the next query O(delta) instead.
+        self._segments: list[_Segment] = []
         self._memo: dict[Hashable, Any] = {}
         self._live: dict[Hashable, _LiveRows] = {}
         # Rows that died (replaced or removed) since the last compaction, in order: each kept
@@ -178,9 +192,7 @@ class SparseIndex(Generic[F]):
             self._row_of[doc_id] = start + offset
         self._feature_store.write(start, features)
         self._features = None
-        self._delta_blocks.append(sp.csr_matrix(vectors, dtype=np.float32))
-        self._delta = None
-        self._delta_t = None
+        self._add_segment(sp.csr_matrix(vectors, dtype=np.float32))
         if self._delta_rows() > max(1024, self.compact_ratio * self._main.shape[0]):
             self.compact()
 
@@ -201,7 +213,7 @@ class SparseIndex(Generic[F]):
         self._alive_store = np.ones(id_array.shape[0], dtype=bool)
         self._rows = id_array.shape[0]
         self._row_of = {doc_id: row for row, doc_id in enumerate(id_array.tolist())}
-        self._delta_blocks, self._delta, self._delta_t = [], None, None
+        self._segments = []
         self._feature_store, self._features = features, None
         self._live, self._deaths = {}, []
 
@@ -228,20 +240,24 @@ class SparseIndex(Generic[F]):
         self._features = None
 
     def _delta_rows(self) -> int:
-        return sum(block.shape[0] for block in self._delta_blocks)
+        return sum(segment.rows.shape[0] for segment in self._segments)
 
-    def _delta_matrix(self) -> sp.csr_matrix:
-        if self._delta is None:
-            if self._delta_blocks:
-                self._delta = sp.vstack(self._delta_blocks, format="csr", dtype=np.float32)
-            else:
-                self._delta = sp.csr_matrix((0, self.n_features), dtype=np.float32)
-        return self._delta
+    def _add_segment(self, rows: sp.csr_matrix) -> None:
+        segments = self._segments
+        segments.append(_Segment.of(rows))
+        while len(segments) >= 2 and segments[-2].rows.shape[0] <= segments[-1].rows.shape[0]:
+            later, earlier = segments.pop(), segments.pop()
+            merged = sp.vstack([earlier.rows, later.rows], format="csr", dtype=np.float32)
+            segments.append(_Segment.of(merged))
 
     def compact(self) -> None:
         """Fold recent writes into the main segment and drop dead rows."""
         rows = np.flatnonzero(self.alive)
-        matrix = sp.vstack([self._main, self._delta_matrix()], format="csr", dtype=np.float32)
+        matrix = sp.vstack(
+            [self._main, *(segment.rows for segment in self._segments)],
+            format="csr",
+            dtype=np.float32,
+        )
         features = self.features
         self._main = matrix[rows]
         self._main.sort_indices()
@@ -250,19 +266,21 @@ class SparseIndex(Generic[F]):
         self._alive_store = np.ones(rows.shape[0], dtype=bool)
         self._rows = rows.shape[0]
         self._row_of = {int(doc_id): row for row, doc_id in enumerate(self._id_store.tolist())}
-        self._delta_blocks = []
-        self._delta = None
-        self._delta_t = None
+        self._segments = []
         self._memo.clear()
         self._live, self._deaths = {}, []  # rows are numbered anew
         self._feature_store, self._features = features.take(rows), None
 
     def vector(self, row: int) -> sp.csr_matrix:
         """The stored vector of a row."""
-        n_main = self._main.shape[0]
-        if row < n_main:
+        start = self._main.shape[0]
+        if row < start:
             return self._main[row]
-        return self._delta_matrix()[row - n_main]
+        for segment in self._segments:
+            if row < start + segment.rows.shape[0]:
+                return segment.rows[row - start]
+            start += segment.rows.shape[0]
+        raise IndexError(f"row {row} is not in the index")
 
     def cosine(self, queries: sp.csr_matrix) -> FloatArray:
         """Dot products (cosines) of query rows with every row: a dense (queries × rows) array."""
@@ -270,15 +288,14 @@ class SparseIndex(Generic[F]):
         # terms: term by term in float32, the order of scipy's sparse product, whose values
         # these are; one query's scores never depend on the others in the call.
         queries = sp.csr_matrix(queries, dtype=np.float32)
-        n_main = self._main.shape[0]
-        delta = self._delta_matrix()
-        if delta.shape[0] and self._delta_t is None:
-            self._delta_t = delta.T.tocsr()
+        start = self._main.shape[0]
         scores = np.zeros((queries.shape[0], self._rows), dtype=np.float32)
         query_parts = (queries.indptr, queries.indices, queries.data)
-        _add_postings(scores[:, :n_main], *_postings(self._main_t), *query_parts)
-        if self._delta_t is not None:
-            _add_postings(scores[:, n_main:], *_postings(self._delta_t), *query_parts)
+        _add_postings(scores[:, :start], *_postings(self._main_t), *query_parts)
+        for segment in self._segments:
+            end = start + segment.rows.shape[0]
+            _add_postings(scores[:, start:end], *_postings(segment.postings), *query_parts)
+            start = end
         return scores
 
 

@@ -241,10 +241,19 @@ def test_cosine_is_the_sparse_product_to_the_bit() -> None:
     main, delta = random_rows(300), random_rows(40)
     index.upsert(list(range(300)), main, _NoFeatures())
     index.compact()
-    index.upsert(list(range(300, 340)), delta, _NoFeatures())
+    # Writes of several sizes, so the recent segments merge (7+1, then 8+1+1 …).
+    start = 0
+    for size in (7, 1, 1, 5, 3, 1, 2, 20):
+        index.upsert(
+            list(range(300 + start, 300 + start + size)), delta[start : start + size], _NoFeatures()
+        )
+        start += size
     queries = random_rows(25)
-    expected = (queries @ sp.vstack([main, delta], format="csr").T).toarray()
+    everything = sp.vstack([main, delta], format="csr")
+    expected = (queries @ everything.T).toarray()
     assert np.array_equal(index.cosine(queries), expected)
+    for row in range(340):
+        assert (index.vector(row) != everything[row]).nnz == 0
 
 
 class _NoFeatures:

@@ -107,14 +107,23 @@ async def get_principal(
         None if credentials is None else key_service.hash_secret(credentials.credentials),
         x_tenant,
     )
+    kept = principals.get(key, principals.version())
+    if kept is not None:
+        return kept
+    return await run_in_threadpool(_principal_to_keep, request, credentials, x_tenant, key)
+
+
+def _principal_to_keep(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    x_tenant: str | None,
+    key: tuple[str | None, str | None],
+) -> Principal:
+    principals: PrincipalCache = request.app.state.principals
     # Read before the lookup, so a commit during it invalidates what it finds.
     version = principals.version()
-    principal = principals.get(key, version)
-    if principal is None:
-        principal = await run_in_threadpool(
-            _principal_from_database, request, credentials, x_tenant
-        )
-        principals.put(key, principal, version)
+    principal = _principal_from_database(request, credentials, x_tenant)
+    principals.put(key, principal, version)
     return principal
 
 

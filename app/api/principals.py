@@ -25,9 +25,10 @@ MAX_ENTRIES = 4096
 
 
 class CommitSignal(Protocol):
-    """A number that moves after every commit that changes a key or a tenant (None: unknown)."""
+    """A number that moves after every commit that changes a key or a tenant (None: unknown);
+    with connect=False it never waits on the database."""
 
-    def version(self) -> int | None: ...
+    def version(self, *, connect: bool = ...) -> int | None: ...
 
 
 class PrincipalCache:
@@ -39,8 +40,10 @@ class PrincipalCache:
         self._lock = threading.Lock()
 
     def version(self) -> int | None:
-        """The signal now: read before a lookup, and given to `put` with its result."""
-        return None if self._signal is None else self._signal.version()
+        """The signal now: read before a lookup, and given to `put` with its result. It never
+        connects a listener that is down (the match engine does that), so it never waits on
+        the database: a frozen server would hold it, and with it the event loop, forever."""
+        return None if self._signal is None else self._signal.version(connect=False)
 
     def get(self, key: Hashable, version: int | None) -> Principal | None:
         """The principal kept for `key` when no commit happened since its lookup."""

@@ -51,7 +51,7 @@ class ChangeSignal(Protocol):
     """A number that moves after every commit to the change log, the keys or the tenants
     (None: unknown, read the log)."""
 
-    def version(self) -> int | None: ...
+    def version(self, *, connect: bool = True) -> int | None: ...
 
     def close(self) -> None: ...
 
@@ -80,8 +80,10 @@ class DataVersion:
         self._lock = threading.Lock()  # taken only to move the epoch or list connections
         self._connections: list[sqlite3.Connection] = []
 
-    def version(self) -> int | None:
-        """A number that changes whenever another connection commits, or None if unknown."""
+    def version(self, *, connect: bool = True) -> int | None:
+        """A number that changes whenever another connection commits, or None if unknown.
+        (`connect` is for PostgreSQL's listener: opening a local file never waits on a
+        server.)"""
         if self.path is None:
             return None
         local = self._local
@@ -140,12 +142,19 @@ class PostgresNotifications:
         # Held for a non-blocking read of the socket: microseconds.
         self._lock = threading.Lock()
 
-    def version(self) -> int | None:
-        """The number of notifications received, or None while the listener is down."""
-        with self._lock:
+    def version(self, *, connect: bool = True) -> int | None:
+        """The number of notifications received, or None while the listener is down.
+
+        With connect=False (the event loop's call) it never waits: no connecting, which
+        waits on the server (forever on a frozen one), and no waiting for another thread
+        that holds the listener; None then, and the caller goes the way that reads the
+        database, from a thread."""
+        if not self._lock.acquire(blocking=connect):
+            return None
+        try:
             try:
                 if self._connection is None:
-                    if time.monotonic() < self._retry_at:
+                    if not connect or time.monotonic() < self._retry_at:
                         return None
                     self._connection = psycopg.connect(self._conninfo, autocommit=True)
                     self._connection.add_notice_handler(self._notice_lost_connection)
@@ -167,6 +176,8 @@ class PostgresNotifications:
                 self._retry_at = time.monotonic() + RECONNECT_AFTER_S
                 return None
             return self._epoch
+        finally:
+            self._lock.release()
 
     def _notice_lost_connection(self, diagnostic: psycopg.errors.Diagnostic) -> None:
         # A backend that is ending says so (FATAL) in a message read while idle, before the

@@ -121,7 +121,11 @@ class MatchEngine:
             return None
         snapshot = index.snapshot
         read_at = index.log_read_at
-        if snapshot is None or read_at is None or self.change_signal.version() != read_at:
+        if (
+            snapshot is None
+            or read_at is None
+            or self.change_signal.version(connect=False) != read_at
+        ):
             return None
         # A swap between the two reads above pairs this snapshot with its successor's signal.
         return snapshot if index.snapshot is snapshot else None

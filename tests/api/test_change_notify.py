@@ -88,3 +88,24 @@ def test_a_lost_listener_reads_as_unknown_then_listens_again(postgres_engine: En
     finally:
         signal.close()
         postgres_engine.dispose()
+
+
+def test_the_event_loops_read_never_connects_nor_waits(postgres_engine: Engine) -> None:
+    """connect=False (fresh_snapshot, the principal cache) may only read a listener that is
+    up: connecting waits on the server, forever on a frozen one, and would stall the loop."""
+    signal = PostgresNotifications(postgres_engine)
+    try:
+        assert signal.version(connect=False) is None
+        assert signal._connection is None  # it did not connect
+        first = signal.version()  # a thread's read connects
+        assert first is not None and signal.version(connect=False) == first
+        with signal._lock:  # another thread holds the listener (connecting, say)
+            assert signal.version(connect=False) is None
+        append_change(postgres_engine, commit=True)
+        assert signal._connection is not None
+        select.select([signal._connection.fileno()], [], [], NOTICE_WAIT_S)
+        moved = signal.version(connect=False)  # draining what arrived needs no connect
+        assert moved is not None and moved != first
+    finally:
+        signal.close()
+        postgres_engine.dispose()

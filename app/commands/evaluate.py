@@ -1,7 +1,8 @@
 """`jobmatch evaluate`: rank jobs for each graduate profile and score the ranking against
 judgements, next to three baselines computed in the same run on the same tokens and held to the
 same filters. `--suite` runs every visible set (dev, the seekers and campus sets built from
-shared/data, the agency pools through the service layer) into one table; `--ablation` re-runs
+shared/data, the agency pools through the service layer, and those pools' graduates crossed
+with the other postings) into one table; `--ablation` re-runs
 the ranker over them with one text choice changed at a time; `--pool DIR` scores any pool
 folder."""
 
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 
 from app.evaluation.ablation import VARIANTS, run_ablation
+from app.evaluation.cross_pools import cross_pools
 from app.evaluation.pools import (
     POOL_FILES,
     AgencyPool,
@@ -42,7 +44,8 @@ from app.evaluation.suite import (
     evaluation_params,
 )
 from app.learning.report import add_outcome_arguments, run_outcomes
-from app.matching.majors import load_major_table
+from app.matching.majors import MAJORS_CSV, load_major_table
+from app.ranking import MajorTable
 from app.settings import get_settings
 
 DEV_JOBS = "data/jobs_campus.jsonl"
@@ -51,7 +54,7 @@ DEV_QRELS = "eval/dev/qrels.tsv"
 SEEKERS = "data/seekers_zhilian.jsonl"
 ZHAOPIN_JOBS = "data/jobs_zhaopin.jsonl"
 POOLS = "eval/pools"
-SUITE_PARTS = ("dev", "seekers", "campus", "pools")
+SUITE_PARTS = ("dev", "seekers", "campus", "pools", "cross-pools")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--suite",
         action="store_true",
         help="every visible set: dev, the seekers and campus sets, the pools in eval/pools of the "
-        "shared folder (and any --pool)",
+        "shared folder (and any --pool), and each pool's graduates for the other postings",
     )
     parser.add_argument(
         "--only",
@@ -199,12 +202,28 @@ def visible_sets(args: argparse.Namespace, shared_dir: Path) -> tuple[list[Label
 def pool_folders(args: argparse.Namespace, shared_dir: Path) -> list[Path]:
     """The shared pools (with --suite or --ablation) and every --pool folder."""
     folders: list[Path] = []
-    if (args.suite or args.ablation) and "pools" in (args.only or SUITE_PARTS):
+    wanted = args.only or SUITE_PARTS
+    if (args.suite or args.ablation) and ("pools" in wanted or "cross-pools" in wanted):
         root = shared_dir / POOLS
         if root.is_dir():
             folders += sorted(p for p in root.iterdir() if (p / "job.json").is_file())
     folders += [Path(p) for p in args.pool]
     return folders
+
+
+def suite_pools(
+    args: argparse.Namespace, read: Sequence[AgencyPool], majors: MajorTable | None
+) -> tuple[list[AgencyPool], list[AgencyPool], list[str]]:
+    """The pools to score as they are, the crossed ones, and why crossing was skipped."""
+    wanted = args.only or SUITE_PARTS
+    extra = len(args.pool)
+    shared = list(read[: len(read) - extra])
+    own = [*(shared if "pools" in wanted else []), *read[len(read) - extra :]]
+    if not (args.suite or args.ablation) or "cross-pools" not in wanted:
+        return own, [], []
+    if majors is None:
+        return own, [], [f"cross-pools: {MAJORS_CSV} absent (the labels need its classes)"]
+    return own, cross_pools(read, majors.fit()), []
 
 
 def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
@@ -213,13 +232,14 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     # Each pool gets a freshly migrated database: the migration steps are noise here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        pools = [read_pool(folder) for folder in pool_folders(args, shared_dir)]
+        read = [read_pool(folder) for folder in pool_folders(args, shared_dir)]
     except PoolFormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sets, skipped = visible_sets(args, shared_dir)
     majors = load_major_table(shared_dir)
-    warnings = list(skipped)
+    pools, crossed, not_crossed = suite_pools(args, read, majors)
+    warnings = [*skipped, *not_crossed]
     if evaluation_params().fields.job.industry > 0:
         warnings += [
             f"{s.name}: the job's industry field is scored, and it is the label: circular"
@@ -232,7 +252,7 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
         evaluate_set(labelled, majors=majors, baselines_by_corpus=baselines) for labelled in sets
     ]
     pool_results: list[tuple[AgencyPool, SuiteResult, PoolRanking]] = []
-    for pool in pools:
+    for pool in [*pools, *crossed]:
         try:
             result, ranking = evaluate_pool(pool, shared_dir=shared_dir)
         except PoolFormatError as exc:
@@ -246,11 +266,12 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     }
     print_suite(set_results, [r for _, r, _ in pool_results])
     if args.ablation:
-        ablation = run_ablation(
-            sets, [(pool, ranking) for pool, _, ranking in pool_results], majors=majors
-        )
+        # The crossed pools stay out: twelve more columns, and the ablation's question (does a
+        # text choice hold on every kind of set) is asked of each kind already.
+        own = pool_results[: len(pools)]
+        ablation = run_ablation(sets, [(pool, ranking) for pool, _, ranking in own], majors=majors)
         report["ablation"] = ablation
-        print_ablation(ablation, sets, [pool for pool, _, _ in pool_results])
+        print_ablation(ablation, sets, [pool for pool, _, _ in own])
     for warning in warnings:
         print(f"note: {warning}")
     report["seconds"] = round(time.perf_counter() - started, 1)
@@ -288,7 +309,8 @@ def print_suite(sets: Sequence[SuiteResult], pools: Sequence[SuiteResult]) -> No
             corpus = result.corpus
             print(
                 f"== pool {result.name}: {corpus['graduates']} graduates ({corpus['eligible']} "
-                f"eligible), {corpus['right_answers']} right answers, {corpus['posting']}; "
+                f"eligible), {corpus['right_answers']} right answers "
+                f"({corpus['eligible_right_answers']} eligible), {corpus['posting']}; "
                 "halves: each half's ranking at half the depths"
             )
         header = f"{'system':{width}}"
@@ -308,6 +330,12 @@ def print_suite(sets: Sequence[SuiteResult], pools: Sequence[SuiteResult]) -> No
             part_keys = list(result.metrics[part]["ranker"])
             line += " | " + " " * 10 + _cells(result.ratios[part], part_keys, ratio=True)
         print(line)
+        if result.kind == "pool":
+            line = f"{'ceiling (a perfect order)':{width}}"
+            for part in PARTS:
+                part_keys = list(result.metrics[part]["ranker"])
+                line += " | " + " " * 10 + _cells(result.corpus["ceiling"][part], part_keys)
+            print(line)
 
 
 def print_ablation(

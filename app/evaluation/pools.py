@@ -272,6 +272,12 @@ def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[SuiteResult, P
             "graduates": len(ranking.graduates),
             "eligible": len(eligible_ids),
             "right_answers": sum(1 for g in pool.labels.values() if g > 0),
+            # Right answers the filters let through: P@90 cannot pass min(this, 90) / 90.
+            "eligible_right_answers": sum(1 for g in eligible_ids if pool.labels.get(g, 0) > 0),
+            # What a perfect order of the same eligible graduates scores, per part.
+            "ceiling": pool_parts(
+                sorted(ranking.ranked, key=lambda g: pool.labels.get(g, 0) <= 0), pool.labels
+            ),
             "posting": pool.job.get("title"),
         },
         seconds=timings,

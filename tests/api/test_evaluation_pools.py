@@ -103,12 +103,17 @@ def test_pool_precision_and_same_filter_baselines(tmp_path: Path) -> None:
     for name in ("tfidf_word", "tfidf_char", "bm25"):
         assert everything[name]["p@30"] == pytest.approx(10 / 30), name
     assert result.ratios["all"]["p@30"] == pytest.approx(1.0)
+    ceiling = result.corpus.pop("ceiling")
     assert result.corpus == {
         "graduates": 37,
         "eligible": 35,
         "right_answers": 12,
+        "eligible_right_answers": 10,
         "posting": JOB["title"],
     }
+    # A perfect order of the 35 eligible puts the 10 returnable right answers first.
+    assert ceiling["all"] == {"p@30": pytest.approx(10 / 30), "p@90": pytest.approx(10 / 90)}
+    assert ceiling["all"] == everything["ranker"]
     assert set(result.metrics["held-out"]["ranker"]) == {"p@15", "p@45"}
 
 
@@ -192,3 +197,53 @@ def test_suite_finds_the_pools_of_the_shared_folder(
     assert report["sets"] == {}
     assert len(report["skipped"]) == 1 and report["skipped"][0].startswith("dev: ")
     assert "absent" in report["skipped"][0]
+
+
+def test_suite_crosses_the_pools_with_the_other_postings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pools = tmp_path / "shared" / "eval" / "pools"
+    write_pool(pools / "elec")
+    # A second pool whose posting wants accountants: its own graduates are the elec pool's.
+    accounting = write_pool(pools / "acct")
+    job = dict(JOB, title="会计（应届生）", majors=["会计学"], skills=["财务报表"])
+    job["description"] = "会计"
+    (accounting / "job.json").write_text(json.dumps(job, ensure_ascii=False), "utf-8")
+    monkeypatch.setenv("JOBMATCH_SHARED_DIR", str(tmp_path / "shared"))
+    get_settings.cache_clear()
+    try:
+        assert main(["evaluate", "--suite", "--only", "cross-pools", "--json"]) == 0
+        # Without the majors catalogue there is no class to label by: skipped, with why.
+        no_catalogue = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        catalogue = tmp_path / "shared" / "data" / "lexicon" / "majors_undergraduate.csv"
+        catalogue.parent.mkdir(parents=True)
+        catalogue.write_text(
+            "name,discipline,major_class,degree\n"
+            "电气工程及其自动化,工学,电气类,工学学士\n自动化,工学,自动化类,工学学士\n"
+            "会计学,管理学,工商管理类,管理学学士\n市场营销,管理学,工商管理类,管理学学士\n",
+            "utf-8",
+        )
+        assert main(["evaluate", "--suite", "--only", "cross-pools", "--json"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert no_catalogue["pools"] == {}
+    assert no_catalogue["skipped"] == [
+        "cross-pools: data/lexicon/majors_undergraduate.csv absent (the labels need its classes)"
+    ]
+    out = capsys.readouterr().out
+    report = json.loads(out.strip().splitlines()[-1])
+    # Each pool for the other pool's posting and for the project's two electrical postings,
+    # never for its own (that is the part "pools").
+    assert set(report["pools"]) == {
+        f"{graduates}×{posting}"
+        for graduates, others in (("acct", "elec"), ("elec", "acct"))
+        for posting in (others, "keyongtai-elec", "keyongtai-elec-auto")
+    }
+    # The accountant posting's right answers in the elec pool are its 会计学 and 市场营销
+    # graduates (工商管理类), labelled by class, not by the pool's own labels.tsv.
+    accountants = report["pools"]["elec×acct"]
+    assert accountants["corpus"]["right_answers"] == 10
+    assert accountants["corpus"]["posting"] == "会计（应届生）"
+    # 电气工程及其自动化 and 自动化 listed: the 12 graduates of either class are right answers.
+    assert report["pools"]["elec×keyongtai-elec-auto"]["corpus"]["right_answers"] == 12
+    assert "ceiling (a perfect order)" in out

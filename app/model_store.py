@@ -109,9 +109,15 @@ class ModelStore:
         *,
         jobs: Sequence[JobDocument] = (),
         graduates: Sequence[GraduateDocument] = (),
+        keep_documents: bool = True,
     ) -> Ranker:
         """A saved version with the given documents indexed in its vocabulary."""
-        return Ranker.load(self.version_dir(tenant, version), jobs=jobs, graduates=graduates)
+        return Ranker.load(
+            self.version_dir(tenant, version),
+            jobs=jobs,
+            graduates=graduates,
+            keep_documents=keep_documents,
+        )
 
     def manifest(self, tenant: str, version: str) -> dict[str, Any]:
         """The version's manifest (created_at, data hash, counts, library versions)."""

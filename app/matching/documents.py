@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.ranking import GraduateDocument, JobDocument
+from app.repositories import tenant_graduates, tenant_jobs
 from app.tables import Graduate, Job
 
 
@@ -57,3 +62,28 @@ def document_from_values(kind: str, values: dict[str, Any]) -> JobDocument | Gra
     if kind == "job":
         return job_document(Job(id=0, **values))
     return graduate_document(Graduate(id=0, **values))
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseDocuments:
+    """The documents a served ranker explains with (`app.ranking.DocumentSource`): read from
+    the tenant's rows when a request asks for explanations, so no worker holds every
+    document's text beside its index. A row gone since the index saw it (deleted, erased) is
+    left out, and its match is returned unexplained."""
+
+    session: Session
+    tenant: str
+
+    def jobs(self, ids: Collection[int]) -> dict[int, JobDocument]:
+        """The tenant's jobs of `ids` that exist."""
+        if not ids:
+            return {}
+        rows = tenant_jobs(self.session, tenant=self.tenant, ids=ids)
+        return {row.id: job_document(row) for row in rows}
+
+    def graduates(self, ids: Collection[int]) -> dict[int, GraduateDocument]:
+        """The tenant's graduates of `ids` that exist."""
+        if not ids:
+            return {}
+        rows = tenant_graduates(self.session, tenant=self.tenant, ids=ids)
+        return {row.id: graduate_document(row) for row in rows}

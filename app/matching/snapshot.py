@@ -32,6 +32,11 @@ ANSWERS_KEPT = 2048
 # found none of their responses and ranked every request anew.
 RESPONSE_BYTES_KEPT = ANSWERS_KEPT * 22 * 1024
 
+# A served ranker keeps vectors and features only: explanations read their documents from the
+# tenant's rows when asked (app.matching.documents.DatabaseDocuments). Kept, every document's
+# text would sit beside the index in each worker, for every tenant.
+SERVED_KEEPS_DOCUMENTS = False
+
 
 class KeptResponses:
     """Responses' JSON by query, up to RESPONSE_BYTES_KEPT (then no more are added)."""
@@ -203,7 +208,13 @@ class SnapshotBuilder:
         snapshot: IndexSnapshot | None = None
         if version is not None and self.store.has_version(tenant, version):
             try:
-                ranker = self.store.load(tenant, version, jobs=job_docs, graduates=graduate_docs)
+                ranker = self.store.load(
+                    tenant,
+                    version,
+                    jobs=job_docs,
+                    graduates=graduate_docs,
+                    keep_documents=SERVED_KEEPS_DOCUMENTS,
+                )
                 snapshot = self._snapshot(ranker, tenant, version, head, "loaded")
             except (ValueError, KeyError, OSError) as exc:
                 # An artifact of an older format (or a damaged one) is rebuilt, not fatal.
@@ -214,9 +225,12 @@ class SnapshotBuilder:
             tokenizer = Tokenizer(
                 backend=(params or RankerParams()).backend, drop_schools=not self.school_signal
             )
-            ranker = Ranker(params, tokenizer=tokenizer, majors=self.majors).fit(
-                job_docs, graduate_docs
-            )
+            ranker = Ranker(
+                params,
+                tokenizer=tokenizer,
+                majors=self.majors,
+                keep_documents=SERVED_KEEPS_DOCUMENTS,
+            ).fit(job_docs, graduate_docs)
             fitted = self.store.publish(tenant, ranker, change_id=head)
             snapshot = self._snapshot(ranker, tenant, fitted, head, "fitted")
         snapshot.jobs.update((job.id, JobLabel.of(job)) for job in jobs)

@@ -4,6 +4,7 @@ explanations and saved artifacts. Pure: numpy, scipy, scikit-learn and the token
 from app.ranking.coherence import CoherenceParams
 from app.ranking.documents import (
     EDUCATION_LEVELS,
+    DocumentSource,
     GraduateDocument,
     GraduateTextFields,
     JobDocument,
@@ -25,6 +26,7 @@ from app.ranking.weights import MajorFitLevels, StructuredFitWeights
 __all__ = [
     "EDUCATION_LEVELS",
     "CoherenceParams",
+    "DocumentSource",
     "Explanation",
     "FilterSpec",
     "GraduateDocument",

@@ -125,8 +125,10 @@ def load_ranker(
     *,
     jobs: Sequence[JobDocument] = (),
     graduates: Sequence[GraduateDocument] = (),
+    keep_documents: bool = True,
 ) -> Ranker:
-    """A ranker from a version folder, indexing the given documents with the saved vocabulary."""
+    """A ranker from a version folder, indexing the given documents with the saved vocabulary
+    (kept for explanations unless keep_documents is False)."""
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     if manifest.get("format") != FORMAT:
@@ -158,7 +160,7 @@ def load_ranker(
         related_classes=[(a, b) for a, b in saved["related_classes"]],
         synonyms=tokenizer.synonym_map(),
     )
-    ranker = Ranker(params, tokenizer=tokenizer, majors=majors)
+    ranker = Ranker(params, tokenizer=tokenizer, majors=majors, keep_documents=keep_documents)
     ranker.data_hash_ = manifest["data_hash"]
     ranker.version_ = manifest["version"]
     ranker._start(model)

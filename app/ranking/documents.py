@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # Re-exported for the rest of the core; app.vocabulary is their one definition.
 from app.vocabulary import EDUCATION_LEVELS as EDUCATION_LEVELS
@@ -50,6 +52,16 @@ class GraduateDocument:
     summary: str = ""
     expected_salary: int | None = None
     status: GraduateStatus = "seeking"
+
+
+class DocumentSource(Protocol):
+    """Documents by id, for explaining matches of a ranker that keeps none
+    (`keep_documents=False`): a service reads them from its database instead of holding every
+    document's text in each worker. An id it cannot find (erased meanwhile) is left out."""
+
+    def jobs(self, ids: Collection[int]) -> Mapping[int, JobDocument]: ...
+
+    def graduates(self, ids: Collection[int]) -> Mapping[int, GraduateDocument]: ...
 
 
 # Each field is vectorised and l2-normalised on its own and the fields are summed by these

@@ -28,8 +28,9 @@ class FittedRanker:
     the fitted vocabulary. Ranking them is app.ranking.ranker.Ranker's part.
 
     keep_documents=False keeps only what ranking needs (vectors and encoded features), not the
-    documents: a million postings' documents are about 1 GB. Explanations and refit need the
-    documents, so they are not available then; ranking is, by id or by document.
+    documents: a million postings' documents are about 1 GB. Refit needs the documents, so it
+    is not available then; explanations read them from a DocumentSource passed with the query
+    (a service's database); ranking is, by id or by document.
     """
 
     def __init__(

@@ -3,7 +3,7 @@ fit, hard filters and explanations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import scipy.sparse.linalg  # noqa: F401  (sp.linalg.norm)
 from app.ranking.arrays import BoolArray
 from app.ranking.arrays import Float32Array as FloatArray
 from app.ranking.components import sub_score_ranges
-from app.ranking.documents import GraduateDocument, JobDocument
+from app.ranking.documents import DocumentSource, GraduateDocument, JobDocument
 from app.ranking.explanations import explain_match, missing_skills
 from app.ranking.features import Direction
 from app.ranking.filters import FilterSpec, pair_mask_rows
@@ -54,11 +54,12 @@ class Ranker(FittedRanker):
         *,
         jobs: Sequence[JobDocument] = (),
         graduates: Sequence[GraduateDocument] = (),
+        keep_documents: bool = True,
     ) -> Ranker:
         """A ranker from a saved version folder, indexing the given documents."""
         from app.ranking.artifacts import load_ranker
 
-        return load_ranker(folder, jobs=jobs, graduates=graduates)
+        return load_ranker(folder, jobs=jobs, graduates=graduates, keep_documents=keep_documents)
 
     # --- ranking ------------------------------------------------------------------------
 
@@ -70,10 +71,16 @@ class Ranker(FittedRanker):
         filters: FilterSpec | None = None,
         explain: bool = True,
         exhaustive: bool = False,
+        documents: DocumentSource | None = None,
     ) -> list[Match]:
         """The k jobs that fit a graduate best (by id of an indexed graduate, or a document)."""
         return self.jobs_for_graduates(
-            [graduate], k, filters=filters, explain=explain, exhaustive=exhaustive
+            [graduate],
+            k,
+            filters=filters,
+            explain=explain,
+            exhaustive=exhaustive,
+            documents=documents,
         )[0]
 
     def graduates_for_job(
@@ -84,10 +91,11 @@ class Ranker(FittedRanker):
         filters: FilterSpec | None = None,
         explain: bool = True,
         exhaustive: bool = False,
+        documents: DocumentSource | None = None,
     ) -> list[Match]:
         """The k graduates who fit a job best (by id of an indexed job, or a document)."""
         return self.graduates_for_jobs(
-            [job], k, filters=filters, explain=explain, exhaustive=exhaustive
+            [job], k, filters=filters, explain=explain, exhaustive=exhaustive, documents=documents
         )[0]
 
     def jobs_for_graduates(
@@ -98,14 +106,18 @@ class Ranker(FittedRanker):
         filters: FilterSpec | None = None,
         explain: bool = False,
         exhaustive: bool = False,
+        documents: DocumentSource | None = None,
     ) -> list[list[Match]]:
         """Top-k jobs for each graduate; identical to one jobs_for_graduate call per graduate.
 
         exhaustive=True scores every candidate instead of pruning by bound: the same result,
-        slower; it is there for benchmarks and checks.
+        slower; it is there for benchmarks and checks. Explanations read the documents this
+        ranker keeps, or those of `documents` when given (needed when it keeps none).
         """
         docs = [self._graduate(g) for g in graduates]
-        return self._rank_queries("jobs", graduates, docs, k, filters, explain, exhaustive)
+        return self._rank_queries(
+            "jobs", graduates, docs, k, filters, explain, exhaustive, documents
+        )
 
     def graduates_for_jobs(
         self,
@@ -115,10 +127,13 @@ class Ranker(FittedRanker):
         filters: FilterSpec | None = None,
         explain: bool = False,
         exhaustive: bool = False,
+        documents: DocumentSource | None = None,
     ) -> list[list[Match]]:
         """Top-k graduates for each job; identical to one graduates_for_job call per job."""
         docs = [self._job(j) for j in jobs]
-        return self._rank_queries("graduates", jobs, docs, k, filters, explain, exhaustive)
+        return self._rank_queries(
+            "graduates", jobs, docs, k, filters, explain, exhaustive, documents
+        )
 
     def _rank_queries(
         self,
@@ -129,9 +144,10 @@ class Ranker(FittedRanker):
         filters: FilterSpec | None,
         explain: bool,
         exhaustive: bool,
+        documents: DocumentSource | None,
     ) -> list[list[Match]]:
         """The matches of each query (ids or documents of the side opposite `direction`)."""
-        if explain:
+        if explain and documents is None:
             self._need_documents("explain")
         model, encoder = self.text_model_, self.encoder_
         # The queries are of the other side: their index, vectoriser and feature encoder.
@@ -143,9 +159,25 @@ class Ranker(FittedRanker):
         vectors = query_vectors(refs, docs, index, transform, len(model.terms_))
         features = query_features(refs, docs, index, encode)
         spec = filters or FilterSpec()
+        ranked: Iterator[tuple[Ranked, Callable[[], sp.csr_matrix]]] | list[Any]
         ranked = self._ranked(direction, vectors, features, k, spec, exhaustive)
+        explained: Mapping[int, Any] | None = None
+        if explain and documents is None:
+            explained = self.jobs_ if direction == "jobs" else self.graduates_
+        elif explain and documents is not None:
+            # The candidates to explain are known once ranked: read them in one call.
+            ranked = list(ranked)
+            candidate_ids = self._index(direction).ids
+            ids = {int(candidate_ids[row]) for top, _ in ranked for row in top.top.rows}
+            explained = documents.jobs(ids) if direction == "jobs" else documents.graduates(ids)
+            wanted = [ref for ref, doc in zip(refs, docs, strict=True) if doc is None]
+            if wanted:
+                read = documents.graduates if direction == "jobs" else documents.jobs
+                found: Mapping[int, Any] = read(wanted)
+                pairs = zip(refs, docs, strict=True)
+                docs = [found.get(ref) if doc is None else doc for ref, doc in pairs]
         return [
-            self._matches(direction, doc, top, query, spec, explain)
+            self._matches(direction, doc, top, query, spec, explained)
             for doc, (top, query) in zip(docs, ranked, strict=True)
         ]
 
@@ -298,8 +330,10 @@ class Ranker(FittedRanker):
         ranked: Ranked,
         query: Callable[[], sp.csr_matrix],
         filters: FilterSpec,
-        explain: bool,
+        explained: Mapping[int, Any] | None,
     ) -> list[Match]:
+        """`explained`: the candidates' documents when the matches are explained (a match whose
+        query or candidate document could not be read has no explanation)."""
         index = self._index(direction)
         top = ranked.top
         matches = []
@@ -307,10 +341,11 @@ class Ranker(FittedRanker):
             parts = score_parts(top, position, float(ranked.cosine[position]))
             doc_id = int(index.ids[row])
             explanation = None
-            if explain:
+            candidate = explained.get(doc_id) if explained is not None else None
+            if doc is not None and candidate is not None:
                 best = float(1.0 / top.scale) if top.scale > 0 else 0.0
                 explanation = self._explain(
-                    direction, doc, doc_id, query(), index.vector(int(row)), parts, filters, best
+                    direction, doc, candidate, query(), index.vector(int(row)), parts, filters, best
                 )
             matches.append(Match(doc_id, float(top.scores[position]), parts, explanation))
         return matches
@@ -324,11 +359,18 @@ class Ranker(FittedRanker):
         *,
         filters: FilterSpec | None = None,
         candidates: Direction = "jobs",
+        documents: DocumentSource | None = None,
     ) -> Explanation | None:
         """Explanation of one indexed (job, graduate) pair, the job ranked for the graduate
         (candidates="jobs") or the graduate for the job ("graduates"): the text part is
-        measured against the query's best eligible candidate. None if a filter excludes it."""
-        self._need_documents("explain")
+        measured against the query's best eligible candidate. None if a filter excludes it,
+        or if `documents` (read instead of the kept ones) no longer has one of the two."""
+        if documents is None:
+            self._need_documents("explain")
+            job_doc, graduate_doc = self.jobs_.get(job_id), self.graduates_.get(graduate_id)
+        else:
+            job_doc = documents.jobs([job_id]).get(job_id)
+            graduate_doc = documents.graduates([graduate_id]).get(graduate_id)
         filters = filters or FilterSpec()
         job_row, graduate_row = (
             self.jobs_index_.row_of(job_id),
@@ -336,14 +378,17 @@ class Ranker(FittedRanker):
         )
         if job_row is None or graduate_row is None:
             raise KeyError((job_id, graduate_id))
+        if job_doc is None or graduate_doc is None:
+            return None
         query_index: SparseIndex[Any]
+        query_doc: Any
+        candidate_doc: Any
         if candidates == "jobs":
             query_index, query_row, row = self.graduates_index_, graduate_row, job_row
-            query_doc: Any = self.graduates_[graduate_id]
-            doc_id = job_id
+            query_doc, candidate_doc = graduate_doc, job_doc
         else:
             query_index, query_row, row = self.jobs_index_, job_row, graduate_row
-            query_doc, doc_id = self.jobs_[job_id], graduate_id
+            query_doc, candidate_doc = job_doc, graduate_doc
         query = query_index.vector(query_row)
         query_features = query_index.features.take(slice(query_row, query_row + 1))
         # The text part is measured against the query's best eligible candidate: score them all.
@@ -354,13 +399,13 @@ class Ranker(FittedRanker):
         best = float(text[np.isfinite(scored.scores)].max())
         parts = score_parts(scored, row, float(text[row]))
         doc = self._index(candidates).vector(row)
-        return self._explain(candidates, query_doc, doc_id, query, doc, parts, filters, best)
+        return self._explain(candidates, query_doc, candidate_doc, query, doc, parts, filters, best)
 
     def _explain(
         self,
         direction: Direction,
         query_doc: Any,
-        doc_id: int,
+        candidate_doc: Any,
         query_vector: sp.csr_matrix,
         doc_vector: sp.csr_matrix,
         parts: ScoreParts,
@@ -368,9 +413,9 @@ class Ranker(FittedRanker):
         best_cosine: float,
     ) -> Explanation:
         if direction == "jobs":
-            job, graduate = self.jobs_[doc_id], query_doc
+            job, graduate = candidate_doc, query_doc
         else:
-            job, graduate = query_doc, self.graduates_[doc_id]
+            job, graduate = query_doc, candidate_doc
         params = self.params_
         return explain_match(
             self.text_model_,

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFoundError
-from app.matching.documents import document_from_values
+from app.matching.documents import DatabaseDocuments, document_from_values
 from app.matching.engine import MatchEngine
 from app.matching.snapshot import IndexSnapshot, KeptResponses
 from app.metrics import MATCH_SECONDS, timed
@@ -33,6 +33,12 @@ from app.settings import Settings
 from app.tables import Job, utcnow
 
 
+def explained_from(session: Session, tenant: str, query: MatchQuery) -> DatabaseDocuments | None:
+    """Where explanations read their documents: the tenant's rows (a served ranker keeps no
+    document text), or nothing when none are asked for."""
+    return DatabaseDocuments(session, tenant) if query.explain else None
+
+
 def graduates_for_job(
     session: Session, engine: MatchEngine, *, tenant: str, job_id: int, query: MatchQuery
 ) -> GraduateMatches:
@@ -54,6 +60,7 @@ def graduates_for_job(
                 query.k,
                 filters=candidate_filters(query, "graduates"),
                 explain=query.explain,
+                documents=explained_from(session, tenant, query),
             ),
         )
         return GraduateMatches(
@@ -117,6 +124,7 @@ def jobs_for_graduate_json(
                     wanted,
                     filters=candidate_filters(query, "jobs"),
                     explain=query.explain,
+                    documents=explained_from(session, tenant, query),
                 ),
             )
             result = JobMatches(
@@ -303,6 +311,7 @@ def preview_matches(
                     query.k,
                     filters=candidate_filters(query, "graduates"),
                     explain=query.explain,
+                    documents=explained_from(session, tenant, query),
                 )
                 if snapshot is not None
                 else []
@@ -321,7 +330,11 @@ def preview_matches(
         assert isinstance(graduate, GraduateDocument)
         found = (
             snapshot.ranker.jobs_for_graduate(
-                graduate, query.k, filters=candidate_filters(query, "jobs"), explain=query.explain
+                graduate,
+                query.k,
+                filters=candidate_filters(query, "jobs"),
+                explain=query.explain,
+                documents=explained_from(session, tenant, query),
             )
             if snapshot is not None
             else []

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, ValidationFailed
+from app.matching.documents import DatabaseDocuments
 from app.matching.engine import MatchEngine
 from app.ranking import FilterSpec, Match
 from app.repositories import get_requisition as get_requisition
@@ -147,9 +148,10 @@ def shortlist(
         chosen = sorted(best.values(), key=lambda pair: (-pair[0].score, pair[0].id))[:size]
         entries = []
         now = utcnow()
+        documents = DatabaseDocuments(session, requisition.tenant)
         for offset, (match, job_id) in enumerate(chosen, start=1):
             explanation = snapshot.ranker.explain(
-                job_id, match.id, filters=filters, candidates="graduates"
+                job_id, match.id, filters=filters, candidates="graduates", documents=documents
             )
             candidacy = Candidacy(
                 requisition_id=requisition.id,

@@ -4,6 +4,7 @@ takes them in one piece, on postings and profiles from the shared data."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,63 @@ def test_without_documents_ranking_is_the_same_and_explaining_is_refused(
         bare.explain(jobs[0].id, graduates[0].id)
     with pytest.raises(ValueError, match="documents"):
         bare.refit()
+
+
+@dataclasses.dataclass
+class _ReadDocuments:
+    """A DocumentSource over dicts that records what was asked, as a database would be read."""
+
+    jobs_by_id: dict[int, JobDocument]
+    graduates_by_id: dict[int, GraduateDocument]
+    asked: list[tuple[str, frozenset[int]]] = dataclasses.field(default_factory=list)
+
+    def jobs(self, ids: Collection[int]) -> dict[int, JobDocument]:
+        self.asked.append(("jobs", frozenset(ids)))
+        return {i: self.jobs_by_id[i] for i in ids if i in self.jobs_by_id}
+
+    def graduates(self, ids: Collection[int]) -> dict[int, GraduateDocument]:
+        self.asked.append(("graduates", frozenset(ids)))
+        return {i: self.graduates_by_id[i] for i in ids if i in self.graduates_by_id}
+
+
+def test_without_documents_explanations_read_from_a_source_equal_the_kept_ones(
+    corpus: tuple[list[JobDocument], list[GraduateDocument]],
+) -> None:
+    jobs, graduates = corpus
+    tokenizer = Tokenizer(backend="jieba")
+    kept = Ranker(tokenizer=tokenizer).fit(jobs, graduates)
+    bare = Ranker(tokenizer=tokenizer, keep_documents=False).fit(iter(jobs), iter(graduates))
+    source = _ReadDocuments({j.id: j for j in jobs}, {g.id: g for g in graduates})
+    queries = [g.id for g in graduates[:12]]
+    expected = kept.jobs_for_graduates(queries, 10, explain=True)
+    assert all(m.explanation is not None for ms in expected for m in ms)
+    assert bare.jobs_for_graduates(queries, 10, explain=True, documents=source) == expected
+    # One read per side for the whole batch: the queries, then every candidate at once.
+    assert sorted(side for side, _ in source.asked) == ["graduates", "jobs"]
+    assert dict(source.asked)["graduates"] == frozenset(queries)
+    assert dict(source.asked)["jobs"] == {m.id for ms in expected for m in ms}
+
+    by_job = [j.id for j in jobs[:4]]
+    assert bare.graduates_for_jobs(by_job, 5, explain=True, documents=source) == (
+        kept.graduates_for_jobs(by_job, 5, explain=True)
+    )
+    # A query given as a document needs no read for itself.
+    document = dataclasses.replace(graduates[0], id=-1)
+    assert bare.jobs_for_graduate(document, 5, documents=source) == kept.jobs_for_graduate(
+        document, 5
+    )
+    pair = (expected[0][0].id, queries[0])
+    assert bare.explain(*pair, documents=source) == kept.explain(*pair)
+    assert bare.explain(*pair, documents=source) is not None
+
+    # A document gone from the source (erased since it was indexed): its match stays, with no
+    # explanation, and the others are explained as before.
+    gone = expected[0][0].id
+    del source.jobs_by_id[gone]
+    again = bare.jobs_for_graduates(queries[:1], 10, explain=True, documents=source)[0]
+    assert [(m.id, m.score) for m in again] == [(m.id, m.score) for m in expected[0]]
+    assert [m.explanation is None for m in again] == [m.id == gone for m in again]
+    assert bare.explain(*pair, documents=source) is None
 
 
 def test_the_data_hash_does_not_depend_on_document_order() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -64,26 +64,33 @@ def document_from_values(kind: str, values: dict[str, Any]) -> JobDocument | Gra
     return graduate_document(Graduate(id=0, **values))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DatabaseDocuments:
     """The documents a served ranker explains with (`app.ranking.DocumentSource`): read from
     the tenant's rows when a request asks for explanations, so no worker holds every
-    document's text beside its index. A row gone since the index saw it (deleted, erased) is
-    left out, and its match is returned unexplained."""
+    document's text beside its index. Each row is read at most once per instance (one
+    request); a row gone since the index saw it (deleted, erased) is left out, and its match
+    is returned unexplained."""
 
     session: Session
     tenant: str
+    _jobs: dict[int, JobDocument | None] = field(default_factory=dict)
+    _graduates: dict[int, GraduateDocument | None] = field(default_factory=dict)
 
     def jobs(self, ids: Collection[int]) -> dict[int, JobDocument]:
         """The tenant's jobs of `ids` that exist."""
-        if not ids:
-            return {}
-        rows = tenant_jobs(self.session, tenant=self.tenant, ids=ids)
-        return {row.id: job_document(row) for row in rows}
+        missing = [i for i in ids if i not in self._jobs]
+        if missing:
+            found = tenant_jobs(self.session, tenant=self.tenant, ids=missing)
+            self._jobs.update(dict.fromkeys(missing))
+            self._jobs.update((row.id, job_document(row)) for row in found)
+        return {i: doc for i in ids if (doc := self._jobs[i]) is not None}
 
     def graduates(self, ids: Collection[int]) -> dict[int, GraduateDocument]:
         """The tenant's graduates of `ids` that exist."""
-        if not ids:
-            return {}
-        rows = tenant_graduates(self.session, tenant=self.tenant, ids=ids)
-        return {row.id: graduate_document(row) for row in rows}
+        missing = [i for i in ids if i not in self._graduates]
+        if missing:
+            found = tenant_graduates(self.session, tenant=self.tenant, ids=missing)
+            self._graduates.update(dict.fromkeys(missing))
+            self._graduates.update((row.id, graduate_document(row)) for row in found)
+        return {i: doc for i in ids if (doc := self._graduates[i]) is not None}

@@ -149,6 +149,9 @@ def shortlist(
         entries = []
         now = utcnow()
         documents = DatabaseDocuments(session, requisition.tenant)
+        # Every pair's two documents in one read per side, not two reads per pair.
+        documents.jobs({job_id for _, job_id in chosen})
+        documents.graduates([match.id for match, _ in chosen])
         for offset, (match, job_id) in enumerate(chosen, start=1):
             explanation = snapshot.ranker.explain(
                 job_id, match.id, filters=filters, candidates="graduates", documents=documents

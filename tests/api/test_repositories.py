@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import repositories
 from app.errors import NotFoundError
+from app.matching.documents import DatabaseDocuments
 from app.tables import Graduate, Job
 
 
@@ -62,3 +64,28 @@ def test_lists_and_ids_hold_only_the_tenants_rows(session_factory: sessionmaker[
             session, tenant="alpha", external_id="alpha-job"
         ) == (alpha_job.id)
         assert {"alpha", "beta"} <= set(repositories.tenants_with_documents(session))
+
+
+def test_explanations_read_only_the_tenants_documents_once_each(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session:
+        rows = add_rows(session)
+        alpha_job, alpha_graduate = rows["alpha"]
+        beta_job, beta_graduate = rows["beta"]
+        documents = DatabaseDocuments(session, "alpha")
+        statements: list[str] = []
+        listen = event.listens_for(session.get_bind(), "before_cursor_execute")
+        listen(lambda *args: statements.append(args[2]))
+        # Another tenant's row and a missing id are left out, as if they did not exist.
+        jobs = documents.jobs([alpha_job.id, beta_job.id, 999_999])
+        assert list(jobs) == [alpha_job.id]
+        assert jobs[alpha_job.id].title == "电气工程师" and jobs[alpha_job.id].id == alpha_job.id
+        graduates = documents.graduates([beta_graduate.id, alpha_graduate.id])
+        assert list(graduates) == [alpha_graduate.id]
+        assert len(statements) == 2
+        # Asked again (a shortlist explains pair by pair after one read per side): no query.
+        assert list(documents.jobs([alpha_job.id, 999_999])) == [alpha_job.id]
+        assert list(documents.graduates([alpha_graduate.id])) == [alpha_graduate.id]
+        assert documents.jobs([]) == {}
+        assert len(statements) == 2

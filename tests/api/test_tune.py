@@ -18,6 +18,7 @@ from app.cli import main as jobmatch
 from app.db import create_db_engine, create_session_factory
 from app.learning.outcomes import read_outcomes
 from app.learning.report import add_outcome_arguments, run_outcomes
+from app.matching.documents import DatabaseDocuments
 from app.matching.engine import MatchEngine
 from app.model_store import ModelStore
 from app.ranking import StructuredFitWeights
@@ -265,7 +266,9 @@ def test_every_fit_uses_the_tenants_tuned_weights(
             assert snapshot is not None and snapshot.source == "fitted"
             assert snapshot.ranker.params_.weights == tuned
             job_id = next(iter(snapshot.jobs))
-            match = snapshot.ranker.graduates_for_job(job_id, 1)[0]
+            # A served ranker keeps no documents: its explanations read the tenant's rows.
+            documents = DatabaseDocuments(session, TENANT)
+            match = snapshot.ranker.graduates_for_job(job_id, 1, documents=documents)[0]
             assert match.explanation is not None and match.explanation.weights == tuned
         with matcher.reading(session, "other") as snapshot:
             assert snapshot is not None

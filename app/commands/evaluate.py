@@ -266,8 +266,9 @@ def run_suite(args: argparse.Namespace, shared_dir: Path) -> int:
     }
     print_suite(set_results, [r for _, r, _ in pool_results])
     if args.ablation:
-        # The crossed pools stay out: twelve more columns, and the ablation's question (does a
-        # text choice hold on every kind of set) is asked of each kind already.
+        # The crossed pools stay out: a column each (twelve for the shared pools), and the
+        # ablation's question (does a text choice hold on every kind of set) is asked of each
+        # kind already.
         own = pool_results[: len(pools)]
         ablation = run_ablation(sets, [(pool, ranking) for pool, _, ranking in own], majors=majors)
         report["ablation"] = ablation

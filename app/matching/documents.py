@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from app.ranking import GraduateDocument, JobDocument
 from app.repositories import tenant_graduates, tenant_jobs
 from app.tables import Graduate, Job
+
+DocumentT = TypeVar("DocumentT", JobDocument, GraduateDocument)
 
 
 def job_document(job: Job) -> JobDocument:
@@ -79,18 +81,24 @@ class DatabaseDocuments:
 
     def jobs(self, ids: Collection[int]) -> dict[int, JobDocument]:
         """The tenant's jobs of `ids` that exist."""
-        missing = [i for i in ids if i not in self._jobs]
-        if missing:
-            found = tenant_jobs(self.session, tenant=self.tenant, ids=missing)
-            self._jobs.update(dict.fromkeys(missing))
-            self._jobs.update((row.id, job_document(row)) for row in found)
-        return {i: doc for i in ids if (doc := self._jobs[i]) is not None}
+        return self._read(ids, self._jobs, tenant_jobs, job_document)
 
     def graduates(self, ids: Collection[int]) -> dict[int, GraduateDocument]:
         """The tenant's graduates of `ids` that exist."""
-        missing = [i for i in ids if i not in self._graduates]
+        return self._read(ids, self._graduates, tenant_graduates, graduate_document)
+
+    def _read(
+        self,
+        ids: Collection[int],
+        read: dict[int, DocumentT | None],
+        rows_of: Callable[..., Sequence[Any]],
+        document_of: Callable[[Any], DocumentT],
+    ) -> dict[int, DocumentT]:
+        """`ids` from the rows read so far (`read`, None for a row that is not there), the
+        others read now in one query."""
+        missing = [i for i in ids if i not in read]
         if missing:
-            found = tenant_graduates(self.session, tenant=self.tenant, ids=missing)
-            self._graduates.update(dict.fromkeys(missing))
-            self._graduates.update((row.id, graduate_document(row)) for row in found)
-        return {i: doc for i in ids if (doc := self._graduates[i]) is not None}
+            read.update(dict.fromkeys(missing))
+            rows = rows_of(self.session, tenant=self.tenant, ids=missing)
+            read.update((row.id, document_of(row)) for row in rows)
+        return {i: doc for i in ids if (doc := read[i]) is not None}

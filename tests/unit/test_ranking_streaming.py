@@ -136,13 +136,24 @@ def test_a_chunked_fit_vectors_as_transform_does(
     _same_matrix(sp.csr_matrix(stored), model.transform_jobs(sample))
 
 
-def test_without_documents_ranking_is_the_same_and_explaining_is_refused(
+@pytest.fixture(scope="module")
+def kept_and_bare(
     corpus: tuple[list[JobDocument], list[GraduateDocument]],
-) -> None:
+) -> tuple[Ranker, Ranker]:
+    """The same fit, keeping its documents and keeping none (read from generators)."""
     jobs, graduates = corpus
     tokenizer = Tokenizer(backend="jieba")
     kept = Ranker(tokenizer=tokenizer).fit(jobs, graduates)
     bare = Ranker(tokenizer=tokenizer, keep_documents=False).fit(iter(jobs), iter(graduates))
+    return kept, bare
+
+
+def test_without_documents_ranking_is_the_same_and_explaining_is_refused(
+    corpus: tuple[list[JobDocument], list[GraduateDocument]],
+    kept_and_bare: tuple[Ranker, Ranker],
+) -> None:
+    jobs, graduates = corpus
+    kept, bare = kept_and_bare
     assert kept.jobs_ and not bare.jobs_ and not bare.graduates_
     queries = [g.id for g in graduates[:20]]
     assert [[(m.id, m.score) for m in ms] for ms in kept.jobs_for_graduates(queries, 10)] == [
@@ -179,11 +190,10 @@ class _ReadDocuments:
 
 def test_without_documents_explanations_read_from_a_source_equal_the_kept_ones(
     corpus: tuple[list[JobDocument], list[GraduateDocument]],
+    kept_and_bare: tuple[Ranker, Ranker],
 ) -> None:
     jobs, graduates = corpus
-    tokenizer = Tokenizer(backend="jieba")
-    kept = Ranker(tokenizer=tokenizer).fit(jobs, graduates)
-    bare = Ranker(tokenizer=tokenizer, keep_documents=False).fit(iter(jobs), iter(graduates))
+    kept, bare = kept_and_bare
     source = _ReadDocuments({j.id: j for j in jobs}, {g.id: g for g in graduates})
     queries = [g.id for g in graduates[:12]]
     expected = kept.jobs_for_graduates(queries, 10, explain=True)

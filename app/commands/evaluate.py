@@ -331,11 +331,18 @@ def print_suite(sets: Sequence[SuiteResult], pools: Sequence[SuiteResult]) -> No
             part_keys = list(result.metrics[part]["ranker"])
             line += " | " + " " * 10 + _cells(result.ratios[part], part_keys, ratio=True)
         print(line)
+        rows: list[tuple[str, Mapping[str, Mapping[str, float | None]], bool]] = []
         if result.kind == "pool":
-            line = f"{'ceiling (a perfect order)':{width}}"
+            rows.append(("ceiling (a perfect order)", result.corpus["ceiling"], False))
+        if result.chance:
+            above = result.as_json()["ratio_to_best_baseline_above_chance"]
+            rows += [("chance (a random order)", result.chance, False)]
+            rows += [("ratio to best, above chance", above, True)]
+        for label, values, ratio in rows:
+            line = f"{label:{width}}"
             for part in PARTS:
                 part_keys = list(result.metrics[part]["ranker"])
-                line += " | " + " " * 10 + _cells(result.corpus["ceiling"][part], part_keys)
+                line += " | " + " " * 10 + _cells(values[part], part_keys, ratio=ratio)
             print(line)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from app.ranking import (
     RankerParams,
     Tokenizer,
 )
-from app.ranking.evaluation import is_held_out, precision_at
+from app.ranking.evaluation import expected_precision, is_held_out, precision_at
 from app.schemas.graduates import GraduateCreate
 from app.schemas.jobs import JobCreate
 from app.services.match_query import MatchQuery
@@ -234,6 +235,20 @@ def pool_parts(ranked: list[str], labels: dict[str, int]) -> dict[str, dict[str,
     }
 
 
+def pool_chance(eligible: Iterable[str], labels: dict[str, int]) -> dict[str, dict[str, float]]:
+    """part → the precision a uniformly random order of the eligible graduates is expected to
+    reach (per half at half the depths, as pool_precision)."""
+    halves: dict[str, list[str]] = {"all": list(eligible)}
+    halves["tune"] = [g for g in halves["all"] if not is_held_out(g)]
+    halves["held-out"] = [g for g in halves["all"] if is_held_out(g)]
+    out: dict[str, dict[str, float]] = {}
+    for part, graduates in halves.items():
+        right = sum(1 for g in graduates if labels.get(g, 0) > 0)
+        depths = POOL_DEPTHS if part == "all" else tuple(k // 2 for k in POOL_DEPTHS)
+        out[part] = {f"p@{k}": expected_precision(right, len(graduates), k) for k in depths}
+    return out
+
+
 def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[SuiteResult, PoolRanking]:
     """The pool through the service, and the baselines over the same eligible graduates; with
     what the service returned and indexed (for the ablation)."""
@@ -281,5 +296,6 @@ def evaluate_pool(pool: AgencyPool, *, shared_dir: Path) -> tuple[SuiteResult, P
             "posting": pool.job.get("title"),
         },
         seconds=timings,
+        chance=pool_chance(ranking.ranked, pool.labels),
     )
     return result, ranking

@@ -28,6 +28,7 @@ from app.ranking import (
 from app.ranking.evaluation import (
     Eligibility,
     char_vectorizer,
+    evaluate_chance,
     evaluate_run,
     rank_by_cosine,
     split_held_out,
@@ -76,6 +77,8 @@ class SuiteResult:
     ratios: dict[str, dict[str, float | None]]
     corpus: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    # part → metric → what a uniformly random order of the eligible candidates scores.
+    chance: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of the result."""
@@ -84,6 +87,11 @@ class SuiteResult:
             "labels": self.labels,
             "metrics": self.metrics,
             "ratio_to_best_baseline": self.ratios,
+            "chance": self.chance,
+            "ratio_to_best_baseline_above_chance": {
+                part: ratios_above_chance(self.metrics[part], values)
+                for part, values in self.chance.items()
+            },
             "corpus": self.corpus,
             "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
         }
@@ -97,6 +105,51 @@ def ratios_to_best(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, floa
         best = max(metrics[name][key] for name in BASELINES)
         out[key] = value / best if best else None
     return out
+
+
+def ratios_above_chance(
+    metrics: Mapping[str, Mapping[str, float]], chance: Mapping[str, float]
+) -> dict[str, float | None]:
+    """The ranker's gain over chance divided by the best baseline's, per metric (None when the
+    best baseline does no better than chance): where labels hand a random order much of a
+    score, the plain ratio hides how far apart the systems are."""
+    ranker = metrics["ranker"]
+    out: dict[str, float | None] = {}
+    for key, value in ranker.items():
+        best = max(metrics[name][key] for name in BASELINES) - chance[key]
+        out[key] = (value - chance[key]) / best if best > 0 else None
+    return out
+
+
+def chance_parts(
+    labelled: LabelledSet, eligible: np.ndarray[Any, np.dtype[np.bool_]], k: int
+) -> dict[str, dict[str, float]]:
+    """part → evaluate_chance: each query's eligible postings in a uniformly random order."""
+    position = {job_id: n for n, job_id in enumerate(labelled.job_ids)}
+    gains: dict[str, list[int]] = {}
+    candidates: dict[str, int] = {}
+    for row, query in enumerate(labelled.query_ids):
+        grades = labelled.qrels.get(query, {})
+        gains[query] = [
+            g for doc, g in grades.items() if doc in position and eligible[row, position[doc]]
+        ]
+        candidates[query] = int(eligible[row].sum())
+    return {
+        part: evaluate_chance(
+            {q: labelled.qrels.get(q, {}) for q in queries},
+            gains,
+            candidates,
+            k=k,
+            recall_depth=RECALL_DEPTH,
+        )
+        for part, queries in query_parts(labelled.query_ids).items()
+    }
+
+
+def query_parts(query_ids: Sequence[str]) -> dict[str, list[str]]:
+    """part → its queries: all, the tune half and the held-out half."""
+    tune, held_out = split_held_out(query_ids)
+    return {"all": list(query_ids), "tune": tune, "held-out": held_out}
 
 
 def eligible_candidates(
@@ -279,8 +332,6 @@ def score_runs(
     runs: Mapping[str, Mapping[str, Sequence[str]]], labelled: LabelledSet, k: int = NDCG_DEPTH
 ) -> dict[str, dict[str, dict[str, float]]]:
     """part → system → metrics, on all queries and on the tune and held-out halves."""
-    tune, held_out = split_held_out(labelled.query_ids)
-    parts = {"all": labelled.query_ids, "tune": tune, "held-out": held_out}
     return {
         part: {
             name: evaluate_run(
@@ -291,7 +342,7 @@ def score_runs(
             )
             for name, run in runs.items()
         }
-        for part, queries in parts.items()
+        for part, queries in query_parts(labelled.query_ids).items()
     }
 
 
@@ -366,6 +417,7 @@ def evaluate_set(
             "tokenizer": model.tokenizer_.backend_in_use,
         },
         seconds=timings,
+        chance=chance_parts(labelled, eligible, k),
     )
 
 

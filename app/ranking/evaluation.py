@@ -75,6 +75,85 @@ def evaluate_run(
     return {f"ndcg@{k}": ndcg / n, "mrr": mrr / n, f"recall@{recall_depth}": recall / n}
 
 
+def expected_reciprocal_rank(relevant: int, candidates: int) -> float:
+    """MRR of a uniformly random order of `candidates` items of which `relevant` are relevant:
+    the sum over ranks r of P(the first relevant item is at r) / r."""
+    if relevant <= 0 or candidates <= 0:
+        return 0.0
+    relevant = min(relevant, candidates)
+    # Survival: the chance that the first r-1 places all hold irrelevant items.
+    remaining = np.arange(candidates, relevant, -1, dtype=np.float64)  # N, N-1, ..., R+1
+    survival = np.concatenate(([1.0], np.cumprod((remaining - relevant) / remaining)))
+    ranks = np.arange(1, survival.shape[0] + 1, dtype=np.float64)
+    first_here = survival * relevant / (candidates - ranks + 1)
+    return float(np.sum(first_here / ranks))
+
+
+def expected_at_random(
+    grades: Mapping[str, int],
+    eligible_gains: Sequence[int],
+    candidates: int,
+    *,
+    k: int = 10,
+    recall_depth: int = 100,
+) -> dict[str, float]:
+    """NDCG@k, Recall@depth and MRR expected of a uniformly random order of a query's
+    `candidates` eligible documents, whose judged gains are `eligible_gains`; `grades` are all
+    the query's judgements, so the ideal and the recall denominator match evaluate_run's."""
+    gains = [g for g in eligible_gains if g > 0]
+    relevant_all = sum(1 for g in grades.values() if g > 0)
+    if candidates <= 0 or not gains or not relevant_all:
+        return {f"ndcg@{k}": 0.0, "mrr": 0.0, f"recall@{recall_depth}": 0.0}
+    # Each place holds any eligible document with equal chance: its expected gain is the mean.
+    places = min(k, candidates)
+    dcg = sum(gains) / candidates * sum(1 / math.log2(rank + 2) for rank in range(places))
+    ideal = sorted((g for g in grades.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal))
+    return {
+        f"ndcg@{k}": dcg / idcg,
+        "mrr": expected_reciprocal_rank(len(gains), candidates),
+        f"recall@{recall_depth}": len(gains)
+        * min(recall_depth, candidates)
+        / candidates
+        / relevant_all,
+    }
+
+
+def expected_precision(relevant: int, candidates: int, k: int) -> float:
+    """P@k expected of a uniformly random order of `candidates` items, `relevant` of them
+    relevant (a list shorter than k counts its missing places as misses, as precision_at)."""
+    if k <= 0 or candidates <= 0:
+        return 0.0
+    return relevant / candidates * min(k, candidates) / k
+
+
+def evaluate_chance(
+    qrels: Qrels,
+    eligible_gains: Mapping[str, Sequence[int]],
+    candidates: Mapping[str, int],
+    *,
+    k: int = 10,
+    recall_depth: int = 100,
+) -> dict[str, float]:
+    """evaluate_run's means for a uniformly random order of each query's eligible documents
+    (see expected_at_random): how much of a score the labels give away to chance."""
+    judged = [q for q, grades in qrels.items() if any(g > 0 for g in grades.values())]
+    keys = (f"ndcg@{k}", "mrr", f"recall@{recall_depth}")
+    if not judged:
+        return dict.fromkeys(keys, 0.0)
+    per_query = [
+        expected_at_random(
+            qrels[q],
+            eligible_gains.get(q, ()),
+            candidates.get(q, 0),
+            k=k,
+            recall_depth=recall_depth,
+        )
+        for q in judged
+    ]
+    return {key: sum(values[key] for values in per_query) / len(judged) for key in keys}
+
+
 def rank_by_cosine(
     queries: sp.csr_matrix,
     documents: sp.csr_matrix,

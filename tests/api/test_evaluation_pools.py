@@ -114,6 +114,13 @@ def test_pool_precision_and_same_filter_baselines(tmp_path: Path) -> None:
     # A perfect order of the 35 eligible puts the 10 returnable right answers first.
     assert ceiling["all"] == {"p@30": pytest.approx(10 / 30), "p@90": pytest.approx(10 / 90)}
     assert ceiling["all"] == everything["ranker"]
+    # A random order of the 35 eligible: 10 right answers in 35, over 30 places of 30 and 35
+    # places of 90.
+    assert result.chance["all"] == {
+        "p@30": pytest.approx(10 / 35),
+        "p@90": pytest.approx(10 / 90),
+    }
+    assert set(result.chance["held-out"]) == {"p@15", "p@45"}
     assert set(result.metrics["held-out"]["ranker"]) == {"p@15", "p@45"}
 
 
@@ -247,3 +254,4 @@ def test_suite_crosses_the_pools_with_the_other_postings(
     # 电气工程及其自动化 and 自动化 listed: the 12 graduates of either class are right answers.
     assert report["pools"]["elec×keyongtai-elec-auto"]["corpus"]["right_answers"] == 12
     assert "ceiling (a perfect order)" in out
+    assert "chance (a random order)" in out

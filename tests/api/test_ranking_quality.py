@@ -75,3 +75,8 @@ def test_dev_set_beats_the_best_baseline_by_the_goal() -> None:
         assert ratios["ndcg@10"] is not None and ratios["mrr"] is not None
         assert ratios["ndcg@10"] >= SET_RATIO_GOAL, (part, ratios)
         assert ratios["mrr"] >= SET_RATIO_GOAL, (part, ratios)
+    # Every system finds far more than a random order of each query's eligible postings.
+    chance = result.chance["all"]["ndcg@10"]
+    assert 0 < chance
+    for name, metrics in result.metrics["all"].items():
+        assert metrics["ndcg@10"] > 2 * chance, (name, metrics, chance)

@@ -3,6 +3,7 @@ baselines held to the ranker's filters."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -16,11 +17,16 @@ from app.evaluation.suite import (
     graduate_text,
     job_text,
     plain_tokenizer,
+    ratios_above_chance,
     ratios_to_best,
 )
 from app.ranking import FilterSpec, GraduateDocument, JobDocument, Ranker
 from app.ranking.evaluation import (
+    evaluate_chance,
     evaluate_run,
+    expected_at_random,
+    expected_precision,
+    expected_reciprocal_rank,
     is_held_out,
     ndcg_at,
     precision_at,
@@ -79,6 +85,74 @@ def test_ratio_to_best_baseline() -> None:
         "bm25": {"mrr": 0.4, "ndcg@10": 0.0},
     }
     assert ratios_to_best(metrics) == {"mrr": pytest.approx(1.2), "ndcg@10": None}
+
+
+def _mean_over_every_order(
+    eligible: dict[str, int], grades: dict[str, int], k: int, depth: int
+) -> dict[str, float]:
+    """evaluate_run's metrics averaged over every order of the eligible documents."""
+    orders = list(itertools.permutations(eligible))
+    totals = {f"ndcg@{k}": 0.0, "mrr": 0.0, f"recall@{depth}": 0.0}
+    for order in orders:
+        metrics = evaluate_run({"q": list(order)}, {"q": grades}, k=k, recall_depth=depth)
+        for key in totals:
+            totals[key] += metrics[key]
+    return {key: value / len(orders) for key, value in totals.items()}
+
+
+@pytest.mark.parametrize(
+    ("eligible", "ineligible"),
+    [
+        ({"a": 2, "b": 0, "c": 1, "d": 0, "e": 0, "f": 1}, {}),
+        # A relevant document the filters drop still counts in the ideal and in recall.
+        ({"a": 0, "b": 1, "c": 0, "d": 0, "e": 0}, {"z": 2}),
+        ({"a": 1, "b": 1, "c": 1}, {}),
+    ],
+)
+def test_chance_equals_the_mean_over_every_random_order(
+    eligible: dict[str, int], ineligible: dict[str, int]
+) -> None:
+    grades = {**eligible, **ineligible}
+    k, depth = 3, 2
+    expected = _mean_over_every_order(eligible, grades, k, depth)
+    chance = expected_at_random(
+        grades, list(eligible.values()), len(eligible), k=k, recall_depth=depth
+    )
+    assert chance == pytest.approx(expected)
+    # The mean over queries skips unjudged ones, as evaluate_run does.
+    qrels = {"q": grades, "unjudged": {"a": 0}}
+    means = evaluate_chance(
+        qrels,
+        {"q": list(eligible.values())},
+        {"q": len(eligible), "unjudged": 6},
+        k=k,
+        recall_depth=depth,
+    )
+    assert means == pytest.approx(expected)
+
+
+def test_chance_of_one_relevant_among_n_and_of_precision() -> None:
+    # One relevant among n sits at each rank with chance 1/n: MRR = H(n) / n.
+    n = 1000
+    harmonic = sum(1 / rank for rank in range(1, n + 1))
+    assert expected_reciprocal_rank(1, n) == pytest.approx(harmonic / n)
+    assert expected_reciprocal_rank(5, 5) == 1.0
+    assert expected_reciprocal_rank(0, 5) == 0.0
+    assert expected_precision(10, 40, 30) == pytest.approx(0.25)
+    # 35 eligible at depth 90: the 55 missing places are misses.
+    assert expected_precision(10, 35, 90) == pytest.approx(10 / 35 * 35 / 90)
+
+
+def test_ratio_above_chance() -> None:
+    metrics = {
+        "ranker": {"mrr": 0.5, "ndcg@10": 0.2},
+        "tfidf_word": {"mrr": 0.3, "ndcg@10": 0.1},
+        "tfidf_char": {"mrr": 0.4, "ndcg@10": 0.1},
+        "bm25": {"mrr": 0.35, "ndcg@10": 0.1},
+    }
+    # mrr: (0.5 - 0.25) / (0.4 - 0.25); no baseline beats chance on ndcg@10.
+    ratios = ratios_above_chance(metrics, {"mrr": 0.25, "ndcg@10": 0.1})
+    assert ratios == {"mrr": pytest.approx(0.25 / 0.15), "ndcg@10": None}
 
 
 def _city_corpus() -> tuple[list[JobDocument], list[GraduateDocument]]:

@@ -141,6 +141,8 @@ def chance_parts(
             candidates,
             k=k,
             recall_depth=RECALL_DEPTH,
+            # Every system's run stops at RECALL_DEPTH: a random one does too.
+            run_depth=RECALL_DEPTH,
         )
         for part, queries in query_parts(labelled.query_ids).items()
     }

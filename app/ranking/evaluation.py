@@ -75,15 +75,18 @@ def evaluate_run(
     return {f"ndcg@{k}": ndcg / n, "mrr": mrr / n, f"recall@{recall_depth}": recall / n}
 
 
-def expected_reciprocal_rank(relevant: int, candidates: int) -> float:
+def expected_reciprocal_rank(relevant: int, candidates: int, depth: int | None = None) -> float:
     """MRR of a uniformly random order of `candidates` items of which `relevant` are relevant:
-    the sum over ranks r of P(the first relevant item is at r) / r."""
-    if relevant <= 0 or candidates <= 0:
+    the sum over ranks r of P(the first relevant item is at r) / r, over the first `depth`
+    ranks when the order is cut there (as a run of that depth is)."""
+    if relevant <= 0 or candidates <= 0 or (depth is not None and depth <= 0):
         return 0.0
     relevant = min(relevant, candidates)
     # Survival: the chance that the first r-1 places all hold irrelevant items.
     remaining = np.arange(candidates, relevant, -1, dtype=np.float64)  # N, N-1, ..., R+1
     survival = np.concatenate(([1.0], np.cumprod((remaining - relevant) / remaining)))
+    if depth is not None:
+        survival = survival[:depth]
     ranks = np.arange(1, survival.shape[0] + 1, dtype=np.float64)
     first_here = survival * relevant / (candidates - ranks + 1)
     return float(np.sum(first_here / ranks))
@@ -96,26 +99,26 @@ def expected_at_random(
     *,
     k: int = 10,
     recall_depth: int = 100,
+    run_depth: int | None = None,
 ) -> dict[str, float]:
     """NDCG@k, Recall@depth and MRR expected of a uniformly random order of a query's
-    `candidates` eligible documents, whose judged gains are `eligible_gains`; `grades` are all
-    the query's judgements, so the ideal and the recall denominator match evaluate_run's."""
+    `candidates` eligible documents, whose judged gains are `eligible_gains`, cut at
+    `run_depth` (None: whole); `grades` are all the query's judgements, so the ideal and the
+    recall denominator match evaluate_run's."""
     gains = [g for g in eligible_gains if g > 0]
     relevant_all = sum(1 for g in grades.values() if g > 0)
     if candidates <= 0 or not gains or not relevant_all:
         return {f"ndcg@{k}": 0.0, "mrr": 0.0, f"recall@{recall_depth}": 0.0}
     # Each place holds any eligible document with equal chance: its expected gain is the mean.
-    places = min(k, candidates)
+    shown = candidates if run_depth is None else min(run_depth, candidates)
+    places = min(k, shown)
     dcg = sum(gains) / candidates * sum(1 / math.log2(rank + 2) for rank in range(places))
     ideal = sorted((g for g in grades.values() if g > 0), reverse=True)[:k]
     idcg = sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal))
     return {
         f"ndcg@{k}": dcg / idcg,
-        "mrr": expected_reciprocal_rank(len(gains), candidates),
-        f"recall@{recall_depth}": len(gains)
-        * min(recall_depth, candidates)
-        / candidates
-        / relevant_all,
+        "mrr": expected_reciprocal_rank(len(gains), candidates, run_depth),
+        f"recall@{recall_depth}": len(gains) * min(recall_depth, shown) / candidates / relevant_all,
     }
 
 
@@ -134,9 +137,11 @@ def evaluate_chance(
     *,
     k: int = 10,
     recall_depth: int = 100,
+    run_depth: int | None = None,
 ) -> dict[str, float]:
-    """evaluate_run's means for a uniformly random order of each query's eligible documents
-    (see expected_at_random): how much of a score the labels give away to chance."""
+    """evaluate_run's means for a uniformly random order of each query's eligible documents,
+    cut at `run_depth` as the runs compared with it are (see expected_at_random): how much of a
+    score the labels give away to chance."""
     judged = [q for q, grades in qrels.items() if any(g > 0 for g in grades.values())]
     keys = (f"ndcg@{k}", "mrr", f"recall@{recall_depth}")
     if not judged:
@@ -148,6 +153,7 @@ def evaluate_chance(
             candidates.get(q, 0),
             k=k,
             recall_depth=recall_depth,
+            run_depth=run_depth,
         )
         for q in judged
     ]

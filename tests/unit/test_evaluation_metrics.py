@@ -88,13 +88,15 @@ def test_ratio_to_best_baseline() -> None:
 
 
 def _mean_over_every_order(
-    eligible: dict[str, int], grades: dict[str, int], k: int, depth: int
+    eligible: dict[str, int], grades: dict[str, int], k: int, depth: int, cut: int | None = None
 ) -> dict[str, float]:
-    """evaluate_run's metrics averaged over every order of the eligible documents."""
+    """evaluate_run's metrics averaged over every order of the eligible documents, each run
+    cut after `cut` documents."""
     orders = list(itertools.permutations(eligible))
     totals = {f"ndcg@{k}": 0.0, "mrr": 0.0, f"recall@{depth}": 0.0}
     for order in orders:
-        metrics = evaluate_run({"q": list(order)}, {"q": grades}, k=k, recall_depth=depth)
+        run = {"q": list(order)[:cut]}
+        metrics = evaluate_run(run, {"q": grades}, k=k, recall_depth=depth)
         for key in totals:
             totals[key] += metrics[key]
     return {key: value / len(orders) for key, value in totals.items()}
@@ -129,6 +131,13 @@ def test_chance_equals_the_mean_over_every_random_order(
         recall_depth=depth,
     )
     assert means == pytest.approx(expected)
+    # Runs cut after two documents, as the suite's runs are cut at their depth.
+    cut = _mean_over_every_order(eligible, grades, k, depth=3, cut=2)
+    assert cut["mrr"] < expected["mrr"] or len(eligible) == sum(1 for g in eligible.values() if g)
+    chance_cut = expected_at_random(
+        grades, list(eligible.values()), len(eligible), k=k, recall_depth=3, run_depth=2
+    )
+    assert chance_cut == pytest.approx(cut)
 
 
 def test_chance_of_one_relevant_among_n_and_of_precision() -> None:

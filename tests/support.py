@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,6 +76,19 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
 
 
 KeyHeaders = Callable[..., dict[str, str]]
+
+
+def statements_seen(engine: Engine | Connection, marker: str = "") -> list[str]:
+    """A list that grows with every statement the engine runs containing `marker` (every
+    statement when it is empty): what was read from the database, counted without mocking it."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if marker in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
 
 
 def add_key(

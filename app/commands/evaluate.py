@@ -335,9 +335,8 @@ def print_suite(sets: Sequence[SuiteResult], pools: Sequence[SuiteResult]) -> No
         if result.kind == "pool":
             rows.append(("ceiling (a perfect order)", result.corpus["ceiling"], False))
         if result.chance:
-            above = result.as_json()["ratio_to_best_baseline_above_chance"]
             rows += [("chance (a random order)", result.chance, False)]
-            rows += [("ratio to best, above chance", above, True)]
+            rows += [("ratio to best, above chance", result.ratios_above_chance(), True)]
         for label, values, ratio in rows:
             line = f"{label:{width}}"
             for part in PARTS:

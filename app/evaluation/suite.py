@@ -80,6 +80,13 @@ class SuiteResult:
     # part → metric → what a uniformly random order of the eligible candidates scores.
     chance: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    def ratios_above_chance(self) -> dict[str, dict[str, float | None]]:
+        """part → the ranker's gain over chance over the best baseline's (ratios_above_chance)."""
+        return {
+            part: ratios_above_chance(self.metrics[part], values)
+            for part, values in self.chance.items()
+        }
+
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of the result."""
         return {
@@ -88,10 +95,7 @@ class SuiteResult:
             "metrics": self.metrics,
             "ratio_to_best_baseline": self.ratios,
             "chance": self.chance,
-            "ratio_to_best_baseline_above_chance": {
-                part: ratios_above_chance(self.metrics[part], values)
-                for part, values in self.chance.items()
-            },
+            "ratio_to_best_baseline_above_chance": self.ratios_above_chance(),
             "corpus": self.corpus,
             "seconds": {name: round(value, 2) for name, value in self.seconds.items()},
         }

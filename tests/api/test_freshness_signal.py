@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from app.main import create_app
 from app.ranking import Ranker
 from app.settings import Settings
 from tests.factories import make_graduate, make_job
-from tests.support import BACKENDS, fresh_database
+from tests.support import BACKENDS, fresh_database, statements_seen
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,13 +27,7 @@ def two_workers(
         # Keys are not what this is about: every caller an admin (auth off, in process).
         settings = Settings(database_url=url, models_dir=tmp_path / "models", auth="off")
         reader_app, writer_app = create_app(settings), create_app(settings)
-        log_reads: list[str] = []
-
-        def count_log_reads(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if "FROM index_changes" in statement:
-                log_reads.append(statement)
-
-        event.listen(reader_app.state.engine, "before_cursor_execute", count_log_reads)
+        log_reads = statements_seen(reader_app.state.engine, "FROM index_changes")
         with TestClient(writer_app) as writer:
             job = writer.post("/v1/jobs", json=make_job("kyt")).json()
             writer.post("/v1/graduates", json=make_graduate("first", skills=["PLC", "CAD"]))

@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 from app.db import create_db_engine
@@ -20,7 +18,7 @@ from app.main import create_app
 from app.services.keys import revoke_key
 from app.settings import Settings
 from tests.factories import make_job
-from tests.support import BACKENDS, add_key, fresh_database
+from tests.support import BACKENDS, add_key, fresh_database, statements_seen
 
 
 @dataclass
@@ -36,13 +34,7 @@ def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workers]
     with fresh_database(request.param, tmp_path) as url:
         settings = Settings(database_url=url, models_dir=tmp_path / "models", auth="on")
         reader_app, writer_app = create_app(settings), create_app(settings)
-        key_queries: list[str] = []
-
-        def count_key_queries(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if "FROM api_keys" in statement:
-                key_queries.append(statement)
-
-        event.listen(reader_app.state.engine, "before_cursor_execute", count_key_queries)
+        key_queries = statements_seen(reader_app.state.engine, "FROM api_keys")
         cli_engine = create_db_engine(url)
         cli = sessionmaker(bind=cli_engine)
         try:

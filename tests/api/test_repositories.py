@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import repositories
 from app.errors import NotFoundError
 from app.matching.documents import DatabaseDocuments
 from app.tables import Graduate, Job
+from tests.support import statements_seen
 
 
 def add_rows(session: Session) -> dict[str, tuple[Job, Graduate]]:
@@ -74,9 +74,7 @@ def test_explanations_read_only_the_tenants_documents_once_each(
         alpha_job, alpha_graduate = rows["alpha"]
         beta_job, beta_graduate = rows["beta"]
         documents = DatabaseDocuments(session, "alpha")
-        statements: list[str] = []
-        listen = event.listens_for(session.get_bind(), "before_cursor_execute")
-        listen(lambda *args: statements.append(args[2]))
+        statements = statements_seen(session.get_bind())
         # Another tenant's row and a missing id are left out, as if they did not exist.
         jobs = documents.jobs([alpha_job.id, beta_job.id, 999_999])
         assert list(jobs) == [alpha_job.id]

@@ -97,7 +97,9 @@ def create_app(
     app.state.session_factory = session_factory or create_session_factory(engine)
     # A session factory passed in may keep writes in a transaction that never commits (tests):
     # a commit signal would not see them, so the log is read on every query there.
-    change_signal = change_signal_for(engine) if session_factory is None else None
+    change_signal = (
+        change_signal_for(engine, settings.connection_limits()) if session_factory is None else None
+    )
     app.state.principals = PrincipalCache(change_signal)
     app.state.match_engine = MatchEngine(
         session_factory=app.state.session_factory,

@@ -120,8 +120,12 @@ def _principal_to_keep(
     key: tuple[str | None, str | None],
 ) -> Principal:
     principals: PrincipalCache = request.app.state.principals
-    # Read before the lookup, so a commit during it invalidates what it finds.
-    version = principals.version()
+    # Read before the lookup, so a commit during it invalidates what it finds; waiting is
+    # allowed here, off the event loop, and is what makes PostgreSQL's signal exact.
+    version = principals.version(wait=True)
+    kept = principals.get(key, version)
+    if kept is not None:
+        return kept
     principal = _principal_from_database(request, credentials, x_tenant)
     principals.put(key, principal, version)
     return principal

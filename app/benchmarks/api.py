@@ -183,7 +183,8 @@ def freshness_check_cost(database_url: str, samples: int = 300) -> dict[str, flo
     """Median µs of the check before each match query, interleaved: the change-log query
     (a session, `id > head` on index_changes, commit: what every request ran before the change
     signal) against the database's change signal (what a request runs now when nothing changed:
-    SQLite's data_version, PostgreSQL's drained notifications)."""
+    SQLite's data_version; PostgreSQL's round trip on the listening connection, one caller at a
+    time, so none shares another's)."""
     from sqlalchemy import func, select
 
     from app.db import create_db_engine, create_session_factory
@@ -221,7 +222,8 @@ def freshness_check_cost(database_url: str, samples: int = 300) -> dict[str, flo
 def key_check_cost(database_url: str, secret: str, samples: int = 300) -> dict[str, float]:
     """Median µs of finding who a key is, interleaved: the database lookup (a session, the
     key query, commit: what every request with a key ran before) against a worker's principal
-    cache when nothing was committed since."""
+    cache when nothing was committed since (as read from a thread: on PostgreSQL, with the
+    change signal's round trip)."""
     from app.api.principals import PrincipalCache
     from app.db import create_db_engine, create_session_factory
     from app.matching.change_signal import change_signal_for
@@ -239,10 +241,10 @@ def key_check_cost(database_url: str, secret: str, samples: int = 300) -> dict[s
             session.commit()
         lookup_us.append((time.perf_counter() - started) * 1e6)
         key = (hash_secret(secret), None)
-        version = principals.version()
+        version = principals.version(wait=True)
         principals.put(key, principal, version)
         started = time.perf_counter()
-        found = principals.get((hash_secret(secret), None), principals.version())
+        found = principals.get((hash_secret(secret), None), principals.version(wait=True))
         cached_us.append((time.perf_counter() - started) * 1e6)
         if found is None:
             raise RuntimeError("the principal cache missed with nothing committed")

@@ -16,13 +16,18 @@ threads, moved whenever any thread's connection sees its number move: a commit a
 PostgreSQL: a statement trigger on the log NOTIFYs `jobmatch_index_changes` at commit
 (migration 0007), and triggers on the keys and tenants NOTIFY `jobmatch_access_changes`
 (migration 0008, for the principals a worker keeps); `PostgresNotifications` LISTENs to both
-on one connection of its own per worker and counts what arrived. The caller's thread drains
-the socket itself (a non-blocking read, no thread of its own): a listener thread would wait for
-the GIL behind the request threads. The server signals every listener inside the writer's
-commit, before the commit returns, so the notice is on its way before the writer's client can
-ask another worker; what is left is the listening backend's wake-up (microseconds) against the
-client's next request (a round trip through HTTP). Any error on the connection returns None:
-the caller reads the log then.
+on one connection of its own per worker and counts what arrived. Counting what happens to be
+in the socket is not enough: the server signals the listening backend inside the writer's
+commit, but that backend must still be scheduled to send the notice, and on a loaded machine
+another worker's next request can come first (a test saw it: a posting closed through one
+worker still matched through the other). So every read is a round trip on the listening
+connection: a backend handles a pending notify signal before it runs the next command
+(ProcessClientReadInterrupt) and sends what it holds before ReadyForQuery, so the answer to a
+query sent after a commit returned comes after that commit's notice. Callers that queue for
+the connection share the next round trip (any one begun after they arrived will do), so under
+load it is one round trip per batch of requests, not per request; it is still much cheaper
+than reading the log through a pooled session (`jobmatch bench api` measures both). Any error
+on the connection returns None: the caller reads the log then.
 """
 
 from __future__ import annotations
@@ -37,13 +42,15 @@ from urllib.parse import quote
 import psycopg
 from sqlalchemy import Engine
 
+from app.db import ConnectionLimits, DeadlineConnection
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "jobmatch_index_changes"
 ACCESS_CHANNEL = "jobmatch_access_changes"
 # After a failed connect, the log is queried for this long before connecting again: a connect
-# takes milliseconds, under the lock, maybe on the event loop; a database refusing connections
-# (at its limit) would otherwise be asked once per request.
+# takes milliseconds, under the lock every request thread queues for; a database refusing
+# connections (at its limit) would otherwise be asked once per request.
 RECONNECT_AFTER_S = 1.0
 
 
@@ -51,15 +58,16 @@ class ChangeSignal(Protocol):
     """A number that moves after every commit to the change log, the keys or the tenants
     (None: unknown, read the log)."""
 
-    def version(self, *, connect: bool = True) -> int | None: ...
+    def version(self, *, wait: bool = True) -> int | None: ...
 
     def close(self) -> None: ...
 
 
-def change_signal_for(engine: Engine) -> ChangeSignal:
-    """The cheap change signal of the engine's database."""
+def change_signal_for(engine: Engine, limits: ConnectionLimits | None = None) -> ChangeSignal:
+    """The cheap change signal of the engine's database (on PostgreSQL, waiting on the server
+    within `limits`, as the engine's own connections do)."""
     if engine.url.get_backend_name() == "postgresql":
-        return PostgresNotifications(engine)
+        return PostgresNotifications(engine, limits=limits or ConnectionLimits())
     return DataVersion(engine)
 
 
@@ -80,9 +88,9 @@ class DataVersion:
         self._lock = threading.Lock()  # taken only to move the epoch or list connections
         self._connections: list[sqlite3.Connection] = []
 
-    def version(self, *, connect: bool = True) -> int | None:
+    def version(self, *, wait: bool = True) -> int | None:
         """A number that changes whenever another connection commits, or None if unknown.
-        (`connect` is for PostgreSQL's listener: opening a local file never waits on a
+        (`wait` is for PostgreSQL's listener: reading a local file's header never waits on a
         server.)"""
         if self.path is None:
             return None
@@ -128,48 +136,52 @@ class DataVersion:
 
 
 class PostgresNotifications:
-    """Notifications on `jobmatch_index_changes` and `jobmatch_access_changes`, counted: an
-    epoch that moves after every commit that appended to the change log or changed a key or
-    a tenant."""
+    """Notifications on `jobmatch_index_changes` and `jobmatch_access_changes`, counted after a
+    round trip on the listening connection: an epoch that has moved past every commit, made
+    before the call, that appended to the change log or changed a key or a tenant."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, limits: ConnectionLimits) -> None:
         url = engine.url.set(drivername="postgresql")
         self._conninfo = url.render_as_string(hide_password=False)
-        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._connect_timeout_s = limits.connect_timeout_s
+        # A frozen server never answers: past this, the caller reads the log (and fails there).
+        self._wait_deadline_s = limits.server_wait_deadline_s
+        self._connection: DeadlineConnection | None = None
         self._epoch = 0
-        self._lost = False
         self._retry_at = 0.0
-        # Held for a non-blocking read of the socket: microseconds.
+        # Round trips begun and finished: a caller that finds one finished that began after
+        # it arrived has its answer without a round trip of its own.
+        self._round_trips_begun = 0
+        self._round_trips_done = 0
+        # Held through a round trip: callers queue here, and share the next one.
         self._lock = threading.Lock()
 
-    def version(self, *, connect: bool = True) -> int | None:
-        """The number of notifications received, or None while the listener is down.
-
-        With connect=False (the event loop's call) it never waits: no connecting, which
-        waits on the server (forever on a frozen one), and no waiting for another thread
-        that holds the listener; None then, and the caller goes the way that reads the
-        database, from a thread."""
-        if not self._lock.acquire(blocking=connect):
+    def version(self, *, wait: bool = True) -> int | None:
+        """The notifications received once the server has answered a query sent after this
+        call began, or None when that cannot be had: with wait=False (the event loop's call,
+        which must never wait on the server: forever on a frozen one), while the listener is
+        down, or past the wait deadline."""
+        if not wait:
+            return None
+        arrived_after = self._round_trips_begun
+        deadline = -1 if self._wait_deadline_s is None else self._wait_deadline_s
+        if not self._lock.acquire(timeout=deadline):
             return None
         try:
+            if self._round_trips_done > arrived_after:
+                # A round trip that began after this call did finished while it queued.
+                return self._epoch if self._connection is not None else None
             try:
                 if self._connection is None:
-                    if not connect or time.monotonic() < self._retry_at:
+                    if time.monotonic() < self._retry_at:
                         return None
-                    self._connection = psycopg.connect(self._conninfo, autocommit=True)
-                    self._connection.add_notice_handler(self._notice_lost_connection)
-                    self._lost = False
-                    self._connection.execute(f"LISTEN {CHANNEL}")
-                    self._connection.execute(f"LISTEN {ACCESS_CHANNEL}")
-                    # Commits before LISTEN sent nothing here: a new number makes the caller
-                    # read the log once.
-                    self._epoch += 1
-                pgconn = self._connection.pgconn
-                pgconn.consume_input()
-                while pgconn.notifies() is not None:
-                    self._epoch += 1
-                if self._lost or pgconn.status != psycopg.pq.ConnStatus.OK:
-                    raise psycopg.OperationalError("listener connection lost")
+                    self._connect()
+                assert self._connection is not None
+                self._round_trips_begun += 1
+                # Its answer comes after every notification whose commit ended before it was
+                # sent (see the module doc); the handler counts them as they are read.
+                self._connection.execute("SELECT 1")
+                self._round_trips_done = self._round_trips_begun
             except psycopg.Error as exc:
                 logger.warning("change listener down (%s); reading the log per query", exc)
                 self._close_connection()
@@ -179,11 +191,21 @@ class PostgresNotifications:
         finally:
             self._lock.release()
 
-    def _notice_lost_connection(self, diagnostic: psycopg.errors.Diagnostic) -> None:
-        # A backend that is ending says so (FATAL) in a message read while idle, before the
-        # socket closes: the listener is down from that message on, not from the next read.
-        if diagnostic.severity_nonlocalized in ("FATAL", "PANIC"):
-            self._lost = True
+    def _connect(self) -> None:
+        connection = DeadlineConnection.connect(
+            self._conninfo, autocommit=True, connect_timeout=self._connect_timeout_s
+        )
+        connection.wait_deadline_s = self._wait_deadline_s
+        connection.add_notify_handler(self._count)
+        self._connection = connection
+        connection.execute(f"LISTEN {CHANNEL}")
+        connection.execute(f"LISTEN {ACCESS_CHANNEL}")
+        # Commits before LISTEN sent nothing here: a new number makes the caller read the log
+        # once.
+        self._epoch += 1
+
+    def _count(self, _notify: psycopg.Notify) -> None:
+        self._epoch += 1  # called while a round trip reads, under the lock
 
     def _close_connection(self) -> None:
         if self._connection is not None:

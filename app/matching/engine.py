@@ -112,8 +112,9 @@ class MatchEngine:
 
     def fresh_snapshot(self, tenant: str) -> IndexSnapshot | None:
         """The tenant's snapshot when the change signal shows no commit since this worker last
-        read the log, else None (the caller catches up). No database work and no lock: the
-        event loop calls it, and a reader holding the lock would stall every request."""
+        read the log, else None (the caller catches up, in a thread). No database work and no
+        lock: the event loop calls it, and a reader holding the lock would stall every request.
+        Always None on PostgreSQL, whose signal is exact only after a round trip."""
         if self.change_signal is None:
             return None
         index = self._tenants.get(tenant)
@@ -121,11 +122,7 @@ class MatchEngine:
             return None
         snapshot = index.snapshot
         read_at = index.log_read_at
-        if (
-            snapshot is None
-            or read_at is None
-            or self.change_signal.version(connect=False) != read_at
-        ):
+        if snapshot is None or read_at is None or self.change_signal.version(wait=False) != read_at:
             return None
         # A swap between the two reads above pairs this snapshot with its successor's signal.
         return snapshot if index.snapshot is snapshot else None

@@ -1,7 +1,7 @@
 """A worker keeps who a key is until its change signal moves (SQLite's data_version; on
-PostgreSQL, notices from the change log, keys and tenants), so a request with a known key runs
-no key query; a key revoked elsewhere (`jobmatch keys revoke`, another worker) is refused on the
-very next request."""
+PostgreSQL, notices from the change log, keys and tenants, counted after a round trip), so a
+request with a known key runs no key query; a key revoked elsewhere (`jobmatch keys revoke`,
+another worker) is refused on the very next request."""
 
 from __future__ import annotations
 
@@ -39,9 +39,7 @@ def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workers]
         cli = sessionmaker(bind=cli_engine)
         try:
             with TestClient(writer_app) as writer:
-                # A database with documents, as a worker meets at start-up: its warm-up
-                # starts the change listener (PostgreSQL), which the cache reads but never
-                # connects itself.
+                # A database with documents, as a worker meets at start-up.
                 seeded = writer.post(
                     "/v1/jobs", json=make_job("seed"), headers=add_key(cli, role="agency")[1]
                 )

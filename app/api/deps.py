@@ -18,6 +18,7 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.api.middleware import READ_ONLY_METHODS
 from app.api.principals import PrincipalCache
 from app.auth.roles import Permission, Principal
 from app.db import begin_write
@@ -35,8 +36,6 @@ from app.tenant_paths import TENANT_ID_PATTERN
 from app.vocabulary import GraduateStatus, JobStatus
 
 T = TypeVar("T")
-
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
 from app.logs import REQUEST_ID, request_id_from
+from app.matching.change_signal import READ_ONLY_REQUEST_BEGAN
 from app.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 
 # A JSON string: its brackets are text, not nesting.
@@ -41,6 +42,11 @@ def _exceeds_depth(body: bytes, max_depth: int) -> bool:
     if body.count(b"[") + body.count(b"{") <= max_depth:
         return False
     return json_nesting_depth(body) > max_depth
+
+
+# Methods whose requests write nothing: their session never takes the write lock, and one
+# answer of the change signal serves the whole request.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _Refused(Exception):
@@ -155,6 +161,9 @@ class RequestObserver:
         header = Headers(scope=scope).get("x-request-id")
         request_id = request_id_from(header)
         token = REQUEST_ID.set(request_id)
+        # A request that writes nothing needs the change signal's answer once (see there).
+        read_only = scope["method"] in READ_ONLY_METHODS
+        began = READ_ONLY_REQUEST_BEGAN.set(time.monotonic() if read_only else None)
         status = 500  # what the client gets if the app raises before answering
         started = time.perf_counter()
 
@@ -182,4 +191,5 @@ class RequestObserver:
                     "duration_ms": round(elapsed * 1000, 1),
                 },
             )
+            READ_ONLY_REQUEST_BEGAN.reset(began)
             REQUEST_ID.reset(token)

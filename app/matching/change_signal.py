@@ -23,11 +23,12 @@ another worker's next request can come first (a test saw it: a posting closed th
 worker still matched through the other). So every read is a round trip on the listening
 connection: a backend handles a pending notify signal before it runs the next command
 (ProcessClientReadInterrupt) and sends what it holds before ReadyForQuery, so the answer to a
-query sent after a commit returned comes after that commit's notice. Callers that queue for
-the connection share the next round trip (any one begun after they arrived will do), so under
-load it is one round trip per batch of requests, not per request; it is still much cheaper
-than reading the log through a pooled session (`jobmatch bench api` measures both). Any error
-on the connection returns None: the caller reads the log then.
+query sent after a commit returned comes after that commit's notice. Any round trip begun
+after a caller arrived will do for it: callers that queue for the connection share the next
+one, and a request that writes nothing shares one between its key check and its index
+(`READ_ONLY_REQUEST_BEGAN`: it arrived when the request did). A request that writes is never
+given that moment, since its later reads must see its own commits. Any error on the connection
+returns None: the caller reads the log then.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import logging
 import sqlite3
 import threading
 import time
+from contextvars import ContextVar
 from typing import Protocol
 from urllib.parse import quote
 
@@ -52,6 +54,13 @@ ACCESS_CHANNEL = "jobmatch_access_changes"
 # takes milliseconds, under the lock every request thread queues for; a database refusing
 # connections (at its limit) would otherwise be asked once per request.
 RECONNECT_AFTER_S = 1.0
+
+# When the request being served began (time.monotonic()), for a request that writes nothing
+# (GET, HEAD, OPTIONS; set by the request middleware): every commit its client could know of
+# ended before then, so a round trip begun since answers all of the request's reads.
+READ_ONLY_REQUEST_BEGAN: ContextVar[float | None] = ContextVar(
+    "jobmatch_read_only_request_began", default=None
+)
 
 
 class ChangeSignal(Protocol):
@@ -149,10 +158,10 @@ class PostgresNotifications:
         self._connection: DeadlineConnection | None = None
         self._epoch = 0
         self._retry_at = 0.0
-        # Round trips begun and finished: a caller that finds one finished that began after
-        # it arrived has its answer without a round trip of its own.
-        self._round_trips_begun = 0
-        self._round_trips_done = 0
+        self.round_trips = 0
+        # When the last round trip that was answered began (time.monotonic()): a caller that
+        # arrived no later has its answer without a round trip of its own.
+        self._answered_since: float | None = None
         # Held through a round trip: callers queue here, and share the next one.
         self._lock = threading.Lock()
 
@@ -163,25 +172,28 @@ class PostgresNotifications:
         down, or past the wait deadline."""
         if not wait:
             return None
-        arrived_after = self._round_trips_begun
+        arrived = READ_ONLY_REQUEST_BEGAN.get()
+        if arrived is None:
+            arrived = time.monotonic()
         deadline = -1 if self._wait_deadline_s is None else self._wait_deadline_s
         if not self._lock.acquire(timeout=deadline):
             return None
         try:
-            if self._round_trips_done > arrived_after:
-                # A round trip that began after this call did finished while it queued.
-                return self._epoch if self._connection is not None else None
+            if self._answered_since is not None and self._answered_since >= arrived:
+                # A round trip that began after this caller arrived was answered meanwhile.
+                return self._epoch
             try:
                 if self._connection is None:
                     if time.monotonic() < self._retry_at:
                         return None
                     self._connect()
                 assert self._connection is not None
-                self._round_trips_begun += 1
+                self.round_trips += 1
+                sent_at = time.monotonic()
                 # Its answer comes after every notification whose commit ended before it was
                 # sent (see the module doc); the handler counts them as they are read.
                 self._connection.execute("SELECT 1")
-                self._round_trips_done = self._round_trips_begun
+                self._answered_since = sent_at
             except psycopg.Error as exc:
                 logger.warning("change listener down (%s); reading the log per query", exc)
                 self._close_connection()
@@ -208,6 +220,7 @@ class PostgresNotifications:
         self._epoch += 1  # called while a round trip reads, under the lock
 
     def _close_connection(self) -> None:
+        self._answered_since = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None

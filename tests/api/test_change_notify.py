@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal as signals
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,11 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from app.db import ConnectionLimits, create_db_engine
-from app.matching.change_signal import PostgresNotifications, change_signal_for
+from app.matching.change_signal import (
+    READ_ONLY_REQUEST_BEGAN,
+    PostgresNotifications,
+    change_signal_for,
+)
 from app.tables import IndexChange
 from tests.support import fresh_database
 
@@ -131,7 +136,7 @@ def test_callers_queued_behind_the_listener_share_one_round_trip(
     signal._lock = lock  # type: ignore[assignment]
     try:
         before = signal.version()
-        round_trips = signal._round_trips_begun
+        round_trips = signal.round_trips
         append_change(postgres_engine, commit=True)  # committed before every caller arrives
         answers: list[int | None] = []
         callers = [
@@ -147,8 +152,29 @@ def test_callers_queued_behind_the_listener_share_one_round_trip(
                 )
         for caller in callers:
             caller.join(QUEUE_WAIT_S)
-        assert signal._round_trips_begun == round_trips + 1  # the first caller's, shared
+        assert signal.round_trips == round_trips + 1  # the first caller's, shared
         assert len(set(answers)) == 1 and answers[0] not in (None, before)
+    finally:
+        signal.close()
+
+
+def test_a_request_that_writes_nothing_needs_one_round_trip(postgres_engine: Engine) -> None:
+    """Its key check and its index share the round trip begun after it arrived; a caller
+    outside such a request (a writer, which must see its own commits) gets its own."""
+    signal = PostgresNotifications(postgres_engine, limits=ConnectionLimits())
+    try:
+        before = signal.version()
+        token = READ_ONLY_REQUEST_BEGAN.set(time.monotonic())
+        try:
+            first = signal.version()
+            append_change(postgres_engine, commit=True)  # by someone else, during the request
+            assert signal.version() == first
+        finally:
+            READ_ONLY_REQUEST_BEGAN.reset(token)
+        assert signal.round_trips == 2  # the connecting read's and the request's
+        after = signal.version()
+        assert signal.round_trips == 3
+        assert None not in (before, after) and after != first
     finally:
         signal.close()
 
@@ -182,8 +208,8 @@ def test_the_event_loops_read_never_touches_the_server(postgres_engine: Engine) 
         assert signal._connection is None  # it did not connect
         first = signal.version()  # a thread's read connects
         assert first is not None
-        round_trips = signal._round_trips_begun
+        round_trips = signal.round_trips
         assert signal.version(wait=False) is None
-        assert signal._round_trips_begun == round_trips  # and sent nothing
+        assert signal.round_trips == round_trips  # and sent nothing
     finally:
         signal.close()

@@ -15,9 +15,10 @@ from sqlalchemy.orm import sessionmaker
 
 from app.db import create_db_engine
 from app.main import create_app
+from app.matching.change_signal import PostgresNotifications
 from app.services.keys import revoke_key
 from app.settings import Settings
-from tests.factories import make_job
+from tests.factories import make_graduate, make_job
 from tests.support import BACKENDS, add_key, fresh_database, statements_seen
 
 
@@ -98,3 +99,19 @@ def test_an_admin_keeps_each_tenant_it_chose_apart(workers: Workers) -> None:
     assert [job["id"] for job in listed.json()["items"]] == [created.json()["id"]]
     default_jobs = workers.reader.get("/v1/jobs", headers=admin).json()["items"]
     assert [job["external_id"] for job in default_jobs] == ["seed"]
+
+
+def test_a_match_read_costs_one_round_trip_on_postgresql(workers: Workers) -> None:
+    """Its key check and its index catch-up share the change signal's round trip."""
+    signal = workers.reader.app.state.match_engine.change_signal  # type: ignore[attr-defined]
+    if not isinstance(signal, PostgresNotifications):
+        pytest.skip("SQLite's change signal reads a local file: no round trip to count")
+    _key_id, headers = add_key(workers.cli, role="agency")
+    graduate = workers.writer.post(
+        "/v1/graduates", json=make_graduate("one-trip"), headers=headers
+    ).json()
+    path = f"/v1/graduates/{graduate['id']}/matches"
+    for _ in range(3):
+        before = signal.round_trips
+        assert workers.reader.get(path, headers=headers).status_code == 200
+        assert signal.round_trips - before == 1

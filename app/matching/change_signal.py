@@ -146,8 +146,8 @@ class DataVersion:
 
 class PostgresNotifications:
     """Notifications on `jobmatch_index_changes` and `jobmatch_access_changes`, counted after a
-    round trip on the listening connection: an epoch that has moved past every commit, made
-    before the call, that appended to the change log or changed a key or a tenant."""
+    round trip on the listening connection: an epoch that has moved past every commit, ended
+    before the caller arrived, that appended to the change log or changed a key or a tenant."""
 
     def __init__(self, engine: Engine, *, limits: ConnectionLimits) -> None:
         url = engine.url.set(drivername="postgresql")
@@ -166,8 +166,9 @@ class PostgresNotifications:
         self._lock = threading.Lock()
 
     def version(self, *, wait: bool = True) -> int | None:
-        """The notifications received once the server has answered a query sent after this
-        call began, or None when that cannot be had: with wait=False (the event loop's call,
+        """The notifications received once the server has answered a query sent after the
+        caller arrived (when its read-only request began, else when this call did), or None
+        when that cannot be had: with wait=False (the event loop's call,
         which must never wait on the server: forever on a frozen one), while the listener is
         down, or past the wait deadline."""
         if not wait:

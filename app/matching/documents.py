@@ -72,12 +72,19 @@ class DatabaseDocuments:
     the tenant's rows when a request asks for explanations, so no worker holds every
     document's text beside its index. Each row is read at most once per instance (one
     request); a row gone since the index saw it (deleted, erased) is left out, and its match
-    is returned unexplained."""
+    is returned unexplained.
+
+    Make it before taking a tenant's index lock: the rows are read while the ranker is held
+    (the candidates are known only once ranked), and the session's connection is taken here,
+    so a lock holder never waits for the pool (see app.matching.engine's lock order)."""
 
     session: Session
     tenant: str
     _jobs: dict[int, JobDocument | None] = field(default_factory=dict)
     _graduates: dict[int, GraduateDocument | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.session.connection()
 
     def jobs(self, ids: Collection[int]) -> dict[int, JobDocument]:
         """The tenant's jobs of `ids` that exist."""

@@ -5,11 +5,13 @@ applies the changes it has not seen (read-your-writes, and convergence across wo
 refit builds a new ranker in a background thread and swaps it in under the tenant's lock, so a
 reader sees the old index or the new one, never a half-built one.
 
-Lock order: no thread touches the database while it holds a tenant's `lock`. Changes and the
-documents they name are read first, with the caller's connection; only the in-memory work
-(applying them, ranking, swapping a snapshot in) happens under the lock. A thread holding the
-lock therefore never waits for a pooled connection, which under load deadlocked every worker
-thread behind one lock holder that waited for a connection held by a queued request.
+Lock order: a thread holding a tenant's `lock` never waits for a pooled connection, which
+under load deadlocked every worker thread behind one lock holder that waited for a connection
+held by a queued request. Changes and the documents they name are read first, with the
+caller's connection; only the in-memory work (applying them, ranking, swapping a snapshot in)
+happens under the lock. The one read under it is an explained match's documents (its
+candidates are known only once ranked), on a connection its request took before the lock
+(app.matching.documents.DatabaseDocuments).
 """
 
 from __future__ import annotations

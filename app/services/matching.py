@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFoundError
 from app.matching.documents import DatabaseDocuments, document_from_values
 from app.matching.engine import MatchEngine
-from app.matching.snapshot import IndexSnapshot, KeptResponses
+from app.matching.snapshot import ANSWERS_KEPT, IndexSnapshot, KeptResponses
 from app.metrics import MATCH_SECONDS, timed
 from app.ranking import EDUCATION_LEVELS, GraduateDocument, JobDocument
 from app.repositories import get_graduate
@@ -35,7 +35,8 @@ from app.tables import Job, utcnow
 
 def explained_from(session: Session, tenant: str, query: MatchQuery) -> DatabaseDocuments | None:
     """Where explanations read their documents: the tenant's rows (a served ranker keeps no
-    document text), or nothing when none are asked for."""
+    document text), or nothing when none are asked for. Called before engine.reading (see
+    DatabaseDocuments)."""
     return DatabaseDocuments(session, tenant) if query.explain else None
 
 
@@ -45,6 +46,7 @@ def graduates_for_job(
     """The graduates who fit a stored job best."""
     if query.source == "batch":
         return batch_graduates_for_job(session, tenant=tenant, job_id=job_id, query=query)
+    documents = explained_from(session, tenant, query)
     with (
         timed(MATCH_SECONDS, direction="graduates_for_job"),
         engine.reading(session, tenant) as snapshot,
@@ -60,7 +62,7 @@ def graduates_for_job(
                 query.k,
                 filters=candidate_filters(query, "graduates"),
                 explain=query.explain,
-                documents=explained_from(session, tenant, query),
+                documents=documents,
             ),
         )
         return GraduateMatches(
@@ -108,6 +110,7 @@ def jobs_for_graduate_json(
             session, tenant=tenant, graduate_id=graduate_id, query=query
         )
     else:
+        documents = explained_from(session, tenant, query)
         with (
             timed(MATCH_SECONDS, direction="jobs_for_graduate"),
             engine.reading(session, tenant) as snapshot,
@@ -124,7 +127,7 @@ def jobs_for_graduate_json(
                     wanted,
                     filters=candidate_filters(query, "jobs"),
                     explain=query.explain,
-                    documents=explained_from(session, tenant, query),
+                    documents=documents,
                 ),
             )
             result = JobMatches(
@@ -150,13 +153,20 @@ def jobs_for_graduate_json(
 
 def _personalised(session: Session, engine: MatchEngine, *, tenant: str, graduate_id: int) -> bool:
     """Whether a stored graduate takes personalised matches (not found: 404). Kept with the
-    snapshot's answers, which any write to the profile clears: no query per request."""
-
-    def read() -> bool:
-        return get_graduate(session, tenant=tenant, graduate_id=graduate_id).personalised
-
+    snapshot's answers, which any write to the profile clears: no query per request. Read,
+    when not kept, after the tenant lock is let go (the engine's lock order)."""
+    key = ("personalised", graduate_id)
     with engine.reading(session, tenant) as snapshot:
-        return read() if snapshot is None else snapshot.answer(("personalised", graduate_id), read)
+        # Taken under the lock: a change replaces the dict, so a value put in it after the
+        # change lands where nobody reads it again (IndexSnapshot.answers).
+        answers = snapshot.answers if snapshot is not None else None
+    if answers is not None and key in answers:
+        kept: bool = answers[key]
+        return kept
+    personalised = get_graduate(session, tenant=tenant, graduate_id=graduate_id).personalised
+    if answers is not None and len(answers) < ANSWERS_KEPT:
+        answers[key] = personalised
+    return personalised
 
 
 # Candidates ranked per job asked for when collapsing: a posting rarely has more than two
@@ -301,6 +311,7 @@ def preview_matches(
     query: MatchQuery,
 ) -> MatchPreview:
     """Matches for an unsaved job (→ graduates) or graduate (→ jobs); nothing is stored."""
+    documents = explained_from(session, tenant, query)
     with timed(MATCH_SECONDS, direction="preview"), engine.reading(session, tenant) as snapshot:
         if request.job is not None:
             job = document_from_values("job", request.job.model_dump(exclude={"external_id"}))
@@ -311,7 +322,7 @@ def preview_matches(
                     query.k,
                     filters=candidate_filters(query, "graduates"),
                     explain=query.explain,
-                    documents=explained_from(session, tenant, query),
+                    documents=documents,
                 )
                 if snapshot is not None
                 else []
@@ -334,7 +345,7 @@ def preview_matches(
                 query.k,
                 filters=candidate_filters(query, "jobs"),
                 explain=query.explain,
-                documents=explained_from(session, tenant, query),
+                documents=documents,
             )
             if snapshot is not None
             else []

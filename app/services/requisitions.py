@@ -123,6 +123,7 @@ def shortlist(
     best: dict[int, tuple[Match, int]] = {}
     excluded_pipeline: set[int] = set()
     excluded_capacity: set[int] = set()
+    documents = DatabaseDocuments(session, requisition.tenant)
     with engine.reading(session, requisition.tenant) as snapshot:
         if snapshot is None:
             raise ConflictError("no graduates or jobs indexed for this agency yet")
@@ -148,7 +149,6 @@ def shortlist(
         chosen = sorted(best.values(), key=lambda pair: (-pair[0].score, pair[0].id))[:size]
         entries = []
         now = utcnow()
-        documents = DatabaseDocuments(session, requisition.tenant)
         # Every pair's two documents in one read per side, not two reads per pair.
         documents.jobs({job_id for _, job_id in chosen})
         documents.graduates([match.id for match, _ in chosen])
